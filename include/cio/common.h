@@ -1,0 +1,45 @@
+/* cio/common.h - shared conventions: error codes, visibility, time units.
+ *
+ * Every cio call that can wait returns int: 0 (or a non-negative count) on
+ * success, a negative errno value on failure. The two codes every waiting call
+ * may return are:
+ *   -ECANCELED  the calling task was cancelled (asyncio's CancelledError);
+ *   -ETIMEDOUT  a timeout scope around the call expired (asyncio's TimeoutError).
+ * Durations given by users are double seconds; inside, time is int64
+ * nanoseconds on CLOCK_MONOTONIC.
+ */
+#ifndef CIO_COMMON_H
+#define CIO_COMMON_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define CIO_API __attribute__((visibility("default")))
+#define CIO_NODISCARD __attribute__((warn_unused_result))
+#else
+#define CIO_API
+#define CIO_NODISCARD
+#endif
+
+#define CIO_VERSION_MAJOR 0
+#define CIO_VERSION_MINOR 1
+#define CIO_VERSION_PATCH 0
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A short readable description of a cio status code (0, a negative errno, or
+ * a positive errno). Never NULL; the string is static and must not be freed.
+ * Safe from any thread; does not suspend. */
+CIO_API const char *cio_strerror(int code);
+
+/* "major.minor.patch" of the library actually linked. Static string. */
+CIO_API const char *cio_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

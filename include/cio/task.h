@@ -1,0 +1,112 @@
+/* cio/task.h - tasks: stackful coroutines scheduled by the loop.
+ *
+ * Ownership. cio_spawn() returns a handle owned by the caller. The loop holds
+ * its own reference while the task runs, so the handle may be released at any
+ * time with cio_task_release() (the task keeps running) or cio_detach() (the
+ * same, and says "nobody will await this": failures are then reported in
+ * debug mode). A handle stays valid, with its status, until released.
+ *
+ * Cancellation. cio_task_cancel() makes the task's current or next suspension
+ * return -ECANCELED, once: cleanup code may suspend again (to close a
+ * connection, say) unless it is cancelled again. A task is "cancelled" when
+ * it finished with status -ECANCELED.
+ *
+ * Stacks are allocated when a task first runs; if that fails the task
+ * finishes with -ENOMEM without running. A stack overflow is caught by a
+ * guard region and reported with the task's name, then the process aborts.
+ */
+#ifndef CIO_TASK_H
+#define CIO_TASK_H
+
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cio_task_state {
+  CIO_TASK_READY = 0,   /* waiting for its turn to run (or to start) */
+  CIO_TASK_RUNNING,     /* the task executing now */
+  CIO_TASK_WAITING,     /* suspended, waiting for something */
+  CIO_TASK_DONE         /* finished; cio_task_status() is final */
+} cio_task_state;
+
+typedef struct cio_spawn_opts {
+  const char *name;   /* copied; NULL = "task-<id>" */
+  size_t stack_size;  /* bytes, rounded up to pages; 0 = the loop's default */
+} cio_spawn_opts;
+
+/* Start fn(arg) as a new task on the current thread's loop. It runs when the
+ * loop next schedules it; the caller does not suspend. arg is borrowed: it
+ * must stay valid until the task is done (await it, or keep arg alive).
+ * Returns a handle (see Ownership) or NULL with errno: ENOENT when the thread
+ * has no loop, ENOMEM, ESHUTDOWN when the loop is closing. */
+CIO_API cio_task *cio_spawn(cio_task_fn fn, void *arg);
+CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *opts);
+/* Spawn on a given loop (which must be the calling thread's). */
+CIO_API cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
+                               const cio_spawn_opts *opts);
+
+/* Suspend until t has finished; return t's status. If the caller is cancelled
+ * or its timeout scope expires while waiting, t is cancelled too (as asyncio
+ * does), the caller waits for t to unwind, and -ECANCELED / -ETIMEDOUT is
+ * returned whatever t returned. Use cio_shield() to wait without cancelling
+ * t. Returns -EDEADLK if t is the calling task, -EPERM outside a task.
+ * Does not consume the handle. May suspend. */
+CIO_API int cio_await(cio_task *t);
+
+/* Request cancellation (see above). Returns 1 if the request was made, 0 if
+ * t is already done. Never suspends; callable from tasks and callbacks. */
+CIO_API int cio_task_cancel(cio_task *t);
+
+CIO_API int cio_task_done(const cio_task *t);
+/* 1 if t finished with -ECANCELED. */
+CIO_API int cio_task_cancelled(const cio_task *t);
+/* Final status once done; -EINPROGRESS before. */
+CIO_API int cio_task_status(const cio_task *t);
+CIO_API cio_task_state cio_task_get_state(const cio_task *t);
+/* The task's name; valid while the handle is held. */
+CIO_API const char *cio_task_name(const cio_task *t);
+CIO_API uint64_t cio_task_id(const cio_task *t);
+/* What a waiting task waits on ("sleep", "lock", "queue get", ...), or NULL. */
+CIO_API const char *cio_task_waiting_on(const cio_task *t);
+
+/* Take another reference / drop one. The last release frees the handle; a
+ * task still running keeps running. */
+CIO_API cio_task *cio_task_ref(cio_task *t);
+CIO_API void cio_task_release(cio_task *t);
+/* Release the handle and declare the task fire-and-forget. */
+CIO_API void cio_detach(cio_task *t);
+
+/* The task calling this, or NULL outside tasks (in callbacks, or outside the loop). */
+CIO_API cio_task *cio_current(void);
+
+/* Let other ready tasks run (asyncio.sleep(0)). Returns 0, -ECANCELED or
+ * -ETIMEDOUT; -EPERM outside a task. Suspends. */
+CIO_API int cio_yield(void);
+
+/* Suspend for at least `seconds` (<= 0 behaves as cio_yield). Returns 0,
+ * -ECANCELED, -ETIMEDOUT, or -EPERM outside a task. */
+CIO_API int cio_sleep(double seconds);
+
+/* ---- building blocks for awaitables written outside the core ----
+ *
+ * The io layer (and any user adapting a callback API) suspends the current
+ * task with cio_suspend() and resumes it with cio_task_wake(). */
+
+/* Suspend the calling task until cio_task_wake() is called on it, or it is
+ * cancelled, or its timeout scope expires. `what` (static string) is shown in
+ * task dumps. Returns the code given to cio_task_wake(), or -ECANCELED /
+ * -ETIMEDOUT (in which case no wake happened: the caller must withdraw its
+ * registration so no later cio_task_wake() targets it). -EPERM outside a task. */
+CIO_API int cio_suspend(const char *what);
+
+/* Resume a task suspended in cio_suspend() with `code`. Returns 1 if it was
+ * woken, 0 if it was not suspended (already woken, cancelled or timed out).
+ * Loop thread only; never suspends. */
+CIO_API int cio_task_wake(cio_task *t, int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,80 @@
+/* cond.c - asyncio.Condition over a cio_lock. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+int cio__lock_acquire(cio_lock *l, bool intr);
+cio_task *cio__lock_owner(const cio_lock *l);
+
+struct cio_cond {
+  cio_lock *lock;
+  bool own_lock;
+  cio__link waiters;
+};
+
+cio_cond *cio_cond_new(cio_lock *lock) {
+  cio_cond *c = calloc(1, sizeof *c);
+  if (!c) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (!lock) {
+    lock = cio_lock_new();
+    if (!lock) {
+      free(c);
+      errno = ENOMEM;
+      return NULL;
+    }
+    c->own_lock = true;
+  }
+  c->lock = lock;
+  cio__list_init(&c->waiters);
+  return c;
+}
+
+int cio_cond_free(cio_cond *c) {
+  if (!c) return 0;
+  if (cio__waiters_any_live(&c->waiters)) return -EBUSY;
+  if (c->own_lock) {
+    int r = cio_lock_free(c->lock);
+    if (r < 0) return r;
+  }
+  cio__list_detach_all(&c->waiters);
+  free(c);
+  return 0;
+}
+
+cio_lock *cio_cond_lock(cio_cond *c) { return c->lock; }
+
+int cio_cond_wait(cio_cond *c) {
+  cio_task *cur = cio__current();
+  if (!cur) return -EPERM;
+  if (cio_lock_release(c->lock) < 0) return -EPERM; /* not held by the caller */
+  cio__waiter w = {.task = cur};
+  int r = cio__wait_on(&c->waiters, &w, "condition");
+  /* Re-acquire whatever happened: the caller's cleanup runs under the lock. */
+  cio__lock_acquire(c->lock, false);
+  return r;
+}
+
+int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
+  while (!pred(arg)) {
+    int r = cio_cond_wait(c);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+int cio_cond_notify(cio_cond *c, int n) {
+  cio_task *cur = cio__current();
+  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
+  int woken = 0;
+  cio__waiter *w;
+  while (woken < n && (w = cio__waiters_pop_live(&c->waiters))) {
+    cio__wake(w->task, 0);
+    woken++;
+  }
+  return woken;
+}
+
+int cio_cond_notify_all(cio_cond *c) { return cio_cond_notify(c, INT32_MAX); }

@@ -1,0 +1,334 @@
+/* internal.h - structures shared by the core's modules. Not installed.
+ *
+ * Conventions: internal symbols are cio__name (double underscore) and have
+ * hidden visibility (the library is built with -fvisibility=hidden).
+ */
+#ifndef CIO_INTERNAL_H
+#define CIO_INTERNAL_H
+
+#include "cio.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef CIO_USE_UCONTEXT
+#include <ucontext.h>
+#endif
+
+#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define cio__container_of(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CIO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CIO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CIO_TSAN 1
+#endif
+#endif
+
+/* Abort with a message: only for broken internal invariants. */
+__attribute__((noreturn, format(printf, 1, 2))) void cio__panic(const char *fmt, ...);
+
+/* ---- intrusive doubly-linked lists ---- */
+
+typedef struct cio__link {
+  struct cio__link *next, *prev;
+} cio__link;
+
+static inline void cio__list_init(cio__link *h) { h->next = h->prev = h; }
+static inline bool cio__list_empty(const cio__link *h) { return h->next == h; }
+static inline void cio__list_push_back(cio__link *h, cio__link *n) {
+  n->prev = h->prev;
+  n->next = h;
+  h->prev->next = n;
+  h->prev = n;
+}
+/* Unlinking leaves the node self-linked, so unlinking twice is harmless. */
+static inline void cio__list_remove(cio__link *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;
+}
+static inline cio__link *cio__list_pop_front(cio__link *h) {
+  cio__link *n = h->next;
+  if (n == h) return NULL;
+  cio__list_remove(n);
+  return n;
+}
+/* Detach every node (each left self-linked): used when freeing an object
+ * that interrupted waiters still point into. */
+void cio__list_detach_all(cio__link *h);
+
+/* ---- context switch ---- */
+
+typedef struct cio__ctx {
+#ifdef CIO_USE_UCONTEXT
+  ucontext_t uc;
+#else
+  void *sp;
+#endif
+} cio__ctx;
+
+/* Prepare c so that switching to it calls cio__task_entry() on the stack
+ * [lo, lo + size). */
+void cio__ctx_make(cio__ctx *c, void *lo, size_t size);
+/* Save the running context into from and resume to. */
+#ifdef CIO_USE_UCONTEXT
+void cio__ctx_swap(cio__ctx *from, cio__ctx *to);
+#else
+void cio__ctx_switch(void **from_sp, void *to_sp);
+static inline void cio__ctx_swap(cio__ctx *from, cio__ctx *to) {
+  cio__ctx_switch(&from->sp, to->sp);
+}
+#endif
+/* Where every task starts (called by the context trampoline). */
+void cio__task_entry(void);
+
+/* ---- clock ---- */
+
+int64_t cio__clock_ns(void);
+/* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max). */
+int64_t cio__sec_to_ns(double s);
+#define CIO__NEVER INT64_MAX
+
+/* ---- timers: an indexed 4-ary min-heap ---- */
+
+typedef struct cio__tnode {
+  int64_t when;
+  uint64_t seq;          /* ties fire in arming order */
+  size_t idx;            /* position in the heap, CIO__TIDLE when not armed */
+  void (*fire)(struct cio__tnode *n);
+} cio__tnode;
+#define CIO__TIDLE SIZE_MAX
+
+typedef struct cio__theap_ent {
+  int64_t when;
+  cio__tnode *n;
+} cio__theap_ent;
+
+typedef struct cio__theap {
+  cio__theap_ent *v;
+  size_t len, cap;
+  uint64_t seq;
+} cio__theap;
+
+static inline void cio__tnode_init(cio__tnode *n, void (*fire)(cio__tnode *)) {
+  n->when = 0;
+  n->seq = 0;
+  n->idx = CIO__TIDLE;
+  n->fire = fire;
+}
+static inline bool cio__tnode_armed(const cio__tnode *n) { return n->idx != CIO__TIDLE; }
+int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when); /* 0 / -ENOMEM */
+void cio__theap_remove(cio__theap *h, cio__tnode *n);             /* no-op if idle */
+cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now);       /* NULL if none */
+static inline int64_t cio__theap_next(const cio__theap *h) {
+  return h->len ? h->v[0].when : CIO__NEVER;
+}
+void cio__theap_free(cio__theap *h);
+
+/* ---- stacks ---- */
+
+typedef struct cio__stack {
+  char *lo;               /* lowest usable byte (just above the guard) */
+  size_t size;            /* usable bytes, [lo, lo + size) */
+  struct cio__stack *next;
+  struct cio__stack_class *cls;
+  unsigned vg_id;         /* Valgrind stack id */
+  bool cold;              /* pages were returned to the kernel */
+} cio__stack;
+
+typedef struct cio__stack_class {
+  struct cio__stack_class *next;
+  size_t size;            /* usable size of stacks in this class */
+  cio__stack *free;       /* LIFO: the warmest stack first */
+  size_t nfree, nwarm;
+  char *carve, *carve_end; /* unused part of the newest slab */
+} cio__stack_class;
+
+typedef struct cio__slab {
+  struct cio__slab *next;
+  void *base;
+  size_t len;
+} cio__slab;
+
+typedef struct cio__stack_pool {
+  cio__stack_class *classes;
+  cio__slab *slabs;
+} cio__stack_pool;
+
+cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
+void cio__stack_put(cio__stack_pool *p, cio__stack *s);
+void cio__stack_pool_free(cio__stack_pool *p);
+size_t cio__stack_round(size_t size);
+/* Per-thread: alternate signal stack + process-wide SIGSEGV handler that
+ * reports overflows by task name. */
+int cio__overflow_guard_thread_init(void);
+void cio__overflow_guard_thread_fini(void);
+
+/* ---- tasks ---- */
+
+/* Something to run when a task finishes (await, gather, groups...). The
+ * callback runs in the finishing context and must not suspend. */
+typedef struct cio__watch {
+  cio__link link;
+  void (*fn)(struct cio__watch *w, cio_task *done);
+} cio__watch;
+
+enum {
+  CIO__PARK_INTR = 0,    /* cancellation and timeouts interrupt the wait */
+  CIO__PARK_NOINTR = 1   /* they stay pending for the next suspension */
+};
+
+struct cio_task {
+  cio__ctx ctx;
+  cio_loop *loop;
+  cio_task *next;            /* ready queue */
+  cio_task_fn fn;
+  void *arg;
+  cio__stack *stack;
+  size_t stack_size;
+  int status;
+  int wake_code;
+  uint8_t state;             /* cio_task_state */
+  bool started;
+  bool intr;                 /* parked interruptibly */
+  bool cancel_pending;
+  bool detached;
+  bool awaited;              /* someone read the status (debug reports) */
+  bool user_suspend;         /* parked in cio_suspend(): cio_task_wake() may wake it */
+  unsigned ncancel;          /* cancellation requests so far */
+  unsigned nexpired;         /* expired timeout scopes active on this task */
+  int refs;
+  uint64_t id;
+  const char *waiting_on;
+  char *name;                /* malloc'd, or autoname */
+  char autoname[24];
+  cio__link live;            /* loop->tasks while not done */
+  cio__link watchers;        /* cio__watch nodes */
+  cio__tnode sleep_timer;
+  cio_timeout_scope *scope;  /* innermost active timeout scope */
+  int64_t run_start;         /* debug: when it got the CPU */
+#ifdef CIO_ASAN
+  void *asan_fake;
+#endif
+#ifdef CIO_TSAN
+  void *tsan_fiber;
+#endif
+};
+
+/* A node a task leaves on a primitive's wait list while it waits. */
+typedef struct cio__waiter {
+  cio__link link;
+  cio_task *task;
+  void *item;                /* queues: the item handed over */
+} cio__waiter;
+
+/* The first waiter still actually waiting (interrupted ones are unlinked on
+ * the way), unlinked; NULL if none. */
+cio__waiter *cio__waiters_pop_live(cio__link *list);
+bool cio__waiters_any_live(cio__link *list);
+/* Park on a primitive: link w on list, suspend, unlink on interruption. */
+int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
+
+/* Core scheduling primitives (sched.c). */
+#define CIO__BUDGET 64  /* task runs per loop turn before timers/I/O are looked at */
+void cio__run_ready(cio_loop *loop);
+int cio__park(cio_task *t, const char *what, int flags);
+/* Entry check of every call that may wait, also when it completes without
+ * waiting: a pending cancellation (consumed) or an expired scope. */
+static inline int cio__checkpoint(cio_task *t) {
+  if (CIO_UNLIKELY(t->cancel_pending)) {
+    t->cancel_pending = false;
+    return -ECANCELED;
+  }
+  return CIO_UNLIKELY(t->nexpired) ? -ETIMEDOUT : 0;
+}
+int cio__wake(cio_task *t, int code);
+void cio__ready_push(cio_loop *loop, cio_task *t);
+void cio__task_finish(cio_task *t, int status);
+/* Wait for t to finish without being interruptible. */
+void cio__await_done(cio_task *t);
+void cio__watch_add(cio_task *t, cio__watch *w, void (*fn)(cio__watch *, cio_task *));
+static inline void cio__watch_remove(cio__watch *w) { cio__list_remove(&w->link); }
+/* The current task or NULL; the current thread's loop or NULL. */
+cio_task *cio__current(void);
+extern _Thread_local cio_loop *cio__tls_loop;
+
+/* ---- the loop ---- */
+
+typedef struct cio__callback {
+  cio_callback_fn fn;
+  void *arg;
+} cio__callback;
+
+typedef struct cio__cbring {
+  cio__callback *v;
+  size_t head, len, cap;   /* cap is a power of two */
+} cio__cbring;
+
+int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
+
+struct cio_loop {
+  cio__ctx sched_ctx;        /* the loop's own context (the thread's stack) */
+  cio_task *current;         /* running task, NULL in the loop context */
+  cio_task *rq_head, *rq_tail;
+  size_t rq_len;
+  unsigned budget;           /* task runs left before the loop's next turn */
+  cio_task *zombie;          /* finished task whose stack awaits release */
+  cio__theap timers;
+  cio__cbring soon;
+  cio__stack_pool stacks;
+  size_t default_stack;
+  cio__link tasks;           /* every task not yet done */
+  size_t ntasks;
+  uint64_t next_id;
+  int64_t now;
+  bool running;
+  bool stopping;
+  bool closing;
+  int debug;
+  int64_t slow_ns;
+  const cio_task *until;     /* run_until_complete target */
+  /* cross-thread calls */
+  pthread_mutex_t ts_mu;
+  cio__cbring ts_queue;
+  atomic_int ts_notified;
+  atomic_int ts_closed;
+  int wake_fd;
+  /* reactor */
+  const cio_poller_ops *poller;
+  void *poller_ctx;
+  pthread_t thread;
+#ifdef CIO_ASAN
+  const void *asan_stack_lo;
+  size_t asan_stack_size;
+  void *asan_fake;
+#endif
+#ifdef CIO_TSAN
+  void *tsan_fiber;
+#endif
+};
+
+/* debug.c */
+void cio__debug_task_failed_detached(cio_task *t);
+void cio__debug_close_report(cio_loop *loop, size_t cancelled);
+void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns);
+
+/* timer.c: remove every armed timer at loop close. */
+void cio__timers_close(cio_loop *loop);
+/* task.c */
+void cio__task_unref(cio_task *t);
+
+#endif
