@@ -5,6 +5,10 @@
  * may return are:
  *   -ECANCELED  the calling task was cancelled (asyncio's CancelledError);
  *   -ETIMEDOUT  a timeout scope around the call expired (asyncio's TimeoutError).
+ * A call that may wait checks for both on entry, even when it could complete
+ * without waiting (a free lock, a non-empty queue, a finished task): a task
+ * looping over such calls stays cancellable. A call that fails this way has
+ * done nothing (taken no item, acquired nothing).
  * Durations given by users are double seconds; inside, time is int64
  * nanoseconds on CLOCK_MONOTONIC.
  */

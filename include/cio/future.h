@@ -59,8 +59,9 @@ CIO_API int cio_future_await(cio_future *f, void **value);
  * already has). Returns 0 or -ENOMEM. The future keeps itself alive until
  * its callbacks have run. */
 CIO_API int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg);
-/* Remove the first callback registered with this fn and arg that has not
- * been scheduled yet; returns 1 if removed, 0 if not found. */
+/* Remove the first callback registered with this fn and arg; returns 1 if
+ * removed, 0 if not found. Once the future is complete every callback is
+ * already scheduled, and nothing can be removed (returns 0), as in asyncio. */
 CIO_API int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn, void *arg);
 
 #ifdef __cplusplus

@@ -24,7 +24,9 @@ typedef struct cio_lock cio_lock;
 CIO_API cio_lock *cio_lock_new(void);                /* NULL + errno ENOMEM */
 CIO_API int cio_lock_free(cio_lock *l);              /* 0 or -EBUSY */
 CIO_API int cio_lock_acquire(cio_lock *l);           /* may suspend; -EDEADLK if held by caller */
-CIO_API int cio_lock_try_acquire(cio_lock *l);       /* 0 or -EAGAIN; never suspends */
+/* 0, -EAGAIN if held by another task, -EDEADLK if held by the caller,
+ * -EPERM outside a task. Never suspends. */
+CIO_API int cio_lock_try_acquire(cio_lock *l);
 /* 0, or -EPERM if the caller does not hold the lock. Never suspends. */
 CIO_API int cio_lock_release(cio_lock *l);
 CIO_API int cio_lock_locked(const cio_lock *l);

@@ -43,6 +43,8 @@ CIO_API cio_loop *cio_loop_current(void);
 
 /* asyncio.run(): create a loop, run fn(arg) as the main task until it returns,
  * cancel every task still alive and wait for them to unwind, close the loop.
+ * Those leftover tasks unwind after fn has returned: they must not use
+ * arguments that lived on the main task's stack (await or cancel them in fn).
  * Returns the main task's status, or a negative errno if the loop could not be
  * created (-EBUSY when the thread already runs a loop). Blocks the thread. */
 CIO_API int cio_run(cio_task_fn fn, void *arg);
@@ -81,8 +83,9 @@ CIO_API int cio_loop_debug(cio_loop *loop);
 CIO_API int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg);
 
 /* Schedule fn(arg) from ANY thread; wakes the loop if it is sleeping.
- * Returns 0, -ENOMEM, or -ESHUTDOWN once cio_loop_close() has begun (fn will
- * not run). The caller must not use a loop pointer after cio_loop_close()
+ * Returns 0, -ENOMEM, or -ESHUTDOWN once cio_loop_close() has finished
+ * running the loop's remaining tasks (fn will not run). Calls accepted
+ * before that run, also while close is still cancelling tasks. The caller must not use a loop pointer after cio_loop_close()
  * has returned: coordinate lifetimes with the loop's owner. */
 CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg);
 

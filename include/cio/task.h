@@ -8,8 +8,13 @@
  *
  * Cancellation. cio_task_cancel() makes the task's current or next suspension
  * return -ECANCELED, once: cleanup code may suspend again (to close a
- * connection, say) unless it is cancelled again. A task is "cancelled" when
- * it finished with status -ECANCELED.
+ * connection, say) unless it is cancelled again. Requests made before the
+ * first one is delivered merge into it. A task cancelled before it ever ran
+ * finishes with -ECANCELED without running at all (its fn is never called).
+ * A task is "cancelled" when it finished with status -ECANCELED.
+ *
+ * NULL handles: cio_task_release, cio_detach and cio_task_cancel accept NULL
+ * and do nothing; cio_await(NULL) returns -EINVAL.
  *
  * Stacks are allocated when a task first runs; if that fails the task
  * finishes with -ENOMEM without running. A stack overflow is caught by a

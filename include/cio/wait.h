@@ -19,7 +19,8 @@ extern "C" {
 
 /* gather flags */
 #define CIO_GATHER_ALL 1  /* asyncio's return_exceptions=True: wait for every task,
-                             never cancel siblings, report each status */
+                             a failure cancels no sibling, report each status.
+                             (A cancelled caller still cancels them all.) */
 
 /* Wait for tasks[0..n). statuses (may be NULL) receives each task's status in
  * order. Default: the first task to fail (status < 0, in completion order)

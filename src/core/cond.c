@@ -49,15 +49,18 @@ cio_lock *cio_cond_lock(cio_cond *c) { return c->lock; }
 int cio_cond_wait(cio_cond *c) {
   cio_task *cur = cio__current();
   if (!cur) return -EPERM;
-  if (cio_lock_release(c->lock) < 0) return -EPERM; /* not held by the caller */
+  cio_lock *l = c->lock; /* c may be freed while an interrupted waiter is queued */
+  if (cio_lock_release(l) < 0) return -EPERM; /* not held by the caller */
   cio__waiter w = {.task = cur};
   int r = cio__wait_on(&c->waiters, &w, "condition");
   /* Re-acquire whatever happened: the caller's cleanup runs under the lock. */
-  cio__lock_acquire(c->lock, false);
+  cio__lock_acquire(l, false);
   return r;
 }
 
 int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
+  cio_task *cur = cio__current();
+  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
   while (!pred(arg)) {
     int r = cio_cond_wait(c);
     if (r < 0) return r;

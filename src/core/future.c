@@ -154,6 +154,7 @@ int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
 }
 
 int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
+  if (f->done) return 0; /* all scheduled at completion, as in asyncio */
   for (size_t i = 0; i < f->ncbs; i++) {
     if (f->cbs[i].fn == fn && f->cbs[i].arg == arg) {
       memmove(&f->cbs[i], &f->cbs[i + 1], (f->ncbs - i - 1) * sizeof *f->cbs);

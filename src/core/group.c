@@ -20,6 +20,7 @@ struct cio_group {
   bool parked;
   bool waited;         /* cio_group_wait has returned */
   bool cancelled_owner;
+  unsigned owner_ncancel; /* owner's cancellation count when the group began */
 };
 
 static void cancel_running(cio_group *g, cio_task *except) {
@@ -53,6 +54,7 @@ cio_group *cio_group_new(void) {
     return NULL;
   }
   g->owner = cur;
+  g->owner_ncancel = cur->ncancel;
   return g;
 }
 
@@ -104,10 +106,17 @@ int cio_group_wait(cio_group *g) {
   if (g->cancelled_owner) {
     /* Take back the cancellation the group itself sent (asyncio's uncancel),
      * unless someone else cancelled the owner as well. */
-    if (--cur->ncancel == 0) cur->cancel_pending = false;
+    if (--cur->ncancel == g->owner_ncancel) cur->cancel_pending = false;
     g->cancelled_owner = false;
   }
-  int ext = 0;
+  /* Cancelled from outside while in the body (the body then came here to
+   * clean up): take the children down and report it. */
+  int ext = cur->ncancel > g->owner_ncancel ? -ECANCELED : 0;
+  if (ext) {
+    cur->cancel_pending = false; /* delivered by this return */
+    cancel_running(g, NULL);
+    for (size_t i = 0; i < g->n; i++) cio__await_done(g->kids[i]->t);
+  }
   while (g->running) {
     g->parked = true;
     int r = cio__park(cur, "task group", CIO__PARK_INTR);

@@ -205,6 +205,7 @@ struct cio_task {
   bool started;
   bool intr;                 /* parked interruptibly */
   bool cancel_pending;
+  bool cancel_delivering;    /* woken with -ECANCELED, has not run yet */
   bool detached;
   bool awaited;              /* someone read the status (debug reports) */
   bool user_suspend;         /* parked in cio_suspend(): cio_task_wake() may wake it */

@@ -149,7 +149,11 @@ int cio_shield(cio_task *t) { return await_task(t, false); }
 int cio_task_cancel(cio_task *t) {
   if (!t || t->state == CIO_TASK_DONE) return 0;
   t->ncancel++;
-  if (!(t->state == CIO_TASK_WAITING && t->intr && cio__wake(t, -ECANCELED)))
+  /* Requests made before the first is delivered merge into it (asyncio). */
+  if (t->cancel_pending || t->cancel_delivering) return 1;
+  if (t->state == CIO_TASK_WAITING && t->intr && cio__wake(t, -ECANCELED))
+    t->cancel_delivering = true;
+  else
     t->cancel_pending = true;
   return 1;
 }

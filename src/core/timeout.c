@@ -65,8 +65,16 @@ void cio_timeout_reschedule(cio_timeout_scope *s, double seconds) {
   scope_arm(s, seconds < 0 ? CIO__NEVER : cio__clock_ns() + cio__sec_to_ns(seconds));
 }
 
+/* The timer fires at the loop's next turn; the deadline itself may have
+ * passed already, which is what callers ask about. */
+static void catch_up(cio_timeout_scope *s) {
+  if (s->active && !s->expired && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline)
+    scope_expire(s);
+}
+
 int cio_timeout_end(cio_timeout_scope *s) {
   if (!s->active) return s->expired;
+  catch_up(s);
   cio_task *t = s->task;
   cio__theap_remove(&t->loop->timers, scope_node(s));
   if (s->expired) t->nexpired--;
@@ -81,4 +89,7 @@ int cio_timeout_end(cio_timeout_scope *s) {
   return s->expired;
 }
 
-int cio_timeout_expired(const cio_timeout_scope *s) { return s->expired; }
+int cio_timeout_expired(const cio_timeout_scope *s) {
+  return s->expired ||
+         (s->active && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline);
+}
