@@ -31,6 +31,14 @@
 #define CIO_VERSION_MINOR 1
 #define CIO_VERSION_PATCH 0
 
+/* cio's own status codes, above errno's range, returned negated like errno
+ * values (-CIO_ENONAME). cio_strerror() names them. */
+#define CIO_ENONAME 3001 /* host name does not resolve */
+#define CIO_EDNS 3002    /* resolver failure (no server answered, bad reply) */
+#define CIO_ETLS 3003    /* TLS protocol failure (handshake, bad record) */
+#define CIO_ECERT 3004   /* TLS peer certificate rejected (untrusted, wrong name, expired) */
+#define CIO_EWORKER 3005 /* a worker process died while running the job */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

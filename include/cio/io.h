@@ -1,0 +1,56 @@
+/* cio/io.h - the reactor: waiting for file descriptors from tasks.
+ *
+ * The io layer plugs an epoll backend into the loop (cio_loop_set_poller)
+ * the first time any io call is made on that loop. Descriptors are
+ * registered once, edge-triggered, for both directions; there is no re-arming
+ * per wait. cio_wait_fd() is the one path every io call in cio takes (sockets,
+ * streams, pipes, DNS, TLS), and it is public so that callers can drive any
+ * non-blocking C library (libpq, libcurl, OpenSSL...) from a task.
+ *
+ * The pattern is always: try the non-blocking call; on EAGAIN, cio_wait_fd();
+ * retry. Loop thread only. Link with cio-io.
+ */
+#ifndef CIO_IO_H
+#define CIO_IO_H
+
+#include "task.h"
+
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CIO_READABLE 1
+#define CIO_WRITABLE 2
+
+/* Install the epoll backend on loop (idempotent; every io call does it
+ * implicitly for the current loop). Returns 0 or a negative errno. */
+CIO_API int cio_io_init(cio_loop *loop);
+
+/* Suspend until fd is ready for one of `events` (CIO_READABLE and/or
+ * CIO_WRITABLE) since the caller last saw EAGAIN on it, or has an error or
+ * hang-up (reported as ready: the next read/write tells which). fd must be
+ * non-blocking. Returns the ready subset of events (> 0), -ECANCELED,
+ * -ETIMEDOUT, -EBADF if fd was forgotten/closed while waiting, -EPERM
+ * outside a task, or the error of registering fd. At most one task may wait
+ * per direction on an fd (-EBUSY otherwise). May suspend. */
+CIO_API int cio_wait_fd(int fd, int events);
+
+/* Drop fd from the reactor before closing it: waiters are woken with -EBADF.
+ * Call before close() on any fd that was waited on (cio_close does both). */
+CIO_API void cio_fd_forget(int fd);
+/* cio_fd_forget(fd) + close(fd). Returns close's result (0 or -errno). */
+CIO_API int cio_close(int fd);
+
+/* Raw non-blocking I/O on any fd with the task's cancellation and timeouts:
+ * read up to n bytes (0 at EOF), write all n bytes (returns n, or an error:
+ * -EPIPE / -ECONNRESET...; on error after a partial write the count is lost,
+ * use the stream layer for that). May suspend. */
+CIO_API ssize_t cio_read(int fd, void *buf, size_t n);
+CIO_API ssize_t cio_write_all(int fd, const void *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
