@@ -14,5 +14,7 @@
 #include "cio/cond.h"
 #include "cio/sem.h"
 #include "cio/queue.h"
+#include "cio/gen.h"
+#include "cio/debug.h"
 
 #endif

@@ -26,6 +26,8 @@ typedef void (*cio_callback_fn)(void *arg);
  * only when touched, so a task that uses 3 KiB of stack costs one page. */
 #define CIO_DEFAULT_STACK_SIZE (256u * 1024u)
 
+/* Debug mode (reports on stderr, SIGQUIT task dumps, exact stack high-water
+ * marks) is described in cio/debug.h and docs/DEBUGGING.md. */
 typedef struct cio_loop_opts {
   size_t stack_size;   /* default stack size for tasks of this loop; 0 = default */
   int debug;           /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
@@ -46,7 +48,18 @@ CIO_API cio_loop *cio_loop_current(void);
  * Those leftover tasks unwind after fn has returned: they must not use
  * arguments that lived on the main task's stack (await or cancel them in fn).
  * Returns the main task's status, or a negative errno if the loop could not be
- * created (-EBUSY when the thread already runs a loop). Blocks the thread. */
+ * created (-EBUSY when the thread already runs a loop). Blocks the thread.
+ * The loop's debug mode comes from the CIO_DEBUG environment variable.
+ *
+ * Ctrl-C: while the main task runs, if SIGINT is at its default action
+ * (no handler installed, not ignored) and no other cio_run() has taken it,
+ * cio_run installs its own handler. The first SIGINT cancels the main task:
+ * its current or next suspension returns -ECANCELED, its cleanup may still
+ * suspend, and cio_run returns its status (normally -ECANCELED; 0 if fn chose
+ * to finish normally). A second SIGINT before fn returns gets the default
+ * action: the process dies, as with asyncio.run(). The previous disposition
+ * is restored when fn returns, before the leftover tasks are cancelled. Other
+ * tasks are not cancelled by the signal: the main task decides. */
 CIO_API int cio_run(cio_task_fn fn, void *arg);
 
 /* Run the loop until task t has finished; returns t's status. Must be called
@@ -67,7 +80,10 @@ CIO_API void cio_loop_stop(cio_loop *loop);
  * then free the loop and everything it owns (timers, callbacks, stacks).
  * Task handles still held by the user stay valid until cio_task_release().
  * Returns 0, -EBUSY if called while the loop runs, -EINVAL from the wrong
- * thread. In debug mode, tasks that had to be cancelled are reported. */
+ * thread. In debug mode, tasks that had to be cancelled are reported, and so
+ * are tasks whose handle was released without being awaited or detached and
+ * detached tasks whose failure nobody read (see cio/debug.h). A debug loop
+ * must be closed before its thread exits (it is registered for SIGQUIT). */
 CIO_API int cio_loop_close(cio_loop *loop);
 
 /* Monotonic time of the loop in seconds (asyncio's loop.time()). */

@@ -11,7 +11,10 @@
  * connection, say) unless it is cancelled again. Requests made before the
  * first one is delivered merge into it. A task cancelled before it ever ran
  * finishes with -ECANCELED without running at all (its fn is never called).
- * A task is "cancelled" when it finished with status -ECANCELED.
+ * A task is "cancelled" when it finished with status -ECANCELED. Cleanup that
+ * must run to completion even if the task is cancelled again (or its timeout
+ * scope has expired) goes in a shield scope (cio_shield_begin, timeout.h);
+ * the pattern for resources (asyncio's `async with`) is in docs/RESOURCES.md.
  *
  * NULL handles: cio_task_release, cio_detach and cio_task_cancel accept NULL
  * and do nothing; cio_await(NULL) returns -EINVAL.
@@ -67,7 +70,8 @@ CIO_API int cio_task_cancel(cio_task *t);
 CIO_API int cio_task_done(const cio_task *t);
 /* 1 if t finished with -ECANCELED. */
 CIO_API int cio_task_cancelled(const cio_task *t);
-/* Final status once done; -EINPROGRESS before. */
+/* Final status once done; -EINPROGRESS before. Reading a final status
+ * counts as awaiting t for the debug-mode reports. */
 CIO_API int cio_task_status(const cio_task *t);
 CIO_API cio_task_state cio_task_get_state(const cio_task *t);
 /* The task's name; valid while the handle is held. */
@@ -77,7 +81,9 @@ CIO_API uint64_t cio_task_id(const cio_task *t);
 CIO_API const char *cio_task_waiting_on(const cio_task *t);
 
 /* Take another reference / drop one. The last release frees the handle; a
- * task still running keeps running. */
+ * task still running keeps running. In debug mode, releasing the last handle
+ * of a task nobody awaited (and that is not detached) is reported at loop
+ * close as "never awaited": use cio_detach() for fire-and-forget tasks. */
 CIO_API cio_task *cio_task_ref(cio_task *t);
 CIO_API void cio_task_release(cio_task *t);
 /* Release the handle and declare the task fire-and-forget. */

@@ -43,6 +43,43 @@ CIO_API int cio_timeout_end(cio_timeout_scope *s);
 /* 1 if the scope's deadline has passed. */
 CIO_API int cio_timeout_expired(const cio_timeout_scope *s);
 
+/* ---- shield scopes: cleanup that must run to completion ----
+ *
+ *   r = use(res);                  // may return -ECANCELED / -ETIMEDOUT
+ *   cio_shield_scope sh;
+ *   cio_shield_begin(&sh);
+ *   int rr = release(res);         // may suspend: not interrupted
+ *   cio_shield_end(&sh);           // a cancellation / expiry that arrived
+ *                                  // meanwhile hits the next suspension
+ *
+ * Inside a shield, cancellation requests and the expiry of timeout scopes
+ * begun before the shield do not interrupt anything: they stay pending until
+ * cio_shield_end(), then the next suspension reports them as usual (trio's
+ * shielded cancel scope; asyncio has no equivalent short of a shielded
+ * task). Timeout scopes begun inside the shield still work: use one to bound
+ * a cleanup that talks to a peer that may never answer. Why it is needed:
+ * after one cancellation, cleanup may suspend - but a second cancellation,
+ * or an expired timeout scope (level-triggered: it fails every suspension
+ * until it ends), would cut it short. Keep shielded sections short and
+ * bounded: cio_loop_close() waits for them. See docs/RESOURCES.md.
+ *
+ * The scope lives in the caller's storage; begin and end pair up on the same
+ * task, innermost first, also with timeout scopes (a timeout scope begun
+ * inside the shield ends inside it). Neither call suspends. */
+typedef struct cio_shield_scope {
+  /* private */
+  struct cio_shield_scope *outer;
+  cio_task *task;
+  cio_timeout_scope *mark;  /* the task's innermost timeout scope at begin */
+  int active;
+} cio_shield_scope;
+
+/* Start shielding the calling task. Returns 0, -EPERM outside a task. */
+CIO_API int cio_shield_begin(cio_shield_scope *s);
+/* End the shield. Returns 1 if a cancellation or an expired outer timeout
+ * is now pending (the next suspension will report it), else 0. */
+CIO_API int cio_shield_end(cio_shield_scope *s);
+
 #ifdef __cplusplus
 }
 #endif

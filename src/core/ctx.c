@@ -26,3 +26,16 @@ void cio__ctx_make(cio__ctx *c, void *lo, size_t size) {
 #error "no hand-written context switch for this architecture: use -DCIO_CONTEXT=ucontext"
 #endif
 }
+
+void cio__ctx_peek_switch(void **save_sp, void *to_sp, void (*fn)(void *), void *arg);
+void cio__ctx_peek_on_task(void);
+
+/* The frame that calls fn during a peek belongs to cio__ctx_peek_on_task. */
+const void *const cio__ctx_peek_marker = (const void *)cio__ctx_peek_on_task;
+
+void cio__ctx_peek(cio__ctx *c, void (*fn)(void *), void *arg) {
+  void *save;
+  cio__ctx_peek_switch(&save, c->sp, fn, arg);
+}
+
+uintptr_t cio__ctx_sp(const cio__ctx *c) { return (uintptr_t)c->sp; }

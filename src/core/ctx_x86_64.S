@@ -47,4 +47,61 @@ cio__ctx_trampoline:
         .cfi_endproc
         .size   cio__ctx_trampoline, .-cio__ctx_trampoline
 
+/* void cio__ctx_peek_switch(void **save_sp, void *to_sp, void (*fn)(void *), void *arg)
+ *
+ * Task dumps: save the running context as cio__ctx_switch does, move onto
+ * the stack of a suspended context (to_sp, as saved by cio__ctx_switch) and
+ * call fn(arg) there, then switch back. The suspended frame is only read. */
+        .globl  cio__ctx_peek_switch
+        .hidden cio__ctx_peek_switch
+        .type   cio__ctx_peek_switch, @function
+        .p2align 4
+cio__ctx_peek_switch:
+        .cfi_startproc
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        jmp     cio__ctx_peek_on_task
+        .cfi_endproc
+        .size   cio__ctx_peek_switch, .-cio__ctx_peek_switch
+
+/* Runs on the suspended stack, whose top is the frame cio__ctx_switch saved:
+ * r15 r14 r13 r12 rbx rbp, then the return address into the code that
+ * switched away. The CFI describes exactly that frame, so an unwinder
+ * started in fn walks on into the suspended task's own frames. */
+        .globl  cio__ctx_peek_on_task
+        .hidden cio__ctx_peek_on_task
+        .type   cio__ctx_peek_on_task, @function
+        .p2align 4
+cio__ctx_peek_on_task:
+        .cfi_startproc
+        .cfi_def_cfa rsp, 56
+        .cfi_offset rbp, -16
+        .cfi_offset rbx, -24
+        .cfi_offset r12, -32
+        .cfi_offset r13, -40
+        .cfi_offset r14, -48
+        .cfi_offset r15, -56
+        pushq   %rdi                    /* save_sp; aligns rsp for the call */
+        .cfi_adjust_cfa_offset 8
+        movq    %rcx, %rdi
+        call    *%rdx
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
+        movq    (%rax), %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        ret
+        .cfi_endproc
+        .size   cio__ctx_peek_on_task, .-cio__ctx_peek_on_task
+
         .section .note.GNU-stack,"",@progbits

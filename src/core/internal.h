@@ -94,6 +94,17 @@ static inline void cio__ctx_swap(cio__ctx *from, cio__ctx *to) {
 #endif
 /* Where every task starts (called by the context trampoline). */
 void cio__task_entry(void);
+/* Run fn(arg) on the stack of the suspended context c, as a call made from
+ * the point where c was suspended, then come back: c is left as it was.
+ * Task dumps unwind a suspended task's stack this way. The caller makes the
+ * sanitizer fiber annotations. */
+void cio__ctx_peek(cio__ctx *c, void (*fn)(void *), void *arg);
+/* Where fn's caller is on c's stack: an unwinder starting in fn finds this
+ * function's start (_Unwind_GetRegionStart) in the frame that called fn, and
+ * the suspended frames after it. */
+extern const void *const cio__ctx_peek_marker;
+/* The stack pointer saved in a suspended context. */
+uintptr_t cio__ctx_sp(const cio__ctx *c);
 
 /* ---- clock ---- */
 
@@ -166,12 +177,17 @@ typedef struct cio__slab {
 typedef struct cio__stack_pool {
   cio__stack_class *classes;
   cio__slab *slabs;
+  bool nohuge;            /* debug: no transparent huge pages (exact page counts) */
 } cio__stack_pool;
 
 cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
 void cio__stack_put(cio__stack_pool *p, cio__stack *s);
 void cio__stack_pool_free(cio__stack_pool *p);
 size_t cio__stack_round(size_t size);
+/* Bytes of s's pages that are resident (touched since it was last cleaned). */
+size_t cio__stack_resident(const cio__stack *s);
+/* Give s's pages back so that its next task starts with none touched. */
+void cio__stack_clean(cio__stack *s);
 /* Per-thread: alternate signal stack + process-wide SIGSEGV handler that
  * reports overflows by task name. */
 int cio__overflow_guard_thread_init(void);
@@ -209,9 +225,11 @@ struct cio_task {
   bool detached;
   bool awaited;              /* someone read the status (debug reports) */
   bool user_suspend;         /* parked in cio_suspend(): cio_task_wake() may wake it */
+  bool orphaned;             /* debug: handle released unawaited while running */
   unsigned ncancel;          /* cancellation requests so far */
   unsigned nexpired;         /* expired timeout scopes active on this task */
   int refs;
+  int hrefs;                 /* of refs, the user's handles */
   uint64_t id;
   const char *waiting_on;
   char *name;                /* malloc'd, or autoname */
@@ -220,7 +238,9 @@ struct cio_task {
   cio__link watchers;        /* cio__watch nodes */
   cio__tnode sleep_timer;
   cio_timeout_scope *scope;  /* innermost active timeout scope */
+  cio_shield_scope *shield;  /* innermost active shield scope */
   int64_t run_start;         /* debug: when it got the CPU */
+  size_t stack_hw;           /* debug: stack pages touched, measured when it finished */
 #ifdef CIO_ASAN
   void *asan_fake;
 #endif
@@ -250,7 +270,9 @@ int cio__park(cio_task *t, const char *what, int flags);
 /* Entry check of every call that may wait, also when it completes without
  * waiting: a pending cancellation (consumed) or an expired scope. */
 static inline int cio__checkpoint(cio_task *t) {
-  if (CIO_UNLIKELY(t->cancel_pending)) {
+  /* A shield keeps the cancellation pending; t->nexpired counts only the
+   * expired scopes inside the innermost shield (timeout.c). */
+  if (CIO_UNLIKELY(t->cancel_pending) && !t->shield) {
     t->cancel_pending = false;
     return -ECANCELED;
   }
@@ -281,6 +303,19 @@ typedef struct cio__cbring {
 
 int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
 
+/* debug: a task whose status nobody read, reported at loop close. */
+typedef struct cio__dbg_note {
+  struct cio__dbg_note *next;
+  uint64_t id;
+  int status;                /* final, or -EINPROGRESS */
+  bool detached;             /* a detached failure, else never awaited */
+  char name[];
+} cio__dbg_note;
+
+/* loop->sig_pending bits, set by signal handlers (signal.c) */
+#define CIO__SIG_INT 1
+#define CIO__SIG_DUMP 2
+
 struct cio_loop {
   cio__ctx sched_ctx;        /* the loop's own context (the thread's stack) */
   cio_task *current;         /* running task, NULL in the loop context */
@@ -301,12 +336,20 @@ struct cio_loop {
   bool closing;
   int debug;
   int64_t slow_ns;
+  int64_t run_start;         /* debug: when the loop context got the CPU */
+  size_t stack_hw_max;       /* debug: largest stack_hw of a finished task */
+  cio__dbg_note *notes;      /* debug: unread statuses, reported at close */
+  size_t nnotes, notes_dropped;
+  cio_task *peeking;         /* task whose stack a dump is unwinding */
   const cio_task *until;     /* run_until_complete target */
+  cio_task *main_task;       /* cio_run's main task: Ctrl-C cancels it */
   /* cross-thread calls */
   pthread_mutex_t ts_mu;
   cio__cbring ts_queue;
   atomic_int ts_notified;
   atomic_int ts_closed;
+  atomic_int sig_pending;    /* CIO__SIG_* from signal handlers */
+  atomic_int quit_fwd;       /* a SIGQUIT was forwarded to the loop's thread */
   int wake_fd;
   /* reactor */
   const cio_poller_ops *poller;
@@ -325,7 +368,32 @@ struct cio_loop {
 /* debug.c */
 void cio__debug_task_failed_detached(cio_task *t);
 void cio__debug_close_report(cio_loop *loop, size_t cancelled);
+/* t == NULL: the loop context (callbacks, timers) held the loop. */
 void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns);
+/* The last handle of t went away: note it if its status was never read. */
+void cio__debug_handle_gone(cio_task *t);
+/* t finished: note it if its handle went away unread. */
+void cio__debug_task_done(cio_task *t);
+/* At loop close, once every task is done: print the notes, free them. */
+void cio__debug_final_report(cio_loop *loop);
+/* Loop context, a task just finished: measure and clean its stack. */
+void cio__debug_reap(cio_loop *loop, cio_task *t);
+/* sched.c: the scheduler's own frames in a backtrace, by function start:
+ * kind SWITCH (the suspension machinery), ENTRY (where every task starts),
+ * OTHER; returns a name for hidden core functions, or NULL. */
+enum { CIO__FRAME_OTHER, CIO__FRAME_SWITCH, CIO__FRAME_ENTRY };
+const char *cio__sched_frame(uintptr_t fn, int *kind);
+/* Loop context: the dump SIGQUIT asked for, on stderr. */
+void cio__debug_dump_signal(cio_loop *loop);
+
+/* signal.c: SIGQUIT dumps for debug loops, Ctrl-C for cio_run. */
+void cio__sigquit_register(cio_loop *loop);
+void cio__sigquit_unregister(cio_loop *loop);
+/* Returns true if the handler was installed (SIGINT was at its default). */
+bool cio__sigint_install(cio_loop *loop);
+void cio__sigint_uninstall(cio_loop *loop);
+/* Loop context: act on what signal handlers asked for. */
+void cio__signals_pending(cio_loop *loop, int bits);
 
 /* timer.c: remove every armed timer at loop close. */
 void cio__timers_close(cio_loop *loop);

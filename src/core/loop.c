@@ -88,6 +88,7 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   loop->debug = dbg < 0 ? debug_from_env() : dbg > 0;
   double slow = opts && opts->slow_task_threshold > 0 ? opts->slow_task_threshold : 0.1;
   loop->slow_ns = cio__sec_to_ns(slow);
+  loop->stacks.nohuge = loop->debug;
 #ifdef CIO_ASAN
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -103,6 +104,7 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   loop->tsan_fiber = __tsan_get_current_fiber();
 #endif
   cio__tls_loop = loop;
+  if (loop->debug) cio__sigquit_register(loop);
   return loop;
 }
 
@@ -115,6 +117,8 @@ static void drain_threadsafe(cio_loop *loop) {
   ssize_t r = read(loop->wake_fd, &n, sizeof n);
   (void)r; /* EAGAIN when a poller already drained it */
   atomic_store(&loop->ts_notified, 0);
+  int sig = atomic_exchange(&loop->sig_pending, 0);
+  if (sig) cio__signals_pending(loop, sig);
   pthread_mutex_lock(&loop->ts_mu);
   cio__cbring q = loop->ts_queue;
   memset(&loop->ts_queue, 0, sizeof loop->ts_queue);
@@ -169,13 +173,22 @@ static void run_soon(cio_loop *loop) {
   }
 }
 
+/* Debug: report the loop context holding the CPU too long since it last
+ * got it (callbacks, timers); polling does not count. */
+static void debug_loop_held(cio_loop *loop) {
+  int64_t now = cio__clock_ns();
+  if (now - loop->run_start > loop->slow_ns) cio__debug_slow_task(loop, NULL, now - loop->run_start);
+}
+
 static void run_once(cio_loop *loop) {
   int64_t timeout = poll_timeout(loop);
+  if (CIO_UNLIKELY(loop->debug)) debug_loop_held(loop);
   if (loop->poller) {
     loop->poller->poll(loop->poller_ctx, timeout);
   } else if (timeout != 0) {
     default_poll(loop, timeout);
   }
+  if (CIO_UNLIKELY(loop->debug)) loop->run_start = cio__clock_ns();
   if (loop->timers.len) run_timers(loop);
   if (atomic_load_explicit(&loop->ts_notified, memory_order_acquire)) drain_threadsafe(loop);
   if (loop->soon.len) run_soon(loop);
@@ -186,6 +199,7 @@ static int run_begin(cio_loop *loop) {
   if (!on_loop_thread(loop)) return -EINVAL;
   if (loop->running || loop->current) return -EBUSY;
   loop->running = true;
+  loop->run_start = cio__clock_ns(); /* debug: idle time before the run is no one's */
   return 0;
 }
 
@@ -227,13 +241,21 @@ int cio_loop_close(cio_loop *loop) {
   }
   if (cancelled) cio__debug_close_report(loop, cancelled);
   loop->running = true;
-  for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000); rounds++) run_once(loop);
+  loop->run_start = cio__clock_ns();
+  for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000); rounds++) {
+    loop->stopping = false; /* a cleanup calling cio_loop_stop() must not stall close */
+    run_once(loop);
+  }
   loop->running = false;
+  if (loop->debug) {
+    cio__sigquit_unregister(loop);
+    cio__debug_final_report(loop);
+  }
   /* From here on no callback can be queued from another thread. */
   pthread_mutex_lock(&loop->ts_mu);
   atomic_store(&loop->ts_closed, 1);
   pthread_mutex_unlock(&loop->ts_mu);
-  if (atomic_load(&loop->ts_notified)) drain_threadsafe(loop);
+  drain_threadsafe(loop); /* everything accepted before ts_closed runs */
   free(loop->ts_queue.v);
   free(loop->soon.v);
   cio__timers_close(loop);
@@ -257,7 +279,12 @@ int cio_run(cio_task_fn fn, void *arg) {
     cio_loop_close(loop);
     return err;
   }
+  /* Ctrl-C cancels the main task, as in asyncio.run(). */
+  loop->main_task = t;
+  bool sigint = cio__sigint_install(loop);
   int r = cio_loop_run_until_complete(loop, t);
+  if (sigint) cio__sigint_uninstall(loop);
+  loop->main_task = NULL;
   cio_task_release(t);
   cio_loop_close(loop);
   return r;
@@ -282,15 +309,16 @@ int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg) {
   pthread_mutex_lock(&loop->ts_mu);
   int r = atomic_load(&loop->ts_closed) ? -ESHUTDOWN
                                          : cio__cbring_push(&loop->ts_queue, fn, arg);
-  pthread_mutex_unlock(&loop->ts_mu);
-  if (r < 0) return r;
-  /* One eventfd write per burst: the loop clears the flag when it drains. */
-  if (!atomic_exchange(&loop->ts_notified, 1)) {
+  /* Wake the loop before unlocking: once the callback is visible the loop may
+   * run it and close, and close takes this mutex before closing wake_fd.
+   * One eventfd write per burst: the loop clears the flag when it drains. */
+  if (r == 0 && !atomic_exchange(&loop->ts_notified, 1)) {
     uint64_t one = 1;
     ssize_t w = write(loop->wake_fd, &one, sizeof one);
     (void)w; /* EAGAIN only if the counter is saturated: already readable */
   }
-  return 0;
+  pthread_mutex_unlock(&loop->ts_mu);
+  return r;
 }
 
 /* ---- reactor plug-in ---- */

@@ -52,12 +52,16 @@ static inline cio_task *ready_pop(cio_loop *loop) {
   return t;
 }
 
-/* Bookkeeping when a task gives up the CPU (debug mode only). */
+/* Bookkeeping when a context gives up the CPU (debug mode only): the loop
+ * context counts too, from the end of its last poll (loop.c). */
 static void account_run(cio_loop *loop, cio_task *from, cio_task *to) {
   int64_t now = cio__clock_ns();
-  if (from && now - from->run_start > loop->slow_ns)
-    cio__debug_slow_task(loop, from, now - from->run_start);
-  if (to) to->run_start = now;
+  int64_t start = from ? from->run_start : loop->run_start;
+  if (now - start > loop->slow_ns) cio__debug_slow_task(loop, from, now - start);
+  if (to)
+    to->run_start = now;
+  else
+    loop->run_start = now;
 }
 
 /* Switch from the running context (task `from`, or the loop when NULL) to
@@ -96,12 +100,13 @@ void cio__task_finish(cio_task *t, int status) {
     cio__watch *w = cio__container_of(l, cio__watch, link);
     w->fn(w, t);
   }
-  if (t->detached && status < 0 && status != -ECANCELED) cio__debug_task_failed_detached(t);
+  if (CIO_UNLIKELY(loop->debug)) cio__debug_task_done(t);
 }
 
 /* Give a task its stack before its first run. Returns false if it finished
- * instead (cancelled before it ever ran, or no stack to be had). */
-static bool task_start(cio_loop *loop, cio_task *t) {
+ * instead (cancelled before it ever ran, or no stack to be had). Kept out of
+ * line: inlined, it costs pick() registers on every switch. */
+__attribute__((noinline)) static bool task_start(cio_loop *loop, cio_task *t) {
   if (t->cancel_pending) {
     t->cancel_pending = false;
     cio__task_finish(t, -ECANCELED);
@@ -167,6 +172,7 @@ static void reap_zombie(cio_loop *loop) {
   cio_task *z = loop->zombie;
   if (!z) return;
   loop->zombie = NULL;
+  if (CIO_UNLIKELY(loop->debug)) cio__debug_reap(loop, z);
   cio__stack_put(&loop->stacks, z->stack);
   z->stack = NULL;
 #ifdef CIO_TSAN
@@ -255,4 +261,26 @@ int cio__wait_on(cio__link *list, cio__waiter *w, const char *what) {
   int r = cio__park(t, what, CIO__PARK_INTR);
   if (r != 0) cio__list_remove(&w->link);
   return r;
+}
+
+/* ---- task dumps (debug.c): name the scheduler's own frames ---- */
+
+const char *cio__sched_frame(uintptr_t fn, int *kind) {
+  *kind = CIO__FRAME_OTHER;
+  if (!fn) return NULL;
+  if (fn == (uintptr_t)switch_to || fn == (uintptr_t)reschedule) {
+    *kind = CIO__FRAME_SWITCH;
+    return "switch_to";
+  }
+  if (fn == (uintptr_t)cio__park) {
+    *kind = CIO__FRAME_SWITCH;
+    return "cio__park";
+  }
+  if (fn == (uintptr_t)cio__task_entry) {
+    *kind = CIO__FRAME_ENTRY;
+    return "cio__task_entry";
+  }
+  if (fn == (uintptr_t)cio__wait_on) return "cio__wait_on";
+  if (fn == (uintptr_t)cio__await_done) return "cio__await_done";
+  return NULL;
 }

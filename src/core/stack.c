@@ -116,6 +116,11 @@ static int slab_new(cio__stack_pool *p, cio__stack_class *c) {
     free(slab);
     return err;
   }
+#ifdef MADV_NOHUGEPAGE
+  /* Debug loops count a stack's touched pages: a huge page would make
+   * 2 MiB of stacks look touched at once. */
+  if (p->nohuge) madvise(base, len, MADV_NOHUGEPAGE);
+#endif
   slab->base = base;
   slab->len = len;
   slab->next = p->slabs;
@@ -197,6 +202,30 @@ void cio__stack_put(cio__stack_pool *p, cio__stack *s) {
   c->nfree++;
 }
 
+/* The usable region ends at the end of the class size; its top page holds
+ * the descriptor, so it is always resident and never given back. */
+static char *top_page_of(const cio__stack *s) {
+  return (char *)((uintptr_t)s & ~(uintptr_t)(page_size() - 1));
+}
+
+size_t cio__stack_resident(const cio__stack *s) {
+  size_t ps = page_size();
+  char *top = top_page_of(s);
+  size_t npages = (size_t)(top - s->lo) / ps, used = 1;
+  unsigned char vec[256];
+  for (size_t i = 0; i < npages; i += sizeof vec) {
+    size_t n = npages - i < sizeof vec ? npages - i : sizeof vec;
+    if (mincore(s->lo + i * ps, n * ps, vec) != 0) return 0;
+    for (size_t k = 0; k < n; k++) used += vec[k] & 1;
+  }
+  return used * ps;
+}
+
+void cio__stack_clean(cio__stack *s) {
+  char *top = top_page_of(s);
+  if (top > s->lo) madvise(s->lo, (size_t)(top - s->lo), MADV_DONTNEED);
+}
+
 void cio__stack_pool_free(cio__stack_pool *p) {
 #ifdef CIO_HAVE_VALGRIND_H
   /* Every task is done by now, so every stack is on a free list. Walking a
@@ -242,7 +271,7 @@ static void write_num(uint64_t v) {
 
 static void segv_handler(int sig, siginfo_t *si, void *uc) {
   cio_loop *loop = cio__tls_loop;
-  cio_task *t = loop ? loop->current : NULL;
+  cio_task *t = loop ? loop->peeking ? loop->peeking : loop->current : NULL;
   char *addr = si->si_addr;
   if (t && t->stack && addr >= t->stack->lo - GUARD_SIZE && addr < t->stack->lo + 256) {
     write_str("cio: stack overflow in task '");

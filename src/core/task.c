@@ -45,6 +45,7 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
   t->arg = arg;
   t->id = loop->next_id++;
   t->refs = 2; /* the caller's handle + the loop's, dropped when it finishes */
+  t->hrefs = 1;
   t->state = CIO_TASK_READY;
   t->stack_size = opts && opts->stack_size ? cio__stack_round(opts->stack_size)
                                            : loop->default_stack;
@@ -80,16 +81,20 @@ void cio__task_unref(cio_task *t) {
 
 cio_task *cio_task_ref(cio_task *t) {
   t->refs++;
+  t->hrefs++;
   return t;
 }
 
 void cio_task_release(cio_task *t) {
-  if (t) cio__task_unref(t);
+  if (!t) return;
+  if (--t->hrefs == 0 && !t->awaited && !t->detached) cio__debug_handle_gone(t);
+  cio__task_unref(t);
 }
 
 void cio_detach(cio_task *t) {
   if (!t) return;
   t->detached = true;
+  t->hrefs--;
   if (t->state == CIO_TASK_DONE && t->status < 0 && t->status != -ECANCELED && !t->awaited)
     cio__debug_task_failed_detached(t);
   cio__task_unref(t);
@@ -151,7 +156,7 @@ int cio_task_cancel(cio_task *t) {
   t->ncancel++;
   /* Requests made before the first is delivered merge into it (asyncio). */
   if (t->cancel_pending || t->cancel_delivering) return 1;
-  if (t->state == CIO_TASK_WAITING && t->intr && cio__wake(t, -ECANCELED))
+  if (t->state == CIO_TASK_WAITING && t->intr && !t->shield && cio__wake(t, -ECANCELED))
     t->cancel_delivering = true;
   else
     t->cancel_pending = true;
@@ -163,7 +168,10 @@ int cio_task_cancelled(const cio_task *t) {
   return t->state == CIO_TASK_DONE && t->status == -ECANCELED;
 }
 int cio_task_status(const cio_task *t) {
-  return t->state == CIO_TASK_DONE ? t->status : -EINPROGRESS;
+  if (t->state != CIO_TASK_DONE) return -EINPROGRESS;
+  /* Reading the final status counts as awaiting, for the debug reports. */
+  ((cio_task *)(uintptr_t)t)->awaited = true;
+  return t->status;
 }
 cio_task_state cio_task_get_state(const cio_task *t) { return (cio_task_state)t->state; }
 const char *cio_task_name(const cio_task *t) { return t->name; }
