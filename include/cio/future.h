@@ -39,7 +39,9 @@ CIO_API int cio_future_cancel(cio_future *f);
 
 /* From any thread: complete f on its loop. The caller must hold a reference
  * that it gives up by this call (it is released on the loop thread).
- * Returns 0 or the error of cio_call_soon_threadsafe(). */
+ * Returns 0, -ENOMEM, or -ESHUTDOWN when the loop is closing; on failure the
+ * reference was not given up, and since it can only be released on the loop
+ * thread, threads must stop completing futures before their loop closes. */
 CIO_API int cio_future_set_result_threadsafe(cio_future *f, void *value);
 CIO_API int cio_future_set_error_threadsafe(cio_future *f, int err);
 

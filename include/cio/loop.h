@@ -72,9 +72,11 @@ CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_task *t);
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
 /* Make run_forever / run_until_complete return after the current iteration.
- * Callable from tasks and callbacks of the loop; from other threads use
- * cio_call_soon_threadsafe(loop, (cio_callback_fn)cio_loop_stop, loop). */
+ * Callable from tasks and callbacks of the loop. */
 CIO_API void cio_loop_stop(cio_loop *loop);
+/* The same from any thread (through cio_call_soon_threadsafe). Returns 0,
+ * -ENOMEM, or -ESHUTDOWN when the loop is closing. */
+CIO_API int cio_loop_stop_threadsafe(cio_loop *loop);
 
 /* Cancel every task still alive, run the loop until they have all finished,
  * then free the loop and everything it owns (timers, callbacks, stacks).

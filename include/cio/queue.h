@@ -25,7 +25,8 @@ typedef enum cio_queue_kind {
 } cio_queue_kind;
 
 /* maxsize 0 = unbounded. cmp is required for CIO_QUEUE_PRIORITY (returns <0,
- * 0, >0 like strcmp) and ignored otherwise. NULL + errno: EINVAL, ENOMEM. */
+ * 0, >0 like strcmp; it receives the items themselves, not pointers to
+ * them as qsort's would) and ignored otherwise. NULL + errno: EINVAL, ENOMEM. */
 CIO_API cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
                                  int (*cmp)(const void *a, const void *b));
 /* 0, or -EBUSY if tasks wait on it (nothing freed). */

@@ -80,6 +80,20 @@ CIO_API uint64_t cio_task_id(const cio_task *t);
 /* What a waiting task waits on ("sleep", "lock", "queue get", ...), or NULL. */
 CIO_API const char *cio_task_waiting_on(const cio_task *t);
 
+/* Run fn(t, arg) on the loop once t has finished (asyncio's
+ * Task.add_done_callback): scheduled with cio_call_soon when t finishes, or
+ * at once if it already has. Also runs for a task cancelled before it ever
+ * ran, so it is the place to free an arg the task owned. The callback holds
+ * its own reference to t. Returns 0, -ENOMEM, -EINVAL. Never suspends. */
+typedef void (*cio_task_done_fn)(cio_task *t, void *arg);
+CIO_API int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg);
+
+/* The entry check of every waiting call, without waiting: returns
+ * -ECANCELED (consuming a pending cancellation), -ETIMEDOUT (an expired
+ * timeout scope), or 0; -EPERM outside a task. Lets a long computation that
+ * never suspends stay cancellable. Never suspends. */
+CIO_API int cio_checkpoint(void);
+
 /* Take another reference / drop one. The last release frees the handle; a
  * task still running keeps running. In debug mode, releasing the last handle
  * of a task nobody awaited (and that is not detached) is reported at loop

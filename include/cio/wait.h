@@ -2,7 +2,8 @@
  * as_completed, shield.
  *
  * All of them take task handles the caller owns (and keeps owning) and may
- * suspend. Unless said otherwise, when the calling task is cancelled (or its
+ * suspend. Every task must be non-NULL and belong to the caller's loop
+ * (-EINVAL otherwise), and must not be the caller itself (-EDEADLK). Unless said otherwise, when the calling task is cancelled (or its
  * timeout scope expires) while waiting, the tasks it waits for are cancelled,
  * the call waits for them to unwind and returns -ECANCELED (-ETIMEDOUT), so
  * no task outlives the call by surprise - the arguments of those tasks often

@@ -228,6 +228,12 @@ int cio_loop_run_forever(cio_loop *loop) {
 
 void cio_loop_stop(cio_loop *loop) { loop->stopping = true; }
 
+static void stop_cb(void *arg) { cio_loop_stop(arg); }
+
+int cio_loop_stop_threadsafe(cio_loop *loop) {
+  return cio_call_soon_threadsafe(loop, stop_cb, loop);
+}
+
 int cio_loop_close(cio_loop *loop) {
   if (!loop) return -EINVAL;
   if (!on_loop_thread(loop)) return -EINVAL;

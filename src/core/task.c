@@ -181,6 +181,50 @@ const char *cio_task_waiting_on(const cio_task *t) {
 }
 cio_task *cio_current(void) { return cio__current(); }
 
+/* ---- done callbacks ---- */
+
+typedef struct done_cb {
+  cio__watch w;
+  cio_task *t;
+  cio_task_done_fn fn;
+  void *arg;
+} done_cb;
+
+static void done_cb_run(void *p) {
+  done_cb *d = p;
+  d->fn(d->t, d->arg);
+  cio__task_unref(d->t);
+  free(d);
+}
+
+static void done_cb_fire(cio__watch *w, cio_task *t) {
+  done_cb *d = cio__container_of(w, done_cb, w);
+  if (cio_call_soon(t->loop, done_cb_run, d) < 0) done_cb_run(d); /* no memory: now */
+}
+
+int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
+  if (!t || !fn) return -EINVAL;
+  done_cb *d = malloc(sizeof *d);
+  if (!d) return -ENOMEM;
+  *d = (done_cb){.t = cio_task_ref(t), .fn = fn, .arg = arg};
+  cio__list_init(&d->w.link);
+  if (t->state != CIO_TASK_DONE) {
+    cio__watch_add(t, &d->w, done_cb_fire);
+    return 0;
+  }
+  int r = cio_call_soon(t->loop, done_cb_run, d);
+  if (r < 0) {
+    cio__task_unref(t);
+    free(d);
+  }
+  return r;
+}
+
+int cio_checkpoint(void) {
+  cio_task *t = cio__current();
+  return t ? cio__checkpoint(t) : -EPERM;
+}
+
 /* ---- sleep, suspend ---- */
 
 int cio_sleep(double seconds) {

@@ -626,6 +626,120 @@ static void test_wake_from_callback(void) {
   CHECK_EQ(w.woke, 1);
 }
 
+/* ---- done callbacks, checkpoint, threadsafe stop ---- */
+
+struct done_log {
+  int calls;
+  int status_seen;
+  int order[4];
+};
+
+static void on_done(cio_task *t, void *arg) {
+  struct done_log *d = arg;
+  CHECK(cio_task_done(t));
+  d->status_seen = cio_task_status(t);
+  d->order[d->calls < 4 ? d->calls : 3] = (int)cio_task_id(t);
+  d->calls++;
+}
+
+static int done_cb_main(void *arg) {
+  (void)arg;
+  struct done_log d = {0};
+  int st = -EIO;
+  cio_task *t = cio_spawn(sleeper, &st);
+  CHECK_EQ(cio_task_add_done_callback(t, on_done, &d), 0);
+  CHECK_EQ(cio_await(t), -EIO);
+  CHECK_EQ(d.calls, 0);          /* scheduled with call_soon, not run inline */
+  CHECK_EQ(cio_sleep(0.001), 0);
+  CHECK_EQ(d.calls, 1);
+  CHECK_EQ(d.status_seen, -EIO);
+  /* Registered after completion: still runs, once. */
+  CHECK_EQ(cio_task_add_done_callback(t, on_done, &d), 0);
+  CHECK_EQ(cio_sleep(0.001), 0);
+  CHECK_EQ(d.calls, 2);
+  /* The callback keeps its own reference: releasing the handle first is fine. */
+  cio_task *u = cio_spawn(sleeper, &zero);
+  CHECK_EQ(cio_task_add_done_callback(u, on_done, &d), 0);
+  cio_task_release(u);
+  CHECK_EQ(cio_sleep(0.05), 0);
+  CHECK_EQ(d.calls, 3);
+  CHECK_EQ(d.status_seen, 0);
+  /* A task cancelled before it ever ran still reports, so it can free its arg. */
+  cio_task *v = cio_spawn(sleeper, &zero);
+  CHECK_EQ(cio_task_add_done_callback(v, on_done, &d), 0);
+  CHECK_EQ(cio_task_cancel(v), 1);
+  CHECK_EQ(cio_await(v), -ECANCELED);
+  CHECK_EQ(cio_sleep(0.001), 0);
+  CHECK_EQ(d.calls, 4);
+  CHECK_EQ(d.status_seen, -ECANCELED);
+  CHECK_EQ(cio_task_add_done_callback(NULL, on_done, &d), -EINVAL);
+  CHECK_EQ(cio_task_add_done_callback(t, NULL, &d), -EINVAL);
+  cio_task_release(t);
+  cio_task_release(v);
+  return 0;
+}
+
+static void test_done_callbacks(void) { run_main(done_cb_main, NULL); }
+
+static int busy_until_cancelled(void *arg) {
+  long *spins = arg;
+  /* A computation that never suspends, polling for cancellation. */
+  for (;;) {
+    int r = cio_checkpoint();
+    if (r < 0) return r;
+    if (++*spins > 100000000L) return -EIO;
+    if (*spins % 1000 == 0) cio_yield();
+  }
+}
+
+static int checkpoint_main(void *arg) {
+  (void)arg;
+  CHECK_EQ(cio_checkpoint(), 0);
+  CHECK_EQ(cio_task_cancel(cio_current()), 1);
+  CHECK_EQ(cio_checkpoint(), -ECANCELED);
+  CHECK_EQ(cio_checkpoint(), 0);          /* consumed: one-shot */
+  long spins = 0;
+  cio_task *t = cio_spawn(busy_until_cancelled, &spins);
+  CHECK_EQ(cio_sleep(0.01), 0);
+  cio_task_cancel(t);
+  CHECK_EQ(cio_await(t), -ECANCELED);
+  CHECK(spins > 0);
+  cio_timeout_scope s;
+  CHECK_EQ(cio_timeout_begin(&s, 0), 0);
+  CHECK_EQ(cio_checkpoint(), -ETIMEDOUT);
+  CHECK_EQ(cio_checkpoint(), -ETIMEDOUT); /* level-triggered */
+  CHECK_EQ(cio_timeout_end(&s), 1);
+  CHECK_EQ(cio_checkpoint(), 0);
+  cio_task_release(t);
+  return 0;
+}
+
+static void test_checkpoint(void) {
+  CHECK_EQ(cio_checkpoint(), -EPERM);
+  run_main(checkpoint_main, NULL);
+}
+
+#include <pthread.h>
+
+static void *stopper_thread(void *arg) {
+  usleep(20000);
+  CHECK_EQ(cio_loop_stop_threadsafe(arg), 0);
+  return NULL;
+}
+
+static void test_stop_threadsafe(void) {
+  cio_loop *loop = cio_loop_new(NULL);
+  CHECK(loop != NULL);
+  if (!loop) return;
+  pthread_t th;
+  pthread_create(&th, NULL, stopper_thread, loop);
+  double t0 = now_s();
+  CHECK_EQ(cio_loop_run_forever(loop), 0);   /* returns once the thread stops it */
+  CHECK(now_s() - t0 < 5.0);
+  pthread_join(th, NULL);
+  CHECK_EQ(cio_loop_close(loop), 0);
+}
+
 int main(void) {
   alarm(60);   /* a hung loop kills the test instead of blocking CI */
   RUN(test_spawn_await_status);
@@ -644,5 +758,8 @@ int main(void) {
   RUN(test_loop_default_stack);
   RUN(test_suspend_wake);
   RUN(test_wake_from_callback);
+  RUN(test_done_callbacks);
+  RUN(test_checkpoint);
+  RUN(test_stop_threadsafe);
   return test_report();
 }
