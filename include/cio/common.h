@@ -37,7 +37,6 @@
 #define CIO_EDNS 3002    /* resolver failure (no server answered, bad reply) */
 #define CIO_ETLS 3003    /* TLS protocol failure (handshake, bad record) */
 #define CIO_ECERT 3004   /* TLS peer certificate rejected (untrusted, wrong name, expired) */
-#define CIO_EWORKER 3005 /* a worker process died while running the job */
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,12 +18,12 @@ const char *cio_strerror(int code) {
   case ESHUTDOWN: return "loop is closing";
   case EINPROGRESS: return "still running";
   case EALREADY: return "already completed";
+  case EOWNERDEAD: return "worker process died";
   case EOVERFLOW: return "released more times than acquired";
   case CIO_ENONAME: return "name does not resolve";
   case CIO_EDNS: return "name resolution failed";
   case CIO_ETLS: return "TLS failure";
   case CIO_ECERT: return "TLS certificate verification failed";
-  case CIO_EWORKER: return "worker process died";
   default: break;
   }
   /* strerror's table is static in glibc; the string is never freed. */
