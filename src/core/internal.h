@@ -325,6 +325,8 @@ struct cio_loop {
   cio_task *zombie;          /* finished task whose stack awaits release */
   cio__theap timers;
   cio__cbring soon;
+  cio__cbring close_hooks;   /* run by cio_loop_close, last added first */
+  bool hooks_ran;
   cio__stack_pool stacks;
   size_t default_stack;
   cio__link tasks;           /* every task not yet done */

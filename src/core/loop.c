@@ -253,6 +253,14 @@ int cio_loop_close(cio_loop *loop) {
     run_once(loop);
   }
   loop->running = false;
+  /* Per-loop state of upper layers goes now, while the reactor still works. */
+  loop->hooks_ran = true;
+  for (size_t i = loop->close_hooks.len; i > 0; i--) {
+    cio__cbring *h = &loop->close_hooks;
+    cio__callback cb = h->v[(h->head + i - 1) & (h->cap - 1)];
+    cb.fn(cb.arg);
+  }
+  free(loop->close_hooks.v);
   if (loop->debug) {
     cio__sigquit_unregister(loop);
     cio__debug_final_report(loop);
@@ -304,6 +312,12 @@ double cio_loop_time(cio_loop *loop) {
 }
 
 int cio_loop_debug(cio_loop *loop) { return loop ? loop->debug : 0; }
+
+int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg) {
+  if (!loop || !fn) return -EINVAL;
+  if (loop->hooks_ran) return -ESHUTDOWN;
+  return cio__cbring_push(&loop->close_hooks, fn, arg);
+}
 
 int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg) {
   if (!loop || !fn) return -EINVAL;

@@ -208,10 +208,16 @@ static void int_handler(int sig, siginfo_t *si, void *uc) {
 bool cio__sigint_install(cio_loop *loop) {
   bool ok = false;
   pthread_mutex_lock(&sig_mu);
-  if (!atomic_load(&int_loop) && is_default(SIGINT)) {
+  struct sigaction cur;
+  /* Our own handler with no loop behind it acts as the default action: it
+   * was put back by someone restoring what they had saved while cio_run ran
+   * (cio/signal.h). Reuse it; int_old still holds what preceded us. */
+  bool stale = sigaction(SIGINT, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+               cur.sa_sigaction == int_handler;
+  if (!atomic_load(&int_loop) && (stale || is_default(SIGINT))) {
     atomic_store(&int_count, 0);
     atomic_store(&int_loop, loop);
-    install(SIGINT, int_handler, &int_old);
+    if (!stale) install(SIGINT, int_handler, &int_old);
     ok = true;
   }
   pthread_mutex_unlock(&sig_mu);

@@ -7,6 +7,7 @@
  * fired" or "slept for the full long timeout".
  */
 #include <cio.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -809,6 +810,53 @@ static void test_strerror(void) {
   CHECK(cio_version() != NULL);
 }
 
+/* ---- close hooks ---- */
+
+static int hook_order[3], hook_n, hook_cleanup_seen, hook_readd;
+static int cleanup_done;
+static cio_loop *hook_loop;
+
+static void hook_fn(void *arg) {
+  int id = (int)(intptr_t)arg;
+  if (hook_n < 3) hook_order[hook_n] = id;
+  hook_n++;
+  hook_cleanup_seen = cleanup_done;
+  hook_readd = cio_loop_add_close_hook(hook_loop, hook_fn, arg);
+}
+
+static int sleeps_then_cleans(void *arg) {
+  (void)arg;
+  int r = cio_sleep(60);
+  cleanup_done = cio_sleep(0.001) == 0; /* cleanup that suspends */
+  return r;
+}
+
+static int ticker(void *arg) {
+  (void)arg;
+  return cio_sleep(0.01);
+}
+
+static void test_close_hooks(void) {
+  hook_loop = cio_loop_new(NULL);
+  CHECK(hook_loop != NULL);
+  if (!hook_loop) return;
+  CHECK_EQ(cio_loop_add_close_hook(hook_loop, NULL, NULL), -EINVAL);
+  for (intptr_t i = 1; i <= 3; i++) CHECK_EQ(cio_loop_add_close_hook(hook_loop, hook_fn, (void *)i), 0);
+  cio_task *t = cio_spawn(sleeps_then_cleans, NULL);
+  cio_task *tick = cio_spawn(ticker, NULL); /* let t start and park */
+  CHECK_EQ(cio_loop_run_until_complete(hook_loop, tick), 0);
+  cio_task_release(tick);
+  CHECK_EQ(cio_loop_close(hook_loop), 0);
+  CHECK_EQ(hook_n, 3);
+  CHECK_EQ(hook_order[0], 3); /* last added first */
+  CHECK_EQ(hook_order[1], 2);
+  CHECK_EQ(hook_order[2], 1);
+  CHECK_EQ(hook_cleanup_seen, 1); /* tasks had unwound, cleanup included */
+  CHECK_EQ(hook_readd, -ESHUTDOWN);
+  CHECK_EQ(cio_task_status(t), -ECANCELED);
+  cio_task_release(t);
+}
+
 int main(void) {
   alarm(60);   /* a hung loop kills the test instead of blocking CI */
   RUN(test_run_returns_main_status);
@@ -834,5 +882,6 @@ int main(void) {
   RUN(test_close_reaps_leftovers);
   RUN(test_loop_time_monotonic);
   RUN(test_strerror);
+  RUN(test_close_hooks);
   return test_report();
 }

@@ -170,6 +170,30 @@ static void test_manual_loop_untouched(void) {
   cio_loop_close(loop);
 }
 
+/* Someone saves SIGINT's disposition while cio_run runs (cio's own handler)
+ * and puts it back after: the next cio_run must still turn Ctrl-C into a
+ * cancellation rather than let it kill the process. */
+static struct sigaction saved_during_run;
+
+static int save_disposition_main(void *arg) {
+  (void)arg;
+  sigaction(SIGINT, NULL, &saved_during_run);
+  return 0;
+}
+
+static void test_stale_handler_put_back(void) {
+  CHECK(is_default());
+  CHECK_EQ(cio_run(save_disposition_main, NULL), 0);
+  sigaction(SIGINT, &saved_during_run, NULL); /* the stale copy comes back */
+  struct result res = {0};
+  CHECK_EQ(cio_run(ctrl_c_main, &res), -ECANCELED);
+  CHECK_EQ(res.sleep_r, -ECANCELED);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGINT, &dfl, NULL);
+}
+
 int main(void) {
   RUN(test_ctrl_c_cancels_main);
   RUN(test_ctrl_c_from_another_thread);
@@ -177,5 +201,6 @@ int main(void) {
   RUN(test_second_ctrl_c_kills);
   RUN(test_own_handler_kept);
   RUN(test_manual_loop_untouched);
+  RUN(test_stale_handler_put_back);
   return test_report();
 }
