@@ -29,16 +29,25 @@ extern "C" {
 CIO_API int cio_io_init(cio_loop *loop);
 
 /* Suspend until fd is ready for one of `events` (CIO_READABLE and/or
- * CIO_WRITABLE) since the caller last saw EAGAIN on it, or has an error or
- * hang-up (reported as ready: the next read/write tells which). fd must be
- * non-blocking. Returns the ready subset of events (> 0), -ECANCELED,
- * -ETIMEDOUT, -EBADF if fd was forgotten/closed while waiting, -EPERM
- * outside a task, or the error of registering fd. At most one task may wait
- * per direction on an fd (-EBUSY otherwise). May suspend. */
+ * CIO_WRITABLE), or has an error or hang-up (reported as ready: the next
+ * read/write tells which). fd must be non-blocking. Readiness reported since
+ * the last cio_wait_fd() on fd returns at once (after a cancellation check),
+ * so a wake-up is never lost; it may be stale (the data it announced was
+ * read meanwhile), so the caller always retries its operation and waits
+ * again on EAGAIN. Edge-triggered underneath: wait only after the operation
+ * said EAGAIN (or, for a library, "want read/write"), never while the fd
+ * still has data you have not read.
+ * Returns the ready subset of events (> 0), -ECANCELED, -ETIMEDOUT, -EBADF
+ * if fd was forgotten/closed while waiting (or is invalid), -EPERM outside
+ * a task, -EBUSY if another task already waits on that direction of fd (at
+ * most one per direction), or the error of registering fd (-EPERM for
+ * regular files, which epoll does not support). May suspend. */
 CIO_API int cio_wait_fd(int fd, int events);
 
 /* Drop fd from the reactor before closing it: waiters are woken with -EBADF.
- * Call before close() on any fd that was waited on (cio_close does both). */
+ * Call before close() on any fd that was waited on (cio_close does both):
+ * otherwise a new fd that reuses the number is never registered and its
+ * waits hang. Never suspends. */
 CIO_API void cio_fd_forget(int fd);
 /* cio_fd_forget(fd) + close(fd). Returns close's result (0 or -errno). */
 CIO_API int cio_close(int fd);

@@ -19,20 +19,27 @@ extern "C" {
 typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
 
 typedef struct cio_connect_opts {
-  double timeout;            /* whole connect (all addresses); 0 = none */
+  double timeout;            /* whole call: resolving, connecting (all
+                                addresses), TLS handshake; 0 = none */
   int family;                /* AF_UNSPEC (0), AF_INET or AF_INET6 */
   cio_tls_ctx *tls;          /* non-NULL: TLS client on top (cio/tls.h) */
   const char *server_name;   /* TLS SNI + verified name; NULL = host */
   cio_stream_opts stream;
 } cio_connect_opts;
 
-/* asyncio.open_connection(): resolve host, connect to port (trying every
- * address), wrap in a stream. opts may be NULL. On success *out owns the
- * connection. Returns 0, -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, a resolver
- * error (cio/dns.h), or another -errno. May suspend. */
+/* asyncio.open_connection(): resolve host (cio_getaddrinfo, cio/dns.h),
+ * connect to port trying every address in order, wrap in a stream (TCP_NODELAY
+ * set, as asyncio does). opts may be NULL. On success *out is a stream the
+ * caller owns (cio_stream_free); on failure *out is NULL. Returns 0,
+ * -ETIMEDOUT, -ECANCELED, -ECONNREFUSED (the last address's error when all
+ * fail), a resolver error (-CIO_ENONAME, -CIO_EDNS), -EINVAL (bad port, out
+ * NULL), -EPERM outside a task, a TLS error (-CIO_ETLS, -CIO_ECERT), or
+ * another -errno. May suspend. */
 CIO_API int cio_open_connection(const char *host, int port, const cio_connect_opts *opts,
                                 cio_stream **out);
-/* Same over a Unix-domain stream socket. */
+/* Same over a Unix-domain stream socket. A path starting with '@' names
+ * Linux's abstract namespace. A full listen backlog (EAGAIN) is retried with
+ * a short back-off until opts->timeout. */
 CIO_API int cio_open_unix_connection(const char *path, const cio_connect_opts *opts,
                                      cio_stream **out);
 
@@ -40,16 +47,19 @@ CIO_API int cio_open_unix_connection(const char *path, const cio_connect_opts *o
 
 typedef struct cio_server cio_server;
 
-/* Runs as its own task per connection. The server owns the stream: it is
- * freed (closed) after the handler returns. The status is ignored (reported
- * in debug mode when negative). */
+/* Runs as its own task per connection. The server owns the stream: after
+ * the handler returns, output still buffered is flushed (unless the
+ * connection is being cancelled), then the stream is freed. The status is
+ * ignored (reported in debug mode when negative, -ECANCELED excepted). */
 typedef int (*cio_conn_handler)(cio_stream *s, void *arg);
 
 typedef struct cio_server_opts {
   int backlog;               /* listen() backlog; 0 = 511 */
   int reuseport;             /* SO_REUSEPORT */
-  double idle_timeout;       /* > 0: a connection idle (no byte read) this long
-                                gets its handler cancelled */
+  double idle_timeout;       /* > 0: a connection that received no byte for
+                                this long gets its handler cancelled (checked
+                                by a sweep every idle/4, so it fires between
+                                idle and 1.25 idle) */
   size_t stack_size;         /* handler task stacks; 0 = loop default */
   cio_tls_ctx *tls;          /* non-NULL: TLS server handshake before handler */
   cio_stream_opts stream;
@@ -57,9 +67,13 @@ typedef struct cio_server_opts {
 
 /* asyncio.start_server(): bind, listen and start accepting in the
  * background (one handler task per connection). host NULL or "" = all
- * interfaces; port 0 = any (see cio_server_port). Returns NULL + errno on
- * failure (EADDRINUSE, a resolver error...). The caller owns the server.
- * On EMFILE/ENFILE accept backs off briefly and keeps serving. */
+ * interfaces (dual-stack IPv6 when available, else IPv4); otherwise the
+ * first address host resolves to. port 0 = any (see cio_server_port).
+ * SO_REUSEADDR is always set. Returns NULL + errno on failure (EADDRINUSE,
+ * EINVAL, EPERM without a loop, a resolver code such as CIO_ENONAME...).
+ * The caller owns the server (cio_server_free). On EMFILE/ENFILE accept
+ * backs off (10 to 100 ms) and keeps serving. Suspends only to resolve a
+ * host name that is not numeric or "localhost". Loop thread. */
 CIO_API cio_server *cio_start_server(const char *host, int port, cio_conn_handler handler,
                                      void *arg, const cio_server_opts *opts);
 CIO_API cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler,
@@ -70,13 +84,17 @@ CIO_API int cio_server_port(const cio_server *s);
 /* Number of connections being handled now. */
 CIO_API size_t cio_server_connections(const cio_server *s);
 
-/* Suspend until the server is closed (by cio_server_close from another
- * task) or the caller is cancelled. May suspend. */
+/* Suspend until the server stops accepting (cio_server_close or
+ * cio_server_free from elsewhere). 0, -ECANCELED, -ETIMEDOUT. May suspend. */
 CIO_API int cio_server_serve_forever(cio_server *s);
 
-/* Graceful shutdown: stop accepting, give running handlers `grace` seconds
- * to finish, then cancel the rest and wait for them. May suspend. Returns 0
- * or -ECANCELED. */
+/* Graceful shutdown: stop accepting (the listening socket is closed, a Unix
+ * socket file removed), give running handlers `grace` seconds to finish,
+ * then cancel the rest and wait for them. Called from one of the server's
+ * own handlers, it neither cancels nor waits for that one. Returns 0, or
+ * -ECANCELED / -ETIMEDOUT if the caller is interrupted (the remaining
+ * handlers are then cancelled and finish on their own). Calling it again
+ * is fine. May suspend. */
 CIO_API int cio_server_close(cio_server *s, double grace);
 
 /* Free a closed server (closes it at once, cancelling handlers, if needed;
@@ -88,8 +106,9 @@ CIO_API void cio_server_free(cio_server *s);
 typedef struct cio_udp cio_udp;
 
 /* Bind a UDP socket to host:port (NULL host = any, port 0 = any) and, if
- * remote_host is non-NULL, connect it to remote_host:remote_port. NULL +
- * errno on failure. */
+ * remote_host is non-NULL, connect it to remote_host:remote_port (the local
+ * address then takes the remote's family). NULL + errno on failure.
+ * Suspends only to resolve names that are not numeric or "localhost". */
 CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_host,
                               int remote_port);
 /* Send one datagram (to the connected peer when addr is NULL). Returns the
@@ -97,7 +116,8 @@ CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_hos
 CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n,
                                const struct sockaddr *addr, socklen_t alen);
 /* Receive one datagram (truncated to cap). addr/alen may be NULL. Returns
- * its size or -errno. May suspend. */
+ * its size or -errno (-ECONNREFUSED on a connected socket after an ICMP
+ * port-unreachable). May suspend. */
 CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap,
                                  struct sockaddr_storage *addr, socklen_t *alen);
 CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr, socklen_t *len);

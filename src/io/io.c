@@ -1,0 +1,45 @@
+/* io.c - raw non-blocking reads and writes on any fd, and closing. */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+ssize_t cio_read(int fd, void *buf, size_t n) {
+  int r = cio__io_checkpoint();
+  if (r < 0) return r;
+  for (;;) {
+    ssize_t got = read(fd, buf, n);
+    if (got >= 0) return got;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+    r = cio_wait_fd(fd, CIO_READABLE);
+    if (r < 0) return r;
+  }
+}
+
+ssize_t cio_write_all(int fd, const void *buf, size_t n) {
+  int r = cio__io_checkpoint();
+  if (r < 0) return r;
+  const char *p = buf;
+  size_t left = n;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w >= 0) {
+      p += w;
+      left -= (size_t)w;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+    r = cio_wait_fd(fd, CIO_WRITABLE);
+    if (r < 0) return r;
+  }
+  return (ssize_t)n;
+}
+
+int cio_close(int fd) {
+  if (fd < 0) return -EBADF;
+  cio_fd_forget(fd);
+  /* Linux releases the fd even when close reports an error: never retry. */
+  return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}

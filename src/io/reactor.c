@@ -1,0 +1,380 @@
+/* reactor.c - the epoll backend behind cio_wait_fd.
+ *
+ * Every fd is added to epoll once, edge-triggered for both directions, the
+ * first time someone waits on it; there is no epoll_ctl per wait. Each fd has
+ * an entry in a table indexed by fd number (chunks that never move, so an
+ * entry's address is stable while the table grows) holding:
+ *   ready   directions reported by epoll and not yet handed to a waiter;
+ *   task    at most one task waiting per direction (cio_wait_fd);
+ *   cb      at most one callback per direction (streams' background flush,
+ *           servers' accept).
+ * An event wakes the task and runs the callback of its direction; if nobody
+ * took it, it is remembered in `ready` for the next wait. Hang-ups and
+ * half-closes are also remembered for good in `sticky`: they are reported
+ * once, but stay true. Ready bits may be stale (the data they announced was
+ * read meanwhile): callers always retry the operation, and a stale bit
+ * costs one EAGAIN, never a lost wake-up.
+ *
+ * Per-loop state hangs off the loop's poller context; a thread-local
+ * pointer caches it for the thread's current loop (reset when the loop
+ * closes its poller).
+ *
+ * Closed fds are not removed from epoll (close() does that); instead each
+ * registration carries a generation in the event data, bumped by
+ * cio_fd_forget, so late events for a previous user of the fd number are
+ * ignored.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK_SHIFT 8
+#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define MAX_EVENTS 512
+#define WAKE_TAG UINT64_MAX
+
+enum { DIR_R = 0, DIR_W = 1 };
+
+typedef struct fdent {
+  uint32_t gen;
+  uint8_t registered;
+  uint8_t ready;           /* CIO_READABLE | CIO_WRITABLE */
+  uint8_t sticky;          /* ready for good: hang-ups (until forgotten) */
+  cio_task *task[2];
+  cio__fd_cb cb[2];
+  void *cb_arg[2];
+} fdent;
+
+typedef struct reactor {
+  int epfd;
+  cio_loop *loop;
+  fdent **chunks;
+  size_t nchunks;
+  size_t nwaiting;          /* tasks + callbacks armed: poll(0) is skipped at 0 */
+  struct epoll_event ev[MAX_EVENTS];
+} reactor;
+
+_Thread_local unsigned cio__io_budget = CIO__IO_BUDGET;
+static _Thread_local reactor *cur;
+static _Thread_local int have_pwait2 = 1; /* cleared on ENOSYS */
+
+int cio__io_yield(void) {
+  cio__io_budget = CIO__IO_BUDGET;
+  int r = cio_yield();
+  return r == -EPERM ? 0 : r;
+}
+
+/* ---- the fd table ---- */
+
+static __attribute__((noinline)) fdent *ent_grow(reactor *r, int fd) {
+  size_t c = (size_t)fd >> CHUNK_SHIFT;
+  if (c >= r->nchunks) {
+    size_t n = r->nchunks ? r->nchunks : 16;
+    while (n <= c) n *= 2;
+    fdent **v = realloc(r->chunks, n * sizeof *v);
+    if (!v) return NULL;
+    memset(v + r->nchunks, 0, (n - r->nchunks) * sizeof *v);
+    r->chunks = v;
+    r->nchunks = n;
+  }
+  r->chunks[c] = calloc(CHUNK_SIZE, sizeof(fdent));
+  if (!r->chunks[c]) return NULL;
+  return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+}
+
+/* The entry of fd (fd >= 0), allocating its chunk if needed. */
+static inline fdent *ent_get(reactor *r, int fd) {
+  size_t c = (size_t)fd >> CHUNK_SHIFT;
+  if (CIO_IO_LIKELY(c < r->nchunks && r->chunks[c])) return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+  return ent_grow(r, fd);
+}
+
+/* The entry of fd if the table has one (no allocation). */
+static fdent *ent_find(reactor *r, int fd) {
+  size_t c = (size_t)fd >> CHUNK_SHIFT;
+  if (fd < 0 || c >= r->nchunks || !r->chunks[c]) return NULL;
+  return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+}
+
+static int ent_register(reactor *r, fdent *e, int fd) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                           .data.u64 = ((uint64_t)e->gen << 32) | (uint32_t)fd};
+  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    /* Forgotten but never closed: still in the set under an old generation. */
+    if (errno != EEXIST || epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) return -errno;
+  }
+  e->registered = 1;
+  e->ready = 0; /* the ADD itself reports what is ready now */
+  e->sticky = 0;
+  return 0;
+}
+
+/* ---- the poller ---- */
+
+/* Hand one direction's readiness to its callback (may forget the fd or
+ * re-arm: the slot is cleared first). Returns 0 if the fd was forgotten. */
+static int run_cb(reactor *r, fdent *e, int d, unsigned bit) {
+  uint32_t gen = e->gen;
+  cio__fd_cb cb = e->cb[d];
+  void *arg = e->cb_arg[d];
+  e->cb[d] = NULL;
+  r->nwaiting--;
+  cb(arg, (int)bit);
+  return e->gen == gen;
+}
+
+static void dispatch(reactor *r, fdent *e, unsigned bits) {
+  unsigned left = bits;
+  cio_task *tr = (bits & CIO_READABLE) ? e->task[DIR_R] : NULL;
+  cio_task *tw = (bits & CIO_WRITABLE) ? e->task[DIR_W] : NULL;
+  if (tr) {
+    e->task[DIR_R] = NULL;
+    r->nwaiting--;
+    unsigned give = CIO_READABLE;
+    if (tr == tw) { /* one task waiting for both */
+      e->task[DIR_W] = NULL;
+      r->nwaiting--;
+      tw = NULL;
+      give = bits;
+    }
+    /* Not woken (interrupted meanwhile): keep the bits for the next wait. */
+    if (cio_task_wake(tr, (int)give)) left &= ~give;
+  }
+  if (tw) {
+    e->task[DIR_W] = NULL;
+    r->nwaiting--;
+    if (cio_task_wake(tw, CIO_WRITABLE)) left &= ~(unsigned)CIO_WRITABLE;
+  }
+  if (CIO_IO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
+    if ((bits & CIO_READABLE) && e->cb[DIR_R]) {
+      left &= ~(unsigned)CIO_READABLE;
+      if (!run_cb(r, e, DIR_R, CIO_READABLE)) return;
+    }
+    if ((bits & CIO_WRITABLE) && e->cb[DIR_W]) {
+      left &= ~(unsigned)CIO_WRITABLE;
+      if (!run_cb(r, e, DIR_W, CIO_WRITABLE)) return;
+    }
+  }
+  e->ready |= (uint8_t)left;
+}
+
+static int handle_events(reactor *r, int n) {
+  for (int i = 0; i < n; i++) {
+    uint64_t data = r->ev[i].data.u64;
+    if (CIO_IO_UNLIKELY(data == WAKE_TAG)) {
+      cio_loop_wakeup_drain(r->loop);
+      continue;
+    }
+    uint32_t fd = (uint32_t)data;
+    size_t c = fd >> CHUNK_SHIFT;
+    if (CIO_IO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
+    fdent *e = &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+    if (CIO_IO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
+    uint32_t ev = r->ev[i].events;
+    unsigned bits = ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? CIO_READABLE : 0) |
+                    ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? CIO_WRITABLE : 0);
+    /* A hang-up stays true and brings no further edge: remember it, or a
+     * reader that consumed the data of this very event without reading up
+     * to EOF would wait forever. (Errors are not sticky: a UDP socket's
+     * error is consumed by the next receive.) */
+    if (CIO_IO_UNLIKELY(ev & (EPOLLHUP | EPOLLRDHUP)))
+      e->sticky |= (ev & EPOLLHUP) ? CIO_READABLE | CIO_WRITABLE : CIO_READABLE;
+    dispatch(r, e, bits);
+  }
+  return n;
+}
+
+static int epoll_wait_ns(reactor *r, int64_t timeout_ns) {
+  if (timeout_ns <= 0) return epoll_wait(r->epfd, r->ev, MAX_EVENTS, timeout_ns < 0 ? -1 : 0);
+#ifdef SYS_epoll_pwait2
+  if (have_pwait2) {
+    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
+                          .tv_nsec = (long)(timeout_ns % 1000000000)};
+    int n = (int)syscall(SYS_epoll_pwait2, r->epfd, r->ev, MAX_EVENTS, &ts, NULL, (size_t)8);
+    if (n >= 0 || errno != ENOSYS) return n;
+    have_pwait2 = 0;
+  }
+#endif
+  /* Round up: waking early would only spin the loop until the timer is due. */
+  int64_t ms = (timeout_ns + 999999) / 1000000;
+  return epoll_wait(r->epfd, r->ev, MAX_EVENTS, ms > INT32_MAX ? INT32_MAX : (int)ms);
+}
+
+static int reactor_poll(void *ctx, int64_t timeout_ns) {
+  reactor *r = ctx;
+  /* The loop looks (timeout 0) every turn while tasks are ready; with nobody
+   * waiting there is nothing to hand out, and the wake-up fd is level-
+   * triggered, so the look can wait for a real sleep. */
+  if (timeout_ns == 0 && r->nwaiting == 0) return 0;
+  int n = epoll_wait_ns(r, timeout_ns);
+  if (n < 0) return errno == EINTR ? 0 : -errno;
+  return handle_events(r, n);
+}
+
+static void reactor_close(void *ctx) {
+  reactor *r = ctx;
+  for (size_t i = 0; i < r->nchunks; i++) free(r->chunks[i]);
+  free(r->chunks);
+  close(r->epfd);
+  if (cur == r) cur = NULL;
+  free(r);
+}
+
+static const cio_poller_ops reactor_ops = {reactor_poll, reactor_close};
+
+static int reactor_install(cio_loop *loop) {
+  reactor *r = calloc(1, sizeof *r);
+  if (!r) return -ENOMEM;
+  r->loop = loop;
+  r->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (r->epfd < 0) {
+    int err = -errno;
+    free(r);
+    return err;
+  }
+  /* Level-triggered: the loop drains it itself too, and an undrained wake-up
+   * must keep the next sleep short. */
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TAG};
+  int err = 0;
+  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, cio_loop_wakeup_fd(loop), &ev) < 0) err = -errno;
+  if (!err) err = cio_loop_set_poller(loop, &reactor_ops, r);
+  if (err) {
+    close(r->epfd);
+    free(r);
+    return err;
+  }
+  cur = r;
+  return 0;
+}
+
+static reactor *reactor_get(int *err) {
+  if (CIO_IO_LIKELY(cur != NULL)) return cur;
+  cio_loop *loop = cio_loop_current();
+  if (!loop) {
+    *err = -EPERM;
+    return NULL;
+  }
+  *err = reactor_install(loop);
+  return cur;
+}
+
+int cio_io_init(cio_loop *loop) {
+  if (!loop || loop != cio_loop_current()) return -EINVAL;
+  if (cur) return 0;
+  return reactor_install(loop);
+}
+
+/* ---- waiting ---- */
+
+static void withdraw(reactor *r, fdent *e, cio_task *t) {
+  for (int d = 0; d < 2; d++) {
+    if (e->task[d] == t) {
+      e->task[d] = NULL;
+      r->nwaiting--;
+    }
+  }
+}
+
+/* Whether a slot's task really waits: one that was interrupted but has not
+ * run yet to withdraw no longer counts. */
+static bool slot_busy(const fdent *e, int d) {
+  return e->task[d] && cio_task_get_state(e->task[d]) == CIO_TASK_WAITING;
+}
+
+static const char *const wait_what[4] = {NULL, "fd read", "fd write", "fd"};
+
+int cio_wait_fd(int fd, int events) {
+  cio_task *t = cio_current();
+  if (!t) return -EPERM;
+  events &= CIO_READABLE | CIO_WRITABLE;
+  if (fd < 0 || !events) return fd < 0 ? -EBADF : -EINVAL;
+  int err = 0;
+  reactor *r = reactor_get(&err);
+  if (!r) return err;
+  fdent *e = ent_get(r, fd);
+  if (CIO_IO_UNLIKELY(!e)) return -ENOMEM;
+  if (CIO_IO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
+  unsigned ready = (e->ready | e->sticky) & (unsigned)events;
+  if (ready) {
+    e->ready &= (uint8_t)~ready;
+    err = cio__io_checkpoint();
+    return err < 0 ? err : (int)ready;
+  }
+  if (((events & CIO_READABLE) && slot_busy(e, DIR_R)) ||
+      ((events & CIO_WRITABLE) && slot_busy(e, DIR_W)))
+    return -EBUSY;
+  if (events & CIO_READABLE) {
+    r->nwaiting += !e->task[DIR_R];
+    e->task[DIR_R] = t;
+  }
+  if (events & CIO_WRITABLE) {
+    r->nwaiting += !e->task[DIR_W];
+    e->task[DIR_W] = t;
+  }
+  cio__io_budget = CIO__IO_BUDGET;
+  int res = cio_suspend(wait_what[events]);
+  /* Woken for one direction, or interrupted: leave no slot pointing at us.
+   * (The table outlives every task: the loop closes its poller last.) */
+  if (CIO_IO_UNLIKELY(e->task[DIR_R] == t || e->task[DIR_W] == t)) withdraw(r, e, t);
+  return res;
+}
+
+void cio_fd_forget(int fd) {
+  reactor *r = cur;
+  if (!r) return;
+  fdent *e = ent_find(r, fd);
+  if (!e) return;
+  e->gen++;
+  e->registered = 0;
+  e->ready = 0;
+  e->sticky = 0;
+  for (int d = 0; d < 2; d++) {
+    if (e->cb[d]) {
+      e->cb[d] = NULL;
+      r->nwaiting--;
+    }
+  }
+  cio_task *tr = e->task[DIR_R], *tw = e->task[DIR_W];
+  withdraw(r, e, tr);
+  withdraw(r, e, tw);
+  if (tr) cio_task_wake(tr, -EBADF);
+  if (tw && tw != tr) cio_task_wake(tw, -EBADF);
+}
+
+/* ---- callbacks ---- */
+
+int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg) {
+  int err = 0;
+  reactor *r = reactor_get(&err);
+  if (!r) return err;
+  if (fd < 0) return -EBADF;
+  fdent *e = ent_get(r, fd);
+  if (!e) return -ENOMEM;
+  if (!e->registered && (err = ent_register(r, e, fd)) < 0) return err;
+  int d = dir == CIO_READABLE ? DIR_R : DIR_W;
+  if ((e->ready | e->sticky) & dir) {
+    e->ready &= (uint8_t)~dir;
+    return 1;
+  }
+  if (!e->cb[d]) r->nwaiting++;
+  e->cb[d] = cb;
+  e->cb_arg[d] = arg;
+  return 0;
+}
+
+void cio__fd_unwatch(int fd, int dir) {
+  reactor *r = cur;
+  if (!r) return;
+  fdent *e = ent_find(r, fd);
+  int d = dir == CIO_READABLE ? DIR_R : DIR_W;
+  if (e && e->cb[d]) {
+    e->cb[d] = NULL;
+    r->nwaiting--;
+  }
+}

@@ -1,0 +1,688 @@
+/* stream.c - buffered streams over a transport (a plain fd, or TLS).
+ *
+ * Input: one buffer [rpos, rend) filled by the transport. A stream socket or
+ * a pipe is read again only when the last read filled all the room it was
+ * given: a short read means the kernel had nothing more (and whatever comes
+ * later brings an edge), so the next read waits for the reactor instead of
+ * paying a read() that would say EAGAIN. (Not so for ttys, which return a
+ * line at a time, or message sockets: those are read until EAGAIN.) The echo path is
+ * then one read and one write per message. Large reads go straight into the
+ * caller's buffer.
+ *
+ * Output: write() hands the bytes to the kernel at once when nothing is
+ * queued (no copy when it takes them all); the rest is copied into [wpos,
+ * wend) and flushed by a writable-callback of the reactor, in the
+ * background. drain/flush/shutdown_write/close wait on that progress.
+ *
+ * Lifetime: a task suspended in a stream call counts as a user; freeing the
+ * stream closes the fd, wakes such tasks with -EBADF and leaves the memory to
+ * the last of them.
+ */
+#include "io_internal.h"
+#include "os_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_BUF (64u * 1024u)
+#define MIN_BUF 256u
+
+enum { ST_OPEN = 0, ST_CLOSING, ST_CLOSED };
+
+struct cio_stream {
+  int fd;
+  uint8_t state;
+  uint8_t is_sock;
+  uint8_t rd_maybe;      /* the transport may have input: try before waiting */
+  uint8_t short_ok;      /* a short read means the kernel had no more (stream
+                            sockets, pipes; not ttys or message sockets) */
+  uint8_t eof;
+  uint8_t rbusy;         /* a read call is in progress */
+  uint8_t wshut;         /* sending side shut down */
+  uint8_t flush_armed;   /* a writable (or readable, for TLS) callback is armed */
+  uint8_t freed;         /* cio_stream_free was called; last user frees */
+  int rerr, werr;        /* sticky I/O errors */
+  unsigned users;        /* tasks suspended inside a stream call */
+  char *rbuf;
+  size_t rcap, rpos, rend;
+  char *wbuf;
+  size_t wcap, wpos, wend;
+  size_t limit, high, low;
+  size_t direct_min;     /* reads at least this big bypass the buffer */
+  cio_task *wwaiter;     /* drain / flush / shutdown_write */
+  size_t wtarget;        /* wake wwaiter once pending <= wtarget */
+  cio_task *cwaiter;     /* wait_closed */
+  const cio_transport_ops *tops;
+  void *tctx;
+  uint64_t rx;           /* bytes received (idle detection) */
+};
+
+/* ---- lifetime ---- */
+
+static cio_stream *stream_alloc(int fd, const cio_stream_opts *o, int is_sock, int short_ok) {
+  cio_stream *s = calloc(1, sizeof *s);
+  if (!s) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  s->fd = fd;
+  s->is_sock = (uint8_t)is_sock;
+  s->short_ok = (uint8_t)short_ok;
+  s->rd_maybe = 1;
+  size_t rcap = o && o->read_buffer ? o->read_buffer : DEFAULT_BUF;
+  s->rcap = rcap < MIN_BUF ? MIN_BUF : rcap;
+  /* Reading straight into the caller's buffer saves a copy but may cost
+   * more reads; worth it when the caller asks for a good part of what one
+   * buffered read would get. */
+  s->direct_min = s->rcap / 4;
+  s->limit = o && o->limit ? o->limit : DEFAULT_BUF;
+  s->high = o && o->high_water ? o->high_water : DEFAULT_BUF;
+  s->low = o && o->low_water ? o->low_water : s->high / 4;
+  if (s->low > s->high) s->low = s->high;
+  return s;
+}
+
+static int set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return -errno;
+  if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
+
+cio_stream *cio_stream_new(int fd, const cio_stream_opts *opts) {
+  if (fd < 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  int r = set_nonblock(fd);
+  if (r < 0) {
+    errno = -r;
+    return NULL;
+  }
+  int type;
+  socklen_t tl = sizeof type;
+  int is_sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
+  int short_ok = is_sock && type == SOCK_STREAM;
+  if (!is_sock) {
+    struct stat st;
+    short_ok = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+    /* Sockets are written with MSG_NOSIGNAL; a pipe whose reader is gone
+     * must fail with EPIPE too, not kill the process. */
+    cio__signal_ignore_sigpipe();
+  }
+  return stream_alloc(fd, opts, is_sock, short_ok);
+}
+
+cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts) {
+  return stream_alloc(fd, opts, 1, 1);
+}
+
+static void free_mem(cio_stream *s) {
+  free(s->rbuf);
+  free(s->wbuf);
+  free(s);
+}
+
+/* A task leaves a stream call it may have suspended in. Returns r, or
+ * -EBADF if the stream was freed meanwhile (then s is gone). */
+static ssize_t leave(cio_stream *s, ssize_t r) {
+  if (--s->users == 0 && s->freed) {
+    free_mem(s);
+    return -EBADF;
+  }
+  return r;
+}
+
+static void wake(cio_task **slot, int code) {
+  cio_task *t = *slot;
+  if (!t) return;
+  *slot = NULL;
+  cio_task_wake(t, code);
+}
+
+/* Close the transport and the fd now; wake everyone. */
+static void finish_close(cio_stream *s) {
+  if (s->state == ST_CLOSED) return;
+  s->state = ST_CLOSED;
+  if (s->tops) {
+    if (s->tops->shutdown && !s->wshut && !s->werr) {
+      int want = 0;
+      (void)s->tops->shutdown(s->tctx, s->fd, &want); /* best effort, no wait */
+    }
+    if (s->tops->close) s->tops->close(s->tctx);
+    s->tops = NULL;
+  }
+  if (s->flush_armed) {
+    cio__fd_unwatch(s->fd, CIO_READABLE);
+    cio__fd_unwatch(s->fd, CIO_WRITABLE);
+    s->flush_armed = 0;
+  }
+  cio_close(s->fd); /* forgetting it wakes a reader with -EBADF */
+  s->fd = -1;
+  s->wpos = s->wend = 0;
+  wake(&s->wwaiter, -EBADF);
+  wake(&s->cwaiter, 0);
+}
+
+/* ---- transport ---- */
+
+static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
+  *want = CIO_WRITABLE;
+  if (s->tops) return s->tops->write(s->tctx, s->fd, buf, n, want);
+  for (;;) {
+    ssize_t r = s->is_sock ? send(s->fd, buf, n, MSG_NOSIGNAL) : write(s->fd, buf, n);
+    if (r >= 0) return r;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+/* ---- input ---- */
+
+/* Read up to n bytes from the transport into buf, waiting as needed.
+ * Returns > 0, 0 at EOF (recorded), or an error (I/O errors recorded). */
+static ssize_t xread(cio_stream *s, char *buf, size_t n) {
+  int want = CIO_READABLE;
+  for (;;) {
+    if (s->rd_maybe) {
+      ssize_t r;
+      if (CIO_IO_LIKELY(!s->tops)) {
+        /* recv skips the VFS layer (fsnotify, file position): cheaper. */
+        r = s->is_sock ? recv(s->fd, buf, n, 0) : read(s->fd, buf, n);
+        if (CIO_IO_LIKELY(r > 0)) {
+          /* Short: the kernel had no more, the next read waits first. */
+          if ((size_t)r < n && s->short_ok) s->rd_maybe = 0;
+          s->rx += (uint64_t)r;
+          return r;
+        }
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          r = -errno;
+        }
+      } else {
+        r = s->tops->read(s->tctx, s->fd, buf, n, &want);
+        if (r > 0) {
+          s->rx += (uint64_t)r;
+          return r;
+        }
+      }
+      if (r == 0) {
+        s->eof = 1;
+        return 0;
+      }
+      if (r != -EAGAIN) {
+        s->rerr = (int)r;
+        return r;
+      }
+      s->rd_maybe = 0;
+    }
+    int w = cio_wait_fd(s->fd, want);
+    if (w < 0) return w;
+    if (CIO_IO_UNLIKELY(s->state == ST_CLOSED)) return -EBADF;
+    s->rd_maybe = 1;
+  }
+}
+
+static int ensure_rbuf(cio_stream *s, size_t cap) {
+  if (s->rbuf && s->rcap >= cap) return 0;
+  if (cap < s->rcap) cap = s->rcap;
+  char *b = realloc(s->rbuf, cap);
+  if (!b) return -ENOMEM;
+  s->rbuf = b;
+  s->rcap = cap;
+  return 0;
+}
+
+/* Make room at the end of the input buffer: move what is buffered to the
+ * front. */
+static void compact(cio_stream *s) {
+  size_t avail = s->rend - s->rpos;
+  if (s->rpos == 0) return;
+  if (avail) memmove(s->rbuf, s->rbuf + s->rpos, avail);
+  s->rpos = 0;
+  s->rend = avail;
+}
+
+/* Read more into the input buffer (which must have room at its end or a
+ * gap at the front). */
+static ssize_t fill(cio_stream *s) {
+  if (s->rend == s->rcap) compact(s);
+  if (s->rpos == s->rend) s->rpos = s->rend = 0;
+  ssize_t r = xread(s, s->rbuf + s->rend, s->rcap - s->rend);
+  if (r > 0) s->rend += (size_t)r;
+  return r;
+}
+
+static size_t take(cio_stream *s, void *buf, size_t n) {
+  size_t avail = s->rend - s->rpos;
+  if (n > avail) n = avail;
+  if (!n) return 0;
+  memcpy(buf, s->rbuf + s->rpos, n);
+  s->rpos += n;
+  if (s->rpos == s->rend) s->rpos = s->rend = 0;
+  return n;
+}
+
+/* Entry of every read call: state, exclusivity, cancellation. */
+static int enter_read(cio_stream *s) {
+  if (CIO_IO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
+  if (CIO_IO_UNLIKELY(s->rbusy)) return -EBUSY;
+  /* A call that will go straight to waiting is checked by the wait itself
+   * (before anything is consumed): only the others pay for a check here. */
+  if (s->rend > s->rpos || s->rd_maybe || s->eof || s->rerr) {
+    int r = cio__io_checkpoint();
+    if (CIO_IO_UNLIKELY(r < 0)) return r;
+  }
+  s->rbusy = 1;
+  s->users++;
+  return 0;
+}
+
+static ssize_t leave_read(cio_stream *s, ssize_t r) {
+  s->rbusy = 0;
+  return leave(s, r);
+}
+
+ssize_t cio_stream_read(cio_stream *s, void *buf, size_t n) {
+  int e = enter_read(s);
+  if (e < 0) return e;
+  ssize_t r;
+  if (s->rend > s->rpos) {
+    r = (ssize_t)take(s, buf, n);
+  } else if (s->rerr || s->eof || n == 0) {
+    r = s->rerr;
+  } else if (n >= s->direct_min) {
+    r = xread(s, buf, n); /* a big read skips the copy */
+  } else if ((r = ensure_rbuf(s, s->rcap)) == 0 && (r = fill(s)) > 0) {
+    r = (ssize_t)take(s, buf, n);
+  }
+  return leave_read(s, r);
+}
+
+static ssize_t do_readexactly(cio_stream *s, char *buf, size_t n, size_t *got) {
+  if (n <= s->rcap) {
+    /* Gather everything in the buffer first: an interrupted call then
+     * consumes nothing. */
+    int e = ensure_rbuf(s, s->rcap);
+    if (e < 0) return e;
+    while (s->rend - s->rpos < n) {
+      if (s->eof || s->rerr) {
+        size_t part = take(s, buf, n);
+        *got = part;
+        return s->rerr ? s->rerr : -EPIPE;
+      }
+      if (s->rpos + n > s->rcap) compact(s);
+      ssize_t r = fill(s);
+      if (r < 0 && !s->rerr) return r; /* interrupted: nothing consumed */
+    }
+    *got = take(s, buf, n);
+    return (ssize_t)n;
+  }
+  /* Larger than the buffer: straight into the caller's memory, so bytes
+   * received before an interruption are in buf, counted in *got. */
+  size_t done = take(s, buf, n);
+  while (done < n) {
+    if (s->eof || s->rerr) {
+      *got = done;
+      return s->rerr ? s->rerr : -EPIPE;
+    }
+    ssize_t r = xread(s, buf + done, n - done);
+    if (r < 0) {
+      *got = done;
+      return r;
+    }
+    done += (size_t)r;
+  }
+  *got = done;
+  return (ssize_t)n;
+}
+
+ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got) {
+  size_t dummy;
+  if (!got) got = &dummy;
+  *got = 0;
+  int e = enter_read(s);
+  if (e < 0) return e;
+  return leave_read(s, do_readexactly(s, buf, n, got));
+}
+
+static const char *find(const char *p, size_t len, const void *delim, size_t dlen) {
+  if (dlen == 1) return memchr(p, *(const char *)delim, len);
+  return memmem(p, len, delim, dlen);
+}
+
+/* Skip the rest of an over-long line, up to and including its delimiter
+ * (or EOF). The buffer holds no delimiter now. */
+static ssize_t discard_line(cio_stream *s, const void *delim, size_t dlen) {
+  for (;;) {
+    size_t avail = s->rend - s->rpos;
+    const char *p = find(s->rbuf + s->rpos, avail, delim, dlen);
+    if (p) {
+      s->rpos = (size_t)(p - s->rbuf) + dlen;
+      if (s->rpos == s->rend) s->rpos = s->rend = 0;
+      return -EMSGSIZE;
+    }
+    /* Keep a possible partial delimiter at the end. */
+    size_t keep = avail < dlen - 1 ? avail : dlen - 1;
+    s->rpos = s->rend - keep;
+    if (s->eof) {
+      s->rpos = s->rend = 0;
+      return -EMSGSIZE;
+    }
+    if (s->rerr) return s->rerr;
+    ssize_t r = fill(s);
+    if (r < 0) return r;
+  }
+}
+
+/* readline / readuntil. eof_line: at EOF return a last unterminated line
+ * (readline) instead of -EPIPE (readuntil). */
+static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char *buf,
+                            size_t cap, size_t *got, int eof_line) {
+  size_t max = cap < s->limit ? cap : s->limit;
+  int e = ensure_rbuf(s, s->rcap);
+  if (e < 0) return e;
+  size_t searched = 0; /* bytes from rpos known to hold no delimiter start */
+  for (;;) {
+    size_t avail = s->rend - s->rpos;
+    size_t from = searched >= dlen ? searched - (dlen - 1) : 0;
+    const char *p = find(s->rbuf + s->rpos + from, avail - from, delim, dlen);
+    if (p) {
+      size_t len = (size_t)(p - (s->rbuf + s->rpos)) + dlen;
+      if (len > max) {
+        s->rpos += len;
+        if (s->rpos == s->rend) s->rpos = s->rend = 0;
+        return -EMSGSIZE;
+      }
+      return (ssize_t)take(s, buf, len);
+    }
+    if (avail >= max) return discard_line(s, delim, dlen);
+    if (s->rerr) {
+      if (eof_line) return s->rerr;
+      *got = take(s, buf, avail);
+      return s->rerr;
+    }
+    if (s->eof) {
+      size_t part = take(s, buf, avail);
+      if (eof_line) return (ssize_t)part;
+      *got = part;
+      return -EPIPE;
+    }
+    searched = avail;
+    if (avail == s->rcap) {
+      /* A partial line fills the buffer, still under the limit: grow it
+       * (doubling, up to the limit), once per stream. */
+      size_t grown = s->rcap * 2 < max ? s->rcap * 2 : max;
+      if ((e = ensure_rbuf(s, grown)) < 0) return e;
+    }
+    ssize_t r = fill(s); /* room: avail < rcap, or a gap at the front */
+    if (r < 0 && !s->rerr) return r;
+  }
+}
+
+ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void *buf,
+                             size_t cap, size_t *got) {
+  size_t dummy;
+  if (!got) got = &dummy;
+  *got = 0;
+  if (!delim || !dlen || !cap) return -EINVAL;
+  int e = enter_read(s);
+  if (e < 0) return e;
+  return leave_read(s, do_readuntil(s, delim, dlen, buf, cap, got, 0));
+}
+
+ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap) {
+  size_t got;
+  if (!cap) return -EINVAL;
+  int e = enter_read(s);
+  if (e < 0) return e;
+  return leave_read(s, do_readuntil(s, "\n", 1, buf, cap, &got, 1));
+}
+
+size_t cio_stream_buffered(const cio_stream *s) { return s->rend - s->rpos; }
+
+/* ---- output ---- */
+
+static size_t pending(const cio_stream *s) { return s->wend - s->wpos; }
+
+static void on_ready_to_flush(void *arg, int res);
+
+/* Write what the transport takes. Returns 0 when all is out, -EAGAIN with
+ * *want set when it would block, or the (recorded) error. */
+static int flush_some(cio_stream *s, int *want) {
+  while (s->wend > s->wpos) {
+    ssize_t w = t_write(s, s->wbuf + s->wpos, s->wend - s->wpos, want);
+    if (w > 0) {
+      s->wpos += (size_t)w;
+      continue;
+    }
+    if (w == -EAGAIN) return -EAGAIN;
+    s->werr = w < 0 ? (int)w : -EPIPE;
+    s->wpos = s->wend = 0; /* nobody will take it now */
+    return s->werr;
+  }
+  s->wpos = s->wend = 0;
+  return 0;
+}
+
+/* Push output and arm the reactor for the rest; then tell waiters. Never
+ * suspends (runs in tasks and in reactor callbacks). */
+static void pump(cio_stream *s) {
+  int want = CIO_WRITABLE;
+  for (;;) {
+    int r = flush_some(s, &want);
+    if (r != -EAGAIN) break;
+    r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
+    if (r == 1) continue; /* already reported ready: try again now */
+    if (r < 0) {
+      s->werr = r;
+      s->wpos = s->wend = 0;
+    } else {
+      s->flush_armed = 1;
+    }
+    break;
+  }
+  if (s->wwaiter && (s->werr || pending(s) <= s->wtarget))
+    wake(&s->wwaiter, s->werr);
+  if (s->state == ST_CLOSING && (s->werr || !pending(s))) finish_close(s);
+}
+
+static void on_ready_to_flush(void *arg, int res) {
+  cio_stream *s = arg;
+  (void)res;
+  s->flush_armed = 0;
+  pump(s);
+}
+
+static int append(cio_stream *s, const char *buf, size_t n) {
+  size_t have = pending(s);
+  if (s->wend + n > s->wcap) {
+    if (have + n <= s->wcap) {
+      memmove(s->wbuf, s->wbuf + s->wpos, have);
+    } else {
+      size_t cap = s->wcap ? s->wcap : 4096;
+      while (cap < have + n) cap *= 2;
+      char *b = malloc(cap);
+      if (!b) return -ENOMEM;
+      if (have) memcpy(b, s->wbuf + s->wpos, have);
+      free(s->wbuf);
+      s->wbuf = b;
+      s->wcap = cap;
+    }
+    s->wpos = 0;
+    s->wend = have;
+  }
+  memcpy(s->wbuf + s->wend, buf, n);
+  s->wend += n;
+  return 0;
+}
+
+int cio_stream_write(cio_stream *s, const void *buf, size_t n) {
+  if (s->state != ST_OPEN) return -EBADF;
+  if (s->werr) return s->werr;
+  if (s->wshut) return -EPIPE;
+  if (n == 0) return 0;
+  const char *p = buf;
+  if (!pending(s) && !s->flush_armed) {
+    int want;
+    ssize_t w = t_write(s, p, n, &want);
+    if ((size_t)w == n) return 0;
+    if (w < 0 && w != -EAGAIN) {
+      s->werr = (int)w;
+      return (int)w;
+    }
+    if (w > 0) {
+      p += w;
+      n -= (size_t)w;
+    }
+    int r = append(s, p, n);
+    if (r < 0) return r;
+    /* The kernel buffer is full: no edge until it drains, arm for it. */
+    r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
+    if (r == 1) {
+      pump(s);
+    } else if (r < 0) {
+      s->werr = r;
+      return r;
+    } else {
+      s->flush_armed = 1;
+    }
+    return 0;
+  }
+  return append(s, p, n);
+}
+
+size_t cio_stream_write_buffered(const cio_stream *s) { return pending(s); }
+
+/* Suspend until at most `target` bytes are pending (or an error). */
+static int wait_output(cio_stream *s, size_t target, const char *what) {
+  if (s->wwaiter && cio_task_get_state(s->wwaiter) == CIO_TASK_WAITING) return -EBUSY;
+  int r = cio__io_checkpoint();
+  if (r < 0) return r;
+  while (!s->werr && pending(s) > target) {
+    if (!s->flush_armed) pump(s); /* e.g. a transport swap left output idle */
+    if (s->werr || pending(s) <= target) break;
+    s->wwaiter = cio_current();
+    s->wtarget = target;
+    s->users++;
+    r = cio_suspend(what);
+    if (s->wwaiter == cio_current()) s->wwaiter = NULL;
+    r = (int)leave(s, r);
+    if (r < 0) return r;
+    if (s->state == ST_CLOSED) return -EBADF;
+  }
+  return s->werr;
+}
+
+int cio_stream_drain(cio_stream *s) {
+  if (s->state == ST_CLOSED) return -EBADF;
+  if (s->werr) return s->werr;
+  if (pending(s) <= s->high) return cio__io_checkpoint();
+  return wait_output(s, s->low, "stream drain");
+}
+
+int cio_stream_flush(cio_stream *s) {
+  if (s->state == ST_CLOSED) return -EBADF;
+  return wait_output(s, 0, "stream flush");
+}
+
+int cio_stream_shutdown_write(cio_stream *s) {
+  if (s->state != ST_OPEN) return -EBADF;
+  if (s->wshut) return 0;
+  int r = wait_output(s, 0, "stream flush");
+  if (r < 0) return r;
+  if (!s->tops) {
+    if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
+    s->wshut = 1;
+    return 0;
+  }
+  if (!s->tops->shutdown) {
+    s->wshut = 1;
+    return 0;
+  }
+  for (;;) {
+    int want = 0;
+    r = s->tops->shutdown(s->tctx, s->fd, &want);
+    if (r != -EAGAIN) break;
+    s->users++;
+    r = cio_wait_fd(s->fd, want ? want : CIO_READABLE);
+    r = (int)leave(s, r);
+    if (r < 0) return r;
+    if (s->state == ST_CLOSED) return -EBADF;
+  }
+  if (r == 0) s->wshut = 1;
+  return r;
+}
+
+/* ---- closing ---- */
+
+void cio_stream_close(cio_stream *s) {
+  if (s->state != ST_OPEN) return;
+  s->state = ST_CLOSING;
+  if (pending(s) && !s->werr) {
+    if (!s->flush_armed) pump(s); /* finishes the close itself when done */
+    return;
+  }
+  finish_close(s);
+}
+
+int cio_stream_wait_closed(cio_stream *s) {
+  int r = cio__io_checkpoint();
+  if (r < 0) return r;
+  if (s->state == ST_CLOSED) return 0;
+  if (s->cwaiter && cio_task_get_state(s->cwaiter) == CIO_TASK_WAITING) return -EBUSY;
+  s->cwaiter = cio_current();
+  s->users++;
+  r = cio_suspend("stream close");
+  if (s->cwaiter == cio_current()) s->cwaiter = NULL;
+  return (int)leave(s, r);
+}
+
+void cio_stream_free(cio_stream *s) {
+  if (!s) return;
+  s->wpos = s->wend = 0; /* dropped */
+  finish_close(s);
+  s->freed = 1;
+  if (s->users == 0) free_mem(s);
+}
+
+/* ---- addresses ---- */
+
+int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len) {
+  *len = sizeof *addr;
+  return getpeername(s->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+}
+
+int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len) {
+  *len = sizeof *addr;
+  return getsockname(s->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+}
+
+int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int r = cio_stream_peername(s, &ss, &len);
+  if (r < 0) return r;
+  return cio__addr_string((struct sockaddr *)&ss, len, buf, cap);
+}
+
+int cio_stream_fd(const cio_stream *s) { return s->fd; }
+
+uint64_t cio__stream_rx_bytes(const cio_stream *s) { return s->rx; }
+
+/* ---- transports ---- */
+
+int cio_stream_set_transport(cio_stream *s, const cio_transport_ops *ops, void *ctx) {
+  if (s->state != ST_OPEN) return -EBADF;
+  if (s->rend > s->rpos || pending(s) || s->flush_armed) return -EBUSY;
+  if (ops && (!ops->read || !ops->write)) return -EINVAL;
+  if (s->tops && s->tops->close) s->tops->close(s->tctx);
+  s->tops = ops;
+  s->tctx = ops ? ctx : NULL;
+  s->rd_maybe = 1;
+  return 0;
+}
