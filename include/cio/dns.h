@@ -24,6 +24,10 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+/* <netdb.h> hides struct addrinfo under strict -std=c11 without a POSIX
+ * feature macro; declaring the tag keeps this header usable there. */
+struct addrinfo;
+
 #ifdef __cplusplus
 extern "C" {
 #endif

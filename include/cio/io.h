@@ -41,7 +41,8 @@ CIO_API int cio_io_init(cio_loop *loop);
  * if fd was forgotten/closed while waiting (or is invalid), -EPERM outside
  * a task, -EBUSY if another task already waits on that direction of fd (at
  * most one per direction), or the error of registering fd (-EPERM for
- * regular files, which epoll does not support). May suspend. */
+ * regular files, which epoll does not support), -EINVAL if events is 0.
+ * May suspend. */
 CIO_API int cio_wait_fd(int fd, int events);
 
 /* Drop fd from the reactor before closing it: waiters are woken with -EBADF.
