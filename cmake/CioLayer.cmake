@@ -1,11 +1,28 @@
+# pkg-config files find their prefix from their own location (${pcfiledir})
+# so they stay right after `cmake --install --prefix DIR` or a moved tree.
+# Used by cio-core.pc.in and cio-layer.pc.in; needs GNUInstallDirs first.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(CIO_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(CIO_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set(CIO_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+else()
+  file(RELATIVE_PATH CIO_PC_UP "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" CIO_PC_UP "${CIO_PC_UP}")
+  set(CIO_PC_PREFIX "\${pcfiledir}/${CIO_PC_UP}")
+  set(CIO_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  set(CIO_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+
 # cio_add_layer(NAME SOURCES <files> [PUBLIC_LIBS <targets>] [PRIVATE_LIBS <targets>]
-#               [PC_REQUIRES <pkg-config names>] [PC_LIBS <-lfoo ...>])
+#               [PC_REQUIRES <pkg-config names>] [PC_REQUIRES_PRIVATE <names>]
+#               [PC_LIBS <-lfoo ...>])
 #
 # One library per layer, built once as objects and linked two ways:
 #   cio_<name>_static (libcio-<name>.a) and cio_<name> (libcio-<name>.so),
 # exported as cio::<name> / cio::<name>_static, with a cio-<name>.pc file.
 function(cio_add_layer name)
-  cmake_parse_arguments(L "" "" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS;PC_REQUIRES;PC_LIBS" ${ARGN})
+  cmake_parse_arguments(L "" ""
+    "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS;PC_REQUIRES;PC_REQUIRES_PRIVATE;PC_LIBS" ${ARGN})
   add_library(cio_${name}_obj OBJECT ${L_SOURCES})
   target_include_directories(cio_${name}_obj PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
@@ -25,8 +42,9 @@ function(cio_add_layer name)
   endforeach()
   target_link_libraries(cio_${name}_static PUBLIC ${L_PUBLIC_LIBS} ${L_PRIVATE_LIBS})
   target_link_libraries(cio_${name} PUBLIC ${L_PUBLIC_LIBS} PRIVATE ${L_PRIVATE_LIBS})
+  # $ORIGIN: an installed layer finds the layers below it beside itself.
   set_target_properties(cio_${name} PROPERTIES VERSION ${PROJECT_VERSION}
-    SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME ${name})
+    SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME ${name} INSTALL_RPATH "$ORIGIN")
   set_target_properties(cio_${name}_static PROPERTIES EXPORT_NAME ${name}_static)
   add_library(cio::${name} ALIAS cio_${name})
   add_library(cio::${name}_static ALIAS cio_${name}_static)
@@ -35,6 +53,7 @@ function(cio_add_layer name)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   string(REPLACE ";" " " CIO_PC_REQUIRES "${L_PC_REQUIRES}")
+  string(REPLACE ";" " " CIO_PC_REQUIRES_PRIVATE "${L_PC_REQUIRES_PRIVATE}")
   string(REPLACE ";" " " CIO_PC_LIBS "${L_PC_LIBS}")
   set(CIO_PC_NAME ${name})
   configure_file(${PROJECT_SOURCE_DIR}/cmake/cio-layer.pc.in
