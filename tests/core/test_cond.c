@@ -2,34 +2,9 @@
  * order and counts, wait_for, -EPERM without the lock, and the rule that a
  * wait always returns holding the lock (also when cancelled or timed out). */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
-
-/* Let every ready task run, and give the loop a turn so queued callbacks
- * run too (tasks switch among themselves for a whole budget of runs before
- * the loop looks at callbacks; a short sleep parks us and hands it a turn). */
-static void settle(void) {
-  for (int i = 0; i < 20; i++) cio_yield();
-  cio_sleep(0.001);
-  for (int i = 0; i < 20; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 /* Takes the lock, waits on the condition (optionally for a predicate, under
  * a timeout), logs its id while still holding the lock, then records
@@ -145,11 +120,8 @@ LOOP_TEST(test_notify_n_fifo) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++) {
-    w[i] = mk_waiter(c, i, log, &nlog);
-    t[i] = cio_spawn(waiter_fn, &w[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(c, i, log, &nlog);
+  spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify(c, 2), 2);
   CHECK_EQ(cio_cond_notify(c, 0), 0);
@@ -191,11 +163,8 @@ LOOP_TEST(test_notify_all) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++) {
-    w[i] = mk_waiter(c, i, log, &nlog);
-    t[i] = cio_spawn(waiter_fn, &w[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(c, i, log, &nlog);
+  spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify_all(c), N);
   CHECK_EQ(cio_cond_notify_all(c), 0);

@@ -3,41 +3,13 @@
  * another thread, and wrapping a callback-style API ("promisify"). */
 /* cio-test-labels: threads */
 #include "test.h"
+#include "test_loop.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <cio.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-#define ITEM(n) ((void *)(uintptr_t)(n))
-#define NUM(p) ((long)(uintptr_t)(p))
-
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
-
-/* Let every ready task run, and give the loop a turn so queued callbacks
- * run too (tasks switch among themselves for a whole budget of runs before
- * the loop looks at callbacks; a short sleep parks us and hands it a turn). */
-static void settle(void) {
-  for (int i = 0; i < 20; i++) cio_yield();
-  cio_sleep(0.001);
-  for (int i = 0; i < 20; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 struct awaiter {
   cio_future *f;
@@ -164,11 +136,8 @@ LOOP_TEST(test_many_awaiters) {
 
   /* an error reaches every awaiter too */
   f = cio_future_new();
-  for (int i = 0; i < 5; i++) {
-    a[i] = mk_awaiter(f, i);
-    t[i] = cio_spawn(awaiter_fn, &a[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < 5; i++) a[i] = mk_awaiter(f, i);
+  spawn_blocked(t, 5, awaiter_fn, a, sizeof a[0]);
   CHECK_EQ(cio_future_set_error(f, -ECONNRESET), 0);
   for (int i = 0; i < 5; i++) {
     CHECK_EQ(join(t[i]), 0);
@@ -198,12 +167,17 @@ static void record_cb(cio_future *f, void *arg) {
   if (r->norder < 8) r->order[r->norder++] = (int)NUM(arg);
 }
 
+/* A new future whose callbacks record_cb() checks against rec, zeroed. */
+static cio_future *recorded_future(struct cbrec *rec) {
+  memset(rec, 0, sizeof *rec);
+  g_rec = rec;
+  rec->expect = cio_future_new();
+  return rec->expect;
+}
+
 LOOP_TEST(test_done_callbacks) {
   struct cbrec rec;
-  memset(&rec, 0, sizeof rec);
-  g_rec = &rec;
-  cio_future *f = cio_future_new();
-  rec.expect = f;
+  cio_future *f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(2)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(3)), 0);
@@ -236,10 +210,7 @@ LOOP_TEST(test_done_callbacks) {
 
 LOOP_TEST(test_callbacks_on_error_and_cancel) {
   struct cbrec rec;
-  memset(&rec, 0, sizeof rec);
-  g_rec = &rec;
-  cio_future *f = cio_future_new();
-  rec.expect = f;
+  cio_future *f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_cancel(f), 0);
   CHECK_EQ(cio_future_status(f), -ECANCELED);
@@ -247,9 +218,7 @@ LOOP_TEST(test_callbacks_on_error_and_cancel) {
   CHECK_EQ(rec.calls, 1);
   cio_future_release(f);
 
-  memset(&rec, 0, sizeof rec);
-  f = cio_future_new();
-  rec.expect = f;
+  f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_set_error(f, -EPIPE), 0);
   settle();
@@ -261,10 +230,7 @@ LOOP_TEST(test_callbacks_on_error_and_cancel) {
 
 LOOP_TEST(test_remove_done_callback) {
   struct cbrec rec;
-  memset(&rec, 0, sizeof rec);
-  g_rec = &rec;
-  cio_future *f = cio_future_new();
-  rec.expect = f;
+  cio_future *f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(2)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
@@ -290,10 +256,7 @@ LOOP_TEST(test_remove_done_callback) {
  * removal returns 0 and they still run. */
 LOOP_TEST(test_remove_after_scheduled) {
   struct cbrec rec;
-  memset(&rec, 0, sizeof rec);
-  g_rec = &rec;
-  cio_future *f = cio_future_new();
-  rec.expect = f;
+  cio_future *f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_set_result(f, ITEM(5)), 0);
   CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(1)), 0);
@@ -307,10 +270,7 @@ LOOP_TEST(test_remove_after_scheduled) {
  * its callbacks have run (ASan would flag a use after free). */
 LOOP_TEST(test_callbacks_keep_future_alive) {
   struct cbrec rec;
-  memset(&rec, 0, sizeof rec);
-  g_rec = &rec;
-  cio_future *f = cio_future_new();
-  rec.expect = f;
+  cio_future *f = recorded_future(&rec);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(2)), 0);
   CHECK_EQ(cio_future_set_result(f, ITEM(8)), 0);
@@ -320,9 +280,7 @@ LOOP_TEST(test_callbacks_keep_future_alive) {
   CHECK_EQ(rec.value, 8);
 
   /* same with a callback added after completion */
-  memset(&rec, 0, sizeof rec);
-  f = cio_future_new();
-  rec.expect = f;
+  f = recorded_future(&rec);
   CHECK_EQ(cio_future_set_result(f, ITEM(9)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   cio_future_release(f);
@@ -357,11 +315,8 @@ LOOP_TEST(test_cancel_future) {
   cio_future *f = cio_future_new();
   struct awaiter a[3];
   cio_task *t[3];
-  for (int i = 0; i < 3; i++) {
-    a[i] = mk_awaiter(f, i);
-    t[i] = cio_spawn(awaiter_fn, &a[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < 3; i++) a[i] = mk_awaiter(f, i);
+  spawn_blocked(t, 3, awaiter_fn, a, sizeof a[0]);
   CHECK_EQ(cio_future_cancel(f), 0);
   CHECK_EQ(cio_future_done(f), 1);
   CHECK_EQ(cio_future_status(f), -ECANCELED);

@@ -1,37 +1,9 @@
 /* test_lock.c - cio_lock: mutual exclusion, FIFO hand-off, ownership errors,
  * cancellation and timeout safety, and calls from outside a task. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
-
-/* Each LOOP_TEST body runs as the main task of its own cio_run(). */
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-/* Yield until t is parked in a wait. Bounded so a broken core fails the
- * check instead of hanging. */
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
-
-/* Let every ready task run, and give the loop a turn so queued callbacks
- * run too (tasks switch among themselves for a whole budget of runs before
- * the loop looks at callbacks; a short sleep parks us and hands it a turn). */
-static void settle(void) {
-  for (int i = 0; i < 20; i++) cio_yield();
-  cio_sleep(0.001);
-  for (int i = 0; i < 20; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 /* A task that takes the lock, logs its id, holds it across a suspension,
  * then records what the next suspension returned and releases. */
@@ -264,11 +236,8 @@ LOOP_TEST(test_cancel_waiter_keeps_queue) {
     struct locker w[3];
     cio_task *t[3];
     CHECK_EQ(cio_lock_acquire(l), 0);
-    for (int i = 0; i < 3; i++) {
-      w[i] = mk_locker(l, i, log, &nlog);
-      t[i] = cio_spawn(locker_fn, &w[i]);
-      wait_blocked(t[i]);
-    }
+    for (int i = 0; i < 3; i++) w[i] = mk_locker(l, i, log, &nlog);
+    spawn_blocked(t, 3, locker_fn, w, sizeof w[0]);
     CHECK_EQ(cio_task_cancel(t[victim]), 1);
     if (!immediate) {
       settle();
@@ -555,11 +524,8 @@ LOOP_TEST(test_many_waiters) {
   int nlog = 0;
   cio_lock *l = cio_lock_new();
   CHECK_EQ(cio_lock_acquire(l), 0);
-  for (int i = 0; i < N; i++) {
-    w[i] = mk_locker(l, i, log, &nlog);
-    t[i] = cio_spawn(locker_fn, &w[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < N; i++) w[i] = mk_locker(l, i, log, &nlog);
+  spawn_blocked(t, N, locker_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_release(l), 0);
   for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);

@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 #include "test.h"
-
-static double now_s(void) { return (double)cio_now_ns() / 1e9; }
+#include "test_loop.h"
 
 static int return_arg(void *arg) { return *(int *)arg; }
 
@@ -447,17 +446,23 @@ static void timer_cb(void *arg) {
   if (s->stop_loop) cio_loop_stop(s->loop);
 }
 
-static void test_timer_fire_and_active(void) {
+/* Gives s (zeroed but for its flags) a fresh loop and a timer calling
+ * timer_cb(s). Returns the loop, or NULL after a failed check. */
+static cio_loop *timer_setup(struct tstate *s) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
+  if (!loop) return NULL;
+  s->loop = loop;
+  s->timer = cio_timer_new(loop, timer_cb, s);
+  CHECK(s->timer != NULL);
+  if (!s->timer) { cio_loop_close(loop); return NULL; }
+  return loop;
+}
+
+static void test_timer_fire_and_active(void) {
+  struct tstate s = {.stop_loop = 1};
+  cio_loop *loop = timer_setup(&s);
   if (!loop) return;
-  struct tstate s;
-  memset(&s, 0, sizeof s);
-  s.loop = loop;
-  s.stop_loop = 1;
-  s.timer = cio_timer_new(loop, timer_cb, &s);
-  CHECK(s.timer != NULL);
-  if (!s.timer) { cio_loop_close(loop); return; }
   CHECK_EQ(cio_timer_active(s.timer), 0);
   double t0 = now_s();
   cio_timer_start(s.timer, 0.02);
@@ -490,15 +495,9 @@ static void check_not_fired(void *arg) {
 }
 
 static void test_timer_restart_rearms(void) {
-  cio_loop *loop = cio_loop_new(NULL);
-  CHECK(loop != NULL);
+  struct tstate s = {0};
+  cio_loop *loop = timer_setup(&s);
   if (!loop) return;
-  struct tstate s;
-  memset(&s, 0, sizeof s);
-  s.loop = loop;
-  s.timer = cio_timer_new(loop, timer_cb, &s);
-  CHECK(s.timer != NULL);
-  if (!s.timer) { cio_loop_close(loop); return; }
   double t0 = now_s();
   cio_timer_start(s.timer, 0.01);
   cio_timer_start(s.timer, 0.06);   /* re-arm: the 0.01 s deadline is gone */
@@ -512,17 +511,9 @@ static void test_timer_restart_rearms(void) {
 }
 
 static void test_timer_restart_from_callback(void) {
-  cio_loop *loop = cio_loop_new(NULL);
-  CHECK(loop != NULL);
+  struct tstate s = {.restarts = 3, .stop_loop = 1};
+  cio_loop *loop = timer_setup(&s);
   if (!loop) return;
-  struct tstate s;
-  memset(&s, 0, sizeof s);
-  s.loop = loop;
-  s.restarts = 3;
-  s.stop_loop = 1;
-  s.timer = cio_timer_new(loop, timer_cb, &s);
-  CHECK(s.timer != NULL);
-  if (!s.timer) { cio_loop_close(loop); return; }
   cio_timer_start(s.timer, 0.005);
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 4);
@@ -533,17 +524,9 @@ static void test_timer_restart_from_callback(void) {
 }
 
 static void test_timer_free_inside_callback(void) {
-  cio_loop *loop = cio_loop_new(NULL);
-  CHECK(loop != NULL);
+  struct tstate s = {.free_self = 1, .stop_loop = 1};
+  cio_loop *loop = timer_setup(&s);
   if (!loop) return;
-  struct tstate s;
-  memset(&s, 0, sizeof s);
-  s.loop = loop;
-  s.free_self = 1;
-  s.stop_loop = 1;
-  s.timer = cio_timer_new(loop, timer_cb, &s);
-  CHECK(s.timer != NULL);
-  if (!s.timer) { cio_loop_close(loop); return; }
   cio_timer_start(s.timer, 0.0);
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 1);

@@ -2,39 +2,11 @@
  * pressure, the nowait forms, task_done/join, cancellation and timeout
  * safety (no item lost, none put twice), and many producers/consumers. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <stdint.h>
 
 #include <cio.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-#define ITEM(n) ((void *)(uintptr_t)(n))
-#define NUM(p) ((long)(uintptr_t)(p))
-
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
-
-/* Let every ready task run, and give the loop a turn so queued callbacks
- * run too (tasks switch among themselves for a whole budget of runs before
- * the loop looks at callbacks; a short sleep parks us and hands it a turn). */
-static void settle(void) {
-  for (int i = 0; i < 20; i++) cio_yield();
-  cio_sleep(0.001);
-  for (int i = 0; i < 20; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 static int cmp_num(const void *a, const void *b) {
   uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
@@ -499,11 +471,8 @@ LOOP_TEST(test_cancel_waiting_getters_then_put) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
   struct getter g[4];
   cio_task *t[4];
-  for (int i = 0; i < 4; i++) {
-    g[i] = mk_getter(q, i, NULL, NULL);
-    t[i] = cio_spawn(getter_fn, &g[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < 4; i++) g[i] = mk_getter(q, i, NULL, NULL);
+  spawn_blocked(t, 4, getter_fn, g, sizeof g[0]);
   /* cancel 0 and 2, and put at once, before the cancelled ones run */
   CHECK_EQ(cio_task_cancel(t[0]), 1);
   CHECK_EQ(cio_task_cancel(t[2]), 1);

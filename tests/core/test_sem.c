@@ -1,34 +1,9 @@
 /* test_sem.c - cio_sem: counting, FIFO hand-off, try_acquire, the bounded
  * variant's -EOVERFLOW, cancellation and timeout safety, outside a task. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
-
-/* Let every ready task run, and give the loop a turn so queued callbacks
- * run too (tasks switch among themselves for a whole budget of runs before
- * the loop looks at callbacks; a short sleep parks us and hands it a turn). */
-static void settle(void) {
-  for (int i = 0; i < 20; i++) cio_yield();
-  cio_sleep(0.001);
-  for (int i = 0; i < 20; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 /* Acquires one permit, logs, records the next suspension's result. Keeps
  * the permit (the test decides what happens to it). */
@@ -170,11 +145,8 @@ LOOP_TEST(test_fifo) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++) {
-    w[i] = mk_waiter(s, i, log, &nlog);
-    t[i] = cio_spawn(waiter_fn, &w[i]);
-    wait_blocked(t[i]);
-  }
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(s, i, log, &nlog);
+  spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   /* one at a time */
   for (int i = 0; i < 3; i++) {
     CHECK_EQ(cio_sem_release(s), 0);
@@ -220,11 +192,8 @@ LOOP_TEST(test_cancel_waiter_takes_no_permit) {
     struct waiter w[3];
     cio_task *t[3];
     int log[3], nlog = 0;
-    for (int i = 0; i < 3; i++) {
-      w[i] = mk_waiter(s, i, log, &nlog);
-      t[i] = cio_spawn(waiter_fn, &w[i]);
-      wait_blocked(t[i]);
-    }
+    for (int i = 0; i < 3; i++) w[i] = mk_waiter(s, i, log, &nlog);
+    spawn_blocked(t, 3, waiter_fn, w, sizeof w[0]);
     CHECK_EQ(cio_task_cancel(t[victim]), 1);
     settle();
     CHECK(w[victim].done);

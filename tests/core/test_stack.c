@@ -12,17 +12,7 @@
 #include <unistd.h>
 
 #include "test.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifndef TEST_ASAN
-#define TEST_ASAN 0
-#endif
+#include "test_loop.h"
 
 /* 0 = unbounded. A variable, so the compiler sees a base case. */
 static volatile int depth_limit;

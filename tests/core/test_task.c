@@ -8,18 +8,11 @@
 #include <unistd.h>
 
 #include "test.h"
-
-static double now_s(void) { return (double)cio_now_ns() / 1e9; }
+#include "test_loop.h"
 
 static int zero;   /* a status-0 argument that outlives every task */
 
 static int return_arg(void *arg) { return *(int *)arg; }
-
-/* Runs body as the main task of a fresh loop and checks it returned 0. */
-static void run_main(cio_task_fn body, void *arg) {
-  int r = cio_run(body, arg);
-  CHECK_EQ(r, 0);
-}
 
 /* ---- spawn / await / status ---- */
 

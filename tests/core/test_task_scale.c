@@ -16,28 +16,11 @@
 #include <unistd.h>
 
 #include "test.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifndef TEST_ASAN
-#define TEST_ASAN 0
-#endif
-
-static double now_s(void) { return (double)cio_now_ns() / 1e9; }
+#include "test_loop.h"
 
 static int under_valgrind(void) {
   const char *p = getenv("LD_PRELOAD");
   return p && strstr(p, "vgpreload") != NULL;
-}
-
-static void run_main(cio_task_fn body, void *arg) {
-  int r = cio_run(body, arg);
-  CHECK_EQ(r, 0);
 }
 
 /* ---- 100,000 spawned, then awaited ---- */

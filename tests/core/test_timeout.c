@@ -6,13 +6,7 @@
 #include <unistd.h>
 
 #include "test.h"
-
-static double now_s(void) { return (double)cio_now_ns() / 1e9; }
-
-static void run_main(cio_task_fn body, void *arg) {
-  int r = cio_run(body, arg);
-  CHECK_EQ(r, 0);
-}
+#include "test_loop.h"
 
 static int long_sleeper(void *arg) {
   int *unwound = arg;

@@ -4,6 +4,7 @@
  * FIFO nobody opens / writes), many concurrent reads.
  * cio-test-labels: threads */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/file.h>
@@ -14,11 +15,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
 
 static char dir[64];
 

@@ -5,6 +5,7 @@
  * mid-message, half-close through a server, output flushed after the
  * handler returns, SO_REUSEPORT, freeing a busy server. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/net.h>
@@ -16,23 +17,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static void settle(void) {
-  for (int i = 0; i < 10; i++) cio_yield();
-  cio_sleep(0.002);
-  for (int i = 0; i < 10; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 /* ---- handlers ---- */
 
@@ -319,7 +303,7 @@ LOOP_TEST(test_close_grace) {
     CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c[i]), 0);
     poke(c[i]);
   }
-  settle();
+  settle_io();
   CHECK_EQ(cio_server_connections(srv), 3);
   CHECK_EQ(cio_server_close(srv, 2.0), 0);
   CHECK_EQ(h.done, 3);
@@ -342,7 +326,7 @@ LOOP_TEST(test_close_grace) {
     CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c[i]), 0);
     poke(c[i]);
   }
-  settle();
+  settle_io();
   double t0 = cio_loop_time(cio_loop_current());
   CHECK_EQ(cio_server_close(srv, 0.1), 0);
   double dt = cio_loop_time(cio_loop_current()) - t0;
@@ -373,7 +357,7 @@ LOOP_TEST(test_serve_forever) {
   cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL);
   struct forever f1 = {srv, 1}, f2 = {srv, 1};
   cio_task *t1 = cio_spawn(forever_task, &f1), *t2 = cio_spawn(forever_task, &f2);
-  settle();
+  settle_io();
   CHECK_EQ(f1.r, 1);
   CHECK_STR(cio_task_waiting_on(t1), "serve forever");
   cio_stream *c = NULL;
@@ -681,7 +665,7 @@ LOOP_TEST(test_free_busy_server) {
   CHECK_EQ(roundtrip(c[0], "one"), 0);
   /* c[1..3] may or may not be accepted yet. */
   cio_server_free(srv);
-  settle();
+  settle_io();
   char buf[8];
   for (int i = 0; i < 4; i++) {
     ssize_t n = cio_stream_read(c[i], buf, sizeof buf);

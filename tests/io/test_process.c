@@ -5,6 +5,7 @@
  * time in a child of itself with CIO_NO_PIDFD=1 (the SIGCHLD fallback).
  * cio-test-labels: threads */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/process.h>
@@ -16,13 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static double now(void) { return (double)cio_now_ns() / 1e9; }
 
 /* The state letter of pid in /proc ('Z' for a zombie), 0 once it is gone. */
 static char proc_state(pid_t pid) {
@@ -120,7 +114,7 @@ LOOP_TEST(test_exit_codes) {
 LOOP_TEST(test_signals) {
   const char *argv[] = {"sleep", "10", NULL};
   cio_process *p;
-  double t0 = now();
+  double t0 = now_s();
   CHECK_EQ(cio_process_spawn(argv, NULL, &p), 0);
   cio_sleep(0.05);
   CHECK_EQ(cio_process_poll(p), -EAGAIN);
@@ -128,7 +122,7 @@ LOOP_TEST(test_signals) {
   int st = cio_process_wait(p);
   CHECK(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
   CHECK_EQ(cio_process_returncode(st), -SIGTERM);
-  CHECK(now() - t0 < 5); /* loose: far below sleep's 10 s */
+  CHECK(now_s() - t0 < 5); /* loose: far below sleep's 10 s */
   CHECK_EQ(cio_process_kill(p), -ESRCH); /* reaped: no stray signal */
   CHECK_EQ(cio_process_send_signal(p, -1), -EINVAL);
   cio_process_free(p);
@@ -307,12 +301,12 @@ LOOP_TEST(test_free_exited_and_kill_on_free) {
   /* kill_on_free. */
   cio_process_opts o = {.kill_on_free = 1};
   const char *argv[] = {"sleep", "10", NULL};
-  double t0 = now();
+  double t0 = now_s();
   CHECK_EQ(cio_process_spawn(argv, &o, &p), 0);
   pid = cio_process_pid(p);
   cio_process_free(p);
   CHECK(gone_soon(pid));
-  CHECK(now() - t0 < 5); /* loose */
+  CHECK(now_s() - t0 < 5); /* loose */
   return 0;
 }
 

@@ -5,6 +5,7 @@
  * cio_read/cio_write_all, EOF, loops on several threads at once. */
 /* cio-test-labels: threads */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/io.h>
@@ -15,19 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
 static void nb_pipe(int p[2]) {
   if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) abort();
-}
-
-static void settle(void) {
-  for (int i = 0; i < 10; i++) cio_yield();
-  cio_sleep(0.002);
-  for (int i = 0; i < 10; i++) cio_yield();
 }
 
 struct waitarg {
@@ -41,18 +31,12 @@ static int waiter_fn(void *arg) {
   return 0;
 }
 
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
-
 LOOP_TEST(test_readable_after_write) {
   int p[2];
   nb_pipe(p);
   struct waitarg w = {p[0], CIO_READABLE, 0, 0};
   cio_task *t = cio_spawn(waiter_fn, &w);
-  settle();
+  settle_io();
   CHECK_EQ(w.done, 0);
   CHECK_STR(cio_task_waiting_on(t), "fd read");
   CHECK_EQ(write(p[1], "x", 1), 1);
@@ -74,12 +58,12 @@ LOOP_TEST(test_ready_bit_kept_without_waiter) {
   CHECK_EQ(read(p[0], &c, 1), -1); /* EAGAIN */
   struct waitarg w = {p[0], CIO_READABLE, 0, 0};
   cio_task *t = cio_spawn(waiter_fn, &w);
-  settle();
+  settle_io();
   cio_task_cancel(t); /* registered, then gone */
   join(t);
   CHECK_EQ(w.r, -ECANCELED);
   CHECK_EQ(write(p[1], "y", 1), 1);
-  settle(); /* the event arrives with nobody waiting: remembered */
+  settle_io(); /* the event arrives with nobody waiting: remembered */
   CHECK_EQ(cio_wait_fd(p[0], CIO_READABLE), CIO_READABLE);
   CHECK_EQ(read(p[0], &c, 1), 1);
   cio_close(p[0]);
@@ -92,13 +76,13 @@ LOOP_TEST(test_cancel_leaves_no_waiter) {
   nb_pipe(p);
   struct waitarg w1 = {p[0], CIO_READABLE, 0, 0};
   cio_task *t1 = cio_spawn(waiter_fn, &w1);
-  settle();
+  settle_io();
   /* t2 is queued before the cancelled t1 runs to withdraw: the slot must
    * already count as free for it. */
   struct waitarg w2 = {p[0], CIO_READABLE, 0, 0};
   cio_task *t2 = cio_spawn(waiter_fn, &w2);
   cio_task_cancel(t1);
-  settle();
+  settle_io();
   CHECK_EQ(w1.r, -ECANCELED);
   CHECK_EQ(w2.done, 0);
   CHECK_STR(cio_task_waiting_on(t2), "fd read");
@@ -138,7 +122,7 @@ LOOP_TEST(test_busy_and_both_directions) {
   }
   struct waitarg w1 = {sv[0], CIO_READABLE | CIO_WRITABLE, 0, 0};
   cio_task *t1 = cio_spawn(waiter_fn, &w1);
-  settle();
+  settle_io();
   CHECK_EQ(w1.done, 0);
   CHECK_EQ(cio_wait_fd(sv[0], CIO_READABLE), -EBUSY);
   CHECK_EQ(cio_wait_fd(sv[0], CIO_WRITABLE), -EBUSY);
@@ -148,7 +132,7 @@ LOOP_TEST(test_busy_and_both_directions) {
   /* t1 left the write slot too. */
   struct waitarg w2 = {sv[0], CIO_WRITABLE, 0, 0};
   cio_task *t2 = cio_spawn(waiter_fn, &w2);
-  settle();
+  settle_io();
   CHECK_EQ(w2.done, 0);
   while (read(sv[1], buf, sizeof buf) > 0) {
   }
@@ -164,7 +148,7 @@ LOOP_TEST(test_forget_wakes_with_ebadf) {
   nb_pipe(p);
   struct waitarg w = {p[0], CIO_READABLE, 0, 0};
   cio_task *t = cio_spawn(waiter_fn, &w);
-  settle();
+  settle_io();
   CHECK_EQ(cio_close(p[0]), 0);
   join(t);
   CHECK_EQ(w.r, -EBADF);
@@ -173,7 +157,7 @@ LOOP_TEST(test_forget_wakes_with_ebadf) {
   nb_pipe(q);
   struct waitarg w2 = {q[0], CIO_READABLE, 0, 0};
   cio_task *t2 = cio_spawn(waiter_fn, &w2);
-  settle();
+  settle_io();
   CHECK_EQ(w2.done, 0);
   CHECK_EQ(write(q[1], "b", 1), 1);
   join(t2);
@@ -197,7 +181,7 @@ LOOP_TEST(test_forget_then_reuse_same_fd) {
   CHECK_EQ(read(p[0], &c, 1), 1);
   struct waitarg w = {p[0], CIO_READABLE, 0, 0};
   cio_task *t = cio_spawn(waiter_fn, &w);
-  settle();
+  settle_io();
   CHECK_EQ(w.done, 0);
   CHECK_EQ(write(p[1], "d", 1), 1);
   join(t);
@@ -217,7 +201,7 @@ LOOP_TEST(test_many_fds) {
     ws[i] = (struct waitarg){ps[i][0], CIO_READABLE, 0, 0};
     ts[i] = cio_spawn(waiter_fn, &ws[i]);
   }
-  settle();
+  settle_io();
   for (int i = NPIPES - 1; i >= 0; i--) CHECK_EQ(write(ps[i][1], "e", 1), 1);
   int ok = 0;
   for (int i = 0; i < NPIPES; i++) {
@@ -268,7 +252,7 @@ LOOP_TEST(test_sub_ms_sleep_not_early) {
   nb_pipe(p);
   struct waitarg w = {p[0], CIO_READABLE, 0, 0};
   cio_task *t = cio_spawn(waiter_fn, &w); /* the reactor is the poller now */
-  settle();
+  settle_io();
   for (int i = 0; i < 5; i++) {
     int64_t t0 = cio_now_ns();
     CHECK_EQ(cio_sleep(0.0003), 0);
@@ -337,7 +321,7 @@ LOOP_TEST(test_read_cancel_and_epipe) {
   int p[2];
   nb_pipe(p);
   cio_task *t = cio_spawn(reader_cancel_fn, &p[0]);
-  settle();
+  settle_io();
   cio_task_cancel(t);
   CHECK_EQ(join(t), -ECANCELED);
   cio_close(p[0]);

@@ -4,6 +4,7 @@
  * over an earlier handler (cio_run's SIGINT), two loops in two threads.
  * cio-test-labels: threads */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/signal.h>
@@ -12,23 +13,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
-
-static void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
-}
 
 /* Sleep in small steps until *flag >= want or ~3 s passed (a bound, not a
  * timing assertion). */

@@ -4,6 +4,7 @@
  * half-close, background close, freeing under a waiting task, concurrent
  * reader and writer, transports. Peers are socketpairs and loopback TCP. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/stream.h>
@@ -13,23 +14,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static void settle(void) {
-  for (int i = 0; i < 10; i++) cio_yield();
-  cio_sleep(0.002);
-  for (int i = 0; i < 10; i++) cio_yield();
-}
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 /* Two connected stream sockets; the second stays a plain fd for the test to
  * drive. */
@@ -290,7 +274,7 @@ static void check_interrupt(int op, int use_timeout) {
     CHECK_EQ(c->r, -ETIMEDOUT);
   } else {
     cio_task *t = cio_spawn(op_task, c);
-    settle();
+    settle_io();
     CHECK_EQ(c->r, 12345); /* still waiting */
     CHECK(cio_task_waiting_on(t) != NULL);
     cio_task_cancel(t);
@@ -339,7 +323,7 @@ LOOP_TEST(test_readexactly_big_partial_on_cancel) {
   c->op = OP_EXACT_BIG;
   put(sv[1], "0123456789");
   cio_task *t = cio_spawn(op_task, c);
-  settle();
+  settle_io();
   cio_task_cancel(t);
   join(t);
   CHECK_EQ(c->r, -ECANCELED);
@@ -477,7 +461,7 @@ LOOP_TEST(test_peer_reset_while_reading) {
   c->op = OP_EXACT;
   put(sv[1], "12345");
   cio_task *t = cio_spawn(op_task, c);
-  settle();
+  settle_io();
   abortive_close(sv[1]);
   join(t);
   CHECK_EQ(c->r, -ECONNRESET);
@@ -569,7 +553,7 @@ LOOP_TEST(test_free_under_waiting_tasks) {
   clog_output(s);
   cio_task *t1 = cio_spawn(op_task, rd);
   cio_task *t2 = cio_spawn(op_task, wr);
-  settle();
+  settle_io();
   CHECK(cio_task_waiting_on(t1) != NULL);
   CHECK(cio_task_waiting_on(t2) != NULL);
   cio_stream_free(s); /* the tasks still hold the memory: no use-after-free */
@@ -591,7 +575,7 @@ LOOP_TEST(test_two_readers_busy) {
   c->s = s;
   c->op = OP_READ;
   cio_task *t = cio_spawn(op_task, c);
-  settle();
+  settle_io();
   char buf[4];
   CHECK_EQ(cio_stream_read(s, buf, sizeof buf), -EBUSY);
   CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), -EBUSY);

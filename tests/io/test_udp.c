@@ -3,6 +3,7 @@
  * timeout, ICMP port-unreachable on a connected socket, a burst handled by
  * a receiving task, IPv6, bad names. */
 #include "test.h"
+#include "test_loop.h"
 
 #include <cio.h>
 #include <cio/net.h>
@@ -11,17 +12,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
-
-static int join(cio_task *t) {
-  int r = cio_await(t);
-  cio_task_release(t);
-  return r;
-}
 
 static int port_of(cio_udp *u) {
   struct sockaddr_storage ss;
