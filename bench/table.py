@@ -14,7 +14,7 @@ a ratio only when both sides ran the same N.
 import json
 import sys
 
-PEER_ORDER = ["asyncio", "uvloop", "go", "node"]
+PEER_ORDER = ["asyncio", "uvloop", "uvloop-proto", "go", "node", "libuv", "epoll"]
 
 
 def fmt(v):
