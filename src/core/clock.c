@@ -11,6 +11,11 @@ int64_t cio__clock_ns(void) {
 
 int64_t cio_now_ns(void) { return cio__clock_ns(); }
 
+int64_t cio__deadline_in(double seconds) {
+  int64_t ns = cio__sec_to_ns(seconds), now = cio__clock_ns();
+  return ns >= CIO__NEVER - now ? CIO__NEVER : now + ns;
+}
+
 int64_t cio__sec_to_ns(double s) {
   if (!(s > 0)) return 0; /* also NaN */
   if (s >= 9.2e9) return CIO__NEVER;

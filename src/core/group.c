@@ -111,7 +111,8 @@ int cio_group_wait(cio_group *g) {
   }
   /* Cancelled from outside while in the body (the body then came here to
    * clean up): take the children down and report it. */
-  int ext = cur->ncancel > g->owner_ncancel ? -ECANCELED : 0;
+  /* (Inside a shield the cancellation stays pending: not ours to take.) */
+  int ext = !cur->shield && cur->ncancel > g->owner_ncancel ? -ECANCELED : 0;
   if (ext) {
     cur->cancel_pending = false; /* delivered by this return */
     cancel_running(g, NULL);

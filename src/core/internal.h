@@ -112,6 +112,9 @@ int64_t cio__clock_ns(void);
 /* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max). */
 int64_t cio__sec_to_ns(double s);
 #define CIO__NEVER INT64_MAX
+/* The deadline `seconds` from now, saturating at CIO__NEVER (an infinite or
+ * huge duration must not wrap into the past). */
+int64_t cio__deadline_in(double seconds);
 
 /* ---- timers: an indexed 4-ary min-heap ---- */
 

@@ -234,7 +234,7 @@ int cio_sleep(double seconds) {
   if (ns == 0) return cio_yield();
   int r = cio__checkpoint(t);
   if (r < 0) return r;
-  if (cio__theap_push(&t->loop->timers, &t->sleep_timer, cio__clock_ns() + ns) < 0)
+  if (cio__theap_push(&t->loop->timers, &t->sleep_timer, cio__deadline_in(seconds)) < 0)
     return -ENOMEM;
   r = cio__park(t, "sleep", CIO__PARK_INTR);
   if (r != 0) cio__theap_remove(&t->loop->timers, &t->sleep_timer);

@@ -54,7 +54,7 @@ static int scope_begin_ns(cio_timeout_scope *s, int64_t deadline) {
 }
 
 int cio_timeout_begin(cio_timeout_scope *s, double seconds) {
-  int64_t d = seconds < 0 ? CIO__NEVER : cio__clock_ns() + cio__sec_to_ns(seconds);
+  int64_t d = seconds < 0 ? CIO__NEVER : cio__deadline_in(seconds);
   return scope_begin_ns(s, d);
 }
 
@@ -71,7 +71,7 @@ void cio_timeout_reschedule(cio_timeout_scope *s, double seconds) {
     s->expired = 0;
     if (counted(t, s)) t->nexpired--;
   }
-  scope_arm(s, seconds < 0 ? CIO__NEVER : cio__clock_ns() + cio__sec_to_ns(seconds));
+  scope_arm(s, seconds < 0 ? CIO__NEVER : cio__deadline_in(seconds));
 }
 
 /* The timer fires at the loop's next turn; the deadline itself may have

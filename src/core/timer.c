@@ -134,7 +134,7 @@ static int timer_arm_at(cio_timer *t, int64_t when) {
 }
 
 int cio_timer_start(cio_timer *t, double delay) {
-  return timer_arm_at(t, cio__clock_ns() + cio__sec_to_ns(delay));
+  return timer_arm_at(t, cio__deadline_in(delay));
 }
 
 void cio_timer_stop(cio_timer *t) {
@@ -163,7 +163,7 @@ static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *ar
 }
 
 int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn, void *arg) {
-  return call_at_ns(loop, cio__clock_ns() + cio__sec_to_ns(delay), fn, arg);
+  return call_at_ns(loop, cio__deadline_in(delay), fn, arg);
 }
 
 int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn, void *arg) {

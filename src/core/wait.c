@@ -163,7 +163,8 @@ int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode, double timeou
 }
 
 int cio_wait_for(cio_task *t, double timeout) {
-  if (timeout < 0) return cio_await(t);
+  /* A finished task has its answer even with a zero timeout (asyncio). */
+  if (timeout < 0 || (t && t->state == CIO_TASK_DONE)) return cio_await(t);
   cio_timeout_scope s;
   int r = cio_timeout_begin(&s, timeout);
   if (r < 0) return r;

@@ -240,6 +240,9 @@ int cio__exec_call(cio_executor *ex, cio_job_fn fn, void *arg,
     r = -EPERM;
     goto fail;
   }
+  /* Before queueing: a caller already cancelled (or past its deadline) must
+   * not have its job run after the call has returned. */
+  if ((r = cio_checkpoint()) < 0) goto fail;
   if (!ex && !(ex = cio_executor_default())) {
     r = -ENOMEM;
     goto fail;

@@ -200,6 +200,13 @@ static void zygote_main(int ctl) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGCHLD, SIG_DFL); /* SIG_IGN would make waitpid() fail */
+  /* Handlers inherited from the parent (cio_run's Ctrl-C, debug SIGQUIT,
+   * the overflow reporter...) would act on the parent's descriptors here. */
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0) continue;
+    if (sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) signal(sig, SIG_DFL);
+  }
   pid_t self = getpid();
   for (;;) {
     zreq q;

@@ -14,6 +14,7 @@ int cio__xwait_init(cio__xwait *w, void (*destroy)(cio__xwait *w)) {
   w->task = t;
   w->state = CIO__XW_WAITING;
   w->status = 0;
+  w->delivered = false;
   atomic_init(&w->refs, 1);
   w->destroy = destroy;
   return 0;
@@ -30,6 +31,7 @@ void cio__xwait_unref(cio__xwait *w) {
 
 static void deliver(void *arg) {
   cio__xwait *w = arg;
+  w->delivered = true;
   if (w->task)
     cio_task_wake(w->task, 0);
   cio__xwait_unref(w);
@@ -54,7 +56,12 @@ int cio__xwait_post(cio__xwait *w, int status) {
 }
 
 int cio__xwait_suspend(cio__xwait *w, const char *what) {
-  int r = cio_suspend(what);
+  /* Only deliver() ends the wait with 0: a stray cio_task_wake() on this
+   * task (someone's stale registration) must not pass for a completion. */
+  int r;
+  do
+    r = cio_suspend(what);
+  while (r == 0 && !w->delivered);
   w->task = NULL;
   return r;
 }

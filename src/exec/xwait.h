@@ -25,6 +25,7 @@
 #define CIO_EXEC_XWAIT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "cio.h"
 
@@ -33,6 +34,7 @@ enum { CIO__XW_WAITING = 0, CIO__XW_DONE, CIO__XW_GONE };
 typedef struct cio__xwait {
   cio_loop *loop;
   cio_task *task;   /* loop thread only; NULL once the task stopped waiting */
+  bool delivered;   /* loop thread only: deliver() ran for this post */
   int state;        /* under the owner's mutex */
   int status;       /* set with DONE */
   atomic_int refs;

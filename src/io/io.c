@@ -22,8 +22,13 @@ ssize_t cio_write_all(int fd, const void *buf, size_t n) {
   if (r < 0) return r;
   const char *p = buf;
   size_t left = n;
+  bool sock = true; /* send(MSG_NOSIGNAL): a closed peer is -EPIPE, not SIGPIPE */
   while (left > 0) {
-    ssize_t w = write(fd, p, left);
+    ssize_t w = sock ? send(fd, p, left, MSG_NOSIGNAL) : write(fd, p, left);
+    if (w < 0 && sock && errno == ENOTSOCK) {
+      sock = false;
+      continue;
+    }
     if (w >= 0) {
       p += w;
       left -= (size_t)w;

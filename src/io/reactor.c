@@ -302,9 +302,12 @@ int cio_wait_fd(int fd, int events) {
   if (CIO_IO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
   unsigned ready = (e->ready | e->sticky) & (unsigned)events;
   if (ready) {
-    e->ready &= (uint8_t)~ready;
+    /* Check first: a cancelled or timed-out wait must leave the readiness
+     * for the next one, or that one would wait for an edge already gone. */
     err = cio__io_checkpoint();
-    return err < 0 ? err : (int)ready;
+    if (err < 0) return err;
+    e->ready &= (uint8_t)~ready;
+    return (int)ready;
   }
   if (((events & CIO_READABLE) && slot_busy(e, DIR_R)) ||
       ((events & CIO_WRITABLE) && slot_busy(e, DIR_W)))

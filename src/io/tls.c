@@ -459,6 +459,7 @@ int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx, const char *server_nam
     r = tls_fail(t, h, &want, "TLS handshake");
     if (r != -EAGAIN) return r;
     r = cio_wait_fd(fd, want);
+    if (r == -EBADF) return r; /* the stream was closed or freed meanwhile: t is gone */
     if (r < 0) {
       t->failed = -CIO_ETLS;
       set_error("TLS handshake interrupted: %s", cio_strerror(r));

@@ -150,11 +150,54 @@ static int await_main(void *arg) {
 
 static void test_await_in_shield(void) { CHECK_EQ(cio_run(await_main, NULL), 0); }
 
+/* A task group waited on inside a shield leaves an outside cancellation
+ * pending for the shield's end instead of taking its children down. */
+struct gs {
+  int child_r, sleep_r, wait_r, pending;
+};
+
+static int gs_child(void *a) {
+  struct gs *g = a;
+  g->child_r = cio_sleep(0.2);
+  return g->child_r;
+}
+
+static int gs_owner(void *a) {
+  struct gs *g = a;
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  cio_group *grp = cio_group_new();
+  cio_group_spawn(grp, gs_child, g, NULL);
+  g->sleep_r = cio_sleep(0.1); /* cancelled meanwhile: shielded */
+  g->wait_r = cio_group_wait(grp);
+  cio_group_free(grp);
+  g->pending = cio_shield_end(&sh);
+  return 0;
+}
+
+static int gs_main(void *arg) {
+  (void)arg;
+  struct gs g = {99, 99, 99, 99};
+  cio_task *t = cio_spawn(gs_owner, &g);
+  CHECK_EQ(cio_sleep(0.05), 0);
+  cio_task_cancel(t);
+  cio_await(t);
+  cio_task_release(t);
+  CHECK_EQ(g.sleep_r, 0);
+  CHECK_EQ(g.wait_r, 0);
+  CHECK_EQ(g.child_r, 0);
+  CHECK_EQ(g.pending, 1);
+  return 0;
+}
+
+static void test_group_inside_shield(void) { CHECK_EQ(cio_run(gs_main, NULL), 0); }
+
 int main(void) {
   RUN(test_second_cancel_waits);
   RUN(test_expired_timeout_held_off);
   RUN(test_expiry_during_shield);
   RUN(test_nested);
   RUN(test_await_in_shield);
+  RUN(test_group_inside_shield);
   return test_report();
 }

@@ -3,6 +3,7 @@
  * tasks. Timing checks are loose (never early, and well before long waits).
  */
 #include <cio.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -361,6 +362,35 @@ static void test_begin_outside_task(void) {
   CHECK_EQ(cio_loop_close(loop), 0);
 }
 
+/* Infinite or huge durations saturate: they never wrap into the past. */
+static int forever_child(void *arg) {
+  (void)arg;
+  return 5;
+}
+
+static int huge_main(void *arg) {
+  (void)arg;
+  cio_timeout_scope s;
+  double t0 = now_s();
+  CHECK_EQ(cio_timeout_begin(&s, 0.05), 0);
+  CHECK_EQ(cio_sleep(1e10), -ETIMEDOUT);     /* ~317 years: cut by the scope */
+  CHECK_EQ(cio_sleep(INFINITY), -ETIMEDOUT);
+  CHECK_EQ(cio_timeout_end(&s), 1);
+  CHECK(now_s() - t0 >= 0.04);               /* not returned at once */
+  CHECK_EQ(cio_timeout_begin(&s, INFINITY), 0);
+  CHECK_EQ(cio_sleep(0.01), 0);              /* an infinite scope never expires */
+  CHECK_EQ(cio_timeout_end(&s), 0);
+  CHECK_EQ(cio_timeout_begin(&s, 1e12), 0);
+  CHECK_EQ(cio_sleep(0.01), 0);
+  CHECK_EQ(cio_timeout_end(&s), 0);
+  cio_task *t = cio_spawn(forever_child, NULL);
+  CHECK_EQ(cio_wait_for(t, 1e12), 5);
+  cio_task_release(t);
+  return 0;
+}
+
+static void test_huge_durations(void) { CHECK_EQ(cio_run(huge_main, NULL), 0); }
+
 int main(void) {
   alarm(60);   /* a hang kills the test instead of blocking CI */
   RUN(test_expiry_level_triggered);
@@ -377,5 +407,6 @@ int main(void) {
   RUN(test_scope_is_per_task);
   RUN(test_cancel_inside_scope);
   RUN(test_begin_outside_task);
+  RUN(test_huge_durations);
   return test_report();
 }

@@ -520,6 +520,34 @@ static void test_shared_by_loops(void) {
   cio_executor_free(shared_ex);
 }
 
+/* A caller already cancelled or past its deadline gets the error before
+ * anything is queued: its job never runs after the call returned. */
+static atomic_int precancel_ran;
+
+static int count_job(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&precancel_ran, 1);
+  return 0;
+}
+
+static int precancel_main(void *arg) {
+  (void)arg;
+  cio_executor *ex = cio_executor_new(2);
+  CHECK(ex != NULL);
+  cio_timeout_scope s;
+  CHECK_EQ(cio_timeout_begin(&s, 0), 0);
+  for (int i = 0; i < 200; i++) CHECK_EQ(cio_run_in_executor(ex, count_job, NULL), -ETIMEDOUT);
+  cio_timeout_end(&s);
+  CHECK_EQ(cio_task_cancel(cio_current()), 1);
+  CHECK_EQ(cio_run_in_executor(ex, count_job, NULL), -ECANCELED);
+  CHECK_EQ(cio_executor_shutdown(ex, CIO_EXEC_WAIT), 0);
+  CHECK_EQ(atomic_load(&precancel_ran), 0);
+  cio_executor_free(ex);
+  return 0;
+}
+
+static void test_precancelled_call_never_runs(void) { CHECK_EQ(cio_run(precancel_main, NULL), 0); }
+
 int main(void) {
   RUN(test_basic);
   RUN(test_outside_task);
@@ -537,5 +565,6 @@ int main(void) {
   RUN(test_loop_close_pending_job);
   RUN(test_job_runs_loop);
   RUN(test_shared_by_loops);
+  RUN(test_precancelled_call_never_runs);
   return test_report();
 }

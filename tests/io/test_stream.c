@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -805,6 +806,58 @@ LOOP_TEST(test_seqpacket_reads_on) {
   return 0;
 }
 
+/* A read interrupted by an expired scope while readiness was already
+ * remembered must leave that readiness for the next read (a lost wake-up
+ * would make the next read wait for an edge that never comes). */
+static int lr_sv[2];
+
+static int lr_writer(void *arg) {
+  (void)arg;
+  cio_sleep(0.01);
+  CHECK_EQ(write(lr_sv[1], "x", 1), 1);
+  return 0;
+}
+
+static int lost_ready_main(void *arg) {
+  (void)arg;
+  cio_stream *s = cio_stream_new(lr_sv[0], NULL);
+  char buf[100];
+  cio_task *w = cio_spawn(lr_writer, NULL);
+  CHECK_EQ(cio_stream_read(s, buf, sizeof buf), 1); /* registers; short read */
+  CHECK_EQ(join(w), 0);
+  cio_timeout_scope sc;
+  cio_timeout_begin(&sc, 0.01);
+  CHECK_EQ(write(lr_sv[1], "y", 1), 1);            /* remembered while we sleep */
+  CHECK_EQ(cio_sleep(1.0), -ETIMEDOUT);
+  CHECK_EQ(cio_stream_read(s, buf, sizeof buf), -ETIMEDOUT);
+  cio_timeout_end(&sc);
+  cio_timeout_begin(&sc, 2.0);
+  CHECK_EQ(cio_stream_read(s, buf, sizeof buf), 1); /* "y" is delivered */
+  CHECK_EQ(cio_timeout_end(&sc), 0);
+  cio_stream_free(s);
+  return 0;
+}
+
+static void test_interrupted_read_keeps_readiness(void) {
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, lr_sv), 0);
+  CHECK_EQ(cio_run(lost_ready_main, NULL), 0);
+  close(lr_sv[1]);
+}
+
+/* cio_write_all to a socket whose peer is gone: -EPIPE, not SIGPIPE. */
+static int epipe_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  close(sv[1]);
+  signal(SIGPIPE, SIG_DFL); /* earlier tests may have ignored it */
+  CHECK_EQ(cio_write_all(sv[0], "z", 1), -EPIPE);
+  CHECK_EQ(cio_close(sv[0]), 0);
+  return 0;
+}
+
+static void test_write_all_epipe(void) { CHECK_EQ(cio_run(epipe_main, NULL), 0); }
+
 int main(void) {
   RUN(test_read_basic_and_eof);
   RUN(test_eof_every_form);
@@ -827,5 +880,7 @@ int main(void) {
   RUN(test_pipe_stream);
   RUN(test_seqpacket_reads_on);
   RUN(test_cancel_checked_on_entry);
+  RUN(test_interrupted_read_keeps_readiness);
+  RUN(test_write_all_epipe);
   return test_report();
 }
