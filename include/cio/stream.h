@@ -99,7 +99,9 @@ CIO_API int cio_stream_drain(cio_stream *s);
 CIO_API int cio_stream_flush(cio_stream *s);
 
 /* Half-close: flush, then shut down the sending side (asyncio write_eof).
- * The peer reads EOF; reading from s goes on. May suspend. */
+ * The peer reads EOF; reading from s goes on. On the write end of a pipe (a
+ * process's stdin) the pipe is closed; other non-sockets give -ENOTSOCK.
+ * May suspend. */
 CIO_API int cio_stream_shutdown_write(cio_stream *s);
 
 /* Start closing: pending output is flushed in the background (bounded by

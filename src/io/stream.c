@@ -590,13 +590,33 @@ int cio_stream_flush(cio_stream *s) {
   return wait_output(s, 0, "stream flush");
 }
 
+/* A pipe has no half-close, but the write end of one (a process's stdin) is
+ * write-only: closing it is the end-of-stream the reader sees. The fd number
+ * is taken over by /dev/null so the stream still owns a valid descriptor
+ * (reads from it see EOF). Anything else that is not a socket: -ENOTSOCK. */
+static int close_write_only_fd(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return -errno;
+  if ((fl & O_ACCMODE) != O_WRONLY) return -ENOTSOCK;
+  int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (nul < 0) return -errno;
+  cio_fd_forget(fd);
+  int r = dup3(nul, fd, O_CLOEXEC) < 0 ? -errno : 0;
+  close(nul);
+  return r;
+}
+
 int cio_stream_shutdown_write(cio_stream *s) {
   if (s->state != ST_OPEN) return -EBADF;
   if (s->wshut) return 0;
   int r = wait_output(s, 0, "stream flush");
   if (r < 0) return r;
   if (!s->tops) {
-    if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
+    if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
+      if (errno != ENOTSOCK) return -errno;
+      r = close_write_only_fd(s->fd);
+      if (r < 0) return r;
+    }
     s->wshut = 1;
     return 0;
   }

@@ -547,6 +547,31 @@ LOOP_TEST(test_fallback_mode) {
   return 0;
 }
 
+/* Half-closing the stdin stream (a pipe) gives the child its EOF. */
+static int half_close_main(void *arg) {
+  (void)arg;
+  const char *argv[] = {"cat", NULL};
+  cio_process_opts o = {.in = {CIO_STDIO_PIPE}, .out = {CIO_STDIO_PIPE}};
+  cio_process *p = NULL;
+  CHECK_EQ(cio_process_spawn(argv, &o, &p), 0);
+  if (!p) return -1;
+  cio_stream *in = cio_process_stdin(p), *out = cio_process_stdout(p);
+  CHECK_EQ(cio_stream_write(in, "abc\n", 4), 0);
+  CHECK_EQ(cio_stream_shutdown_write(in), 0);
+  CHECK_EQ(cio_stream_shutdown_write(in), 0); /* idempotent */
+  char buf[16];
+  CHECK_EQ(cio_stream_readline(out, buf, sizeof buf), 4);
+  CHECK_EQ(cio_stream_read(out, buf, sizeof buf), 0); /* cat saw EOF and exited */
+  int st = cio_process_wait(p);
+  CHECK_EQ(cio_process_returncode(st), 0);
+  /* The read end of a pipe cannot be half-closed. */
+  CHECK_EQ(cio_stream_shutdown_write(out), -ENOTSOCK);
+  cio_process_free(p);
+  return 0;
+}
+
+static void test_stdin_half_close(void) { CHECK_EQ(cio_run(half_close_main, NULL), 0); }
+
 int main(void) {
   int fallback = getenv("CIO_NO_PIDFD") != NULL;
   if (fallback)
@@ -575,5 +600,6 @@ int main(void) {
 #endif
   if (!fallback)
     RUN(test_fallback_mode);
+  RUN(test_stdin_half_close);
   return test_report();
 }
