@@ -117,23 +117,23 @@ static bool job_settle(job *j, int status) {
   return j->release != NULL;
 }
 
-static void block_signals(void) {
-  sigset_t set;
-  sigfillset(&set);
+/* Signals stay with the loop threads: a worker blocks all but the faults
+ * its job may raise. Set in the creating thread around pthread_create, so the
+ * new thread never runs a moment with its creator's mask. */
+static void worker_sigmask(sigset_t *set) {
+  sigfillset(set);
   /* Faults raised by the job itself must still kill or be handled. */
-  sigdelset(&set, SIGSEGV);
-  sigdelset(&set, SIGBUS);
-  sigdelset(&set, SIGFPE);
-  sigdelset(&set, SIGILL);
-  sigdelset(&set, SIGTRAP);
-  sigdelset(&set, SIGABRT);
-  pthread_sigmask(SIG_SETMASK, &set, NULL);
+  sigdelset(set, SIGSEGV);
+  sigdelset(set, SIGBUS);
+  sigdelset(set, SIGFPE);
+  sigdelset(set, SIGILL);
+  sigdelset(set, SIGTRAP);
+  sigdelset(set, SIGABRT);
 }
 
 static void *worker_main(void *arg) {
   cio_executor *ex = arg;
   tls_pool = ex;
-  block_signals();
   pthread_mutex_lock(&ex->mu);
   /* nidle counts threads not running a job, also those just started or
    * about to look at the queue again: a job queued meanwhile needs no new
@@ -216,7 +216,11 @@ static int ensure_thread(cio_executor *ex) {
     return 0;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
+  sigset_t mask, old;
+  worker_sigmask(&mask);
+  pthread_sigmask(SIG_SETMASK, &mask, &old);
   int err = pthread_create(&ex->threads[ex->nthreads], &attr, worker_main, ex);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   if (err == 0) {
     ex->nthreads++;
