@@ -18,6 +18,7 @@
  */
 #include "cio/process.h"
 #include "cio/wait.h"
+#include "io_internal.h"
 #include "os_internal.h"
 
 #include <fcntl.h>
@@ -37,25 +38,8 @@ extern char **environ;
 
 enum { RUNNING, REAPED, LOST };
 
-struct link {
-  struct link *next, *prev;
-};
-
-static void link_init(struct link *l) { l->next = l->prev = l; }
-static void link_remove(struct link *l) {
-  l->prev->next = l->next;
-  l->next->prev = l->prev;
-  l->next = l->prev = l;
-}
-static void link_push(struct link *head, struct link *l) {
-  l->prev = head->prev;
-  l->next = head;
-  head->prev->next = l;
-  head->prev = l;
-}
-
 struct follower {
-  struct link link; /* first member */
+  cio__ilink link; /* first member */
   cio_task *task;
 };
 
@@ -66,7 +50,7 @@ struct cio_process {
   int state;
   int status;           /* wait status once REAPED */
   cio_task *leader;     /* the task sleeping on the exit watch, if any */
-  struct link followers;
+  cio__ilink followers;
   cio_stream *in, *out, *err;
   bool kill_on_free;
 };
@@ -287,7 +271,7 @@ int cio_process_poll(cio_process *p) {
 static void wake_followers(cio_process *p) {
   while (p->followers.next != &p->followers) {
     struct follower *f = (struct follower *)(void *)p->followers.next;
-    link_remove(&f->link);
+    cio__ilist_remove(&f->link);
     cio_task_wake(f->task, 0);
   }
 }
@@ -311,9 +295,9 @@ int cio_process_wait(cio_process *p) {
     if (p->leader) {
       struct follower f;
       f.task = cio_current();
-      link_push(&p->followers, &f.link);
+      cio__ilist_push(&p->followers, &f.link);
       r = cio_suspend("process wait");
-      link_remove(&f.link);
+      cio__ilist_remove(&f.link);
       if (r < 0)
         return r;
       continue;
@@ -560,7 +544,7 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
   p->pidfd = -1;
   p->state = RUNNING;
   p->kill_on_free = o->kill_on_free != 0;
-  link_init(&p->followers);
+  cio__ilist_init(&p->followers);
 
   /* The streams first: once the child runs, nothing may fail any more. */
   cio_stream **ss[3] = {&p->in, &p->out, &p->err};

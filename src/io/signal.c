@@ -30,6 +30,7 @@
  */
 #include "cio/signal.h"
 #include "cio/io.h"
+#include "io_internal.h"
 #include "os_internal.h"
 
 #include <pthread.h>
@@ -182,28 +183,11 @@ int cio__signal_ignore_sigpipe(void) {
 
 /* ---- per-loop part (loop thread only) ---- */
 
-struct link {
-  struct link *next, *prev;
-};
-
-static void link_init(struct link *l) { l->next = l->prev = l; }
-static void link_remove(struct link *l) {
-  l->prev->next = l->next;
-  l->next->prev = l->prev;
-  l->next = l->prev = l;
-}
-static void link_push(struct link *head, struct link *l) {
-  l->prev = head->prev;
-  l->next = head;
-  head->prev->next = l;
-  head->prev = l;
-}
-
 /* A task in cio_signal_wait_any (public) or cio__signal_wait_seq
  * (internal). Lives on the waiting task's stack; only its own links are
  * touched after wake-up, and teardown unlinks every waiter first. */
 struct waiter {
-  struct link link;   /* first member */
+  cio__ilink link;   /* first member */
   cio_task *task;
   sigset_t set;
   bool internal;
@@ -216,7 +200,7 @@ struct sigloop {
   cio_task *dispatcher;    /* our handle, so a never-run dispatcher is seen */
   uint64_t gen;            /* tells a state from a later one at the same address */
   bool kicked;             /* a teardown check is due */
-  struct link waiters;
+  cio__ilink waiters;
   bool watched[NSIG];
   bool pending[NSIG];      /* watched, delivered while nobody waited */
   unsigned internal[NSIG]; /* internal users (process.c's SIGCHLD) */
@@ -295,13 +279,13 @@ static void run_handlers(void *arg) {
 static void deliver(struct sigloop *sl, int signo) {
   sl->seq[signo]++;
   int woke = 0;
-  struct link *l = sl->waiters.next;
+  cio__ilink *l = sl->waiters.next;
   while (l != &sl->waiters) {
     struct waiter *w = (struct waiter *)(void *)l;
     l = l->next;
     if (!sigismember(&w->set, signo))
       continue;
-    link_remove(&w->link);
+    cio__ilist_remove(&w->link);
     if (cio_task_wake(w->task, signo) && !w->internal)
       woke++;
   }
@@ -336,7 +320,7 @@ static void teardown(struct sigloop *sl, int code, bool registered) {
   }
   while (sl->waiters.next != &sl->waiters) {
     struct waiter *w = (struct waiter *)(void *)sl->waiters.next;
-    link_remove(&w->link);
+    cio__ilist_remove(&w->link);
     cio_task_wake(w->task, code);
   }
   slot_free(sl->slot);
@@ -388,7 +372,7 @@ static int sigloop_get(struct sigloop **out) {
   if (!sl)
     return -ENOMEM;
   sl->loop = loop;
-  link_init(&sl->waiters);
+  cio__ilist_init(&sl->waiters);
   sl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (sl->efd < 0) {
     int r = -errno;
@@ -450,7 +434,7 @@ int cio_signal_unwatch(int signo) {
   struct sigloop *sl = sigloop_peek();
   if (!sl || !sl->watched[signo])
     return -ENOENT;
-  for (struct link *l = sl->waiters.next; l != &sl->waiters; l = l->next) {
+  for (cio__ilink *l = sl->waiters.next; l != &sl->waiters; l = l->next) {
     struct waiter *w = (struct waiter *)(void *)l;
     if (!w->internal && sigismember(&w->set, signo))
       return -EBUSY;
@@ -493,9 +477,9 @@ static int wait_set(const sigset_t *set) {
   w.task = cio_current();
   w.set = *set;
   w.internal = false;
-  link_push(&sl->waiters, &w.link);
+  cio__ilist_push(&sl->waiters, &w.link);
   r = cio_suspend("signal");
-  link_remove(&w.link);
+  cio__ilist_remove(&w.link);
   return r;
 }
 
@@ -590,8 +574,8 @@ int cio__signal_wait_seq(int signo, uint64_t seq) {
   sigemptyset(&w.set);
   sigaddset(&w.set, signo);
   w.internal = true;
-  link_push(&sl->waiters, &w.link);
+  cio__ilist_push(&sl->waiters, &w.link);
   int r = cio_suspend("signal");
-  link_remove(&w.link);
+  cio__ilist_remove(&w.link);
   return r < 0 ? r : 0;
 }
