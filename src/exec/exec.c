@@ -440,6 +440,15 @@ static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
 static cio_executor *default_pool;
 static pid_t default_pid;
 static bool default_atexit_set;
+static pthread_once_t default_fork_once = PTHREAD_ONCE_INIT;
+
+/* fork() while another thread holds default_mu would leave it locked forever
+ * in the child: hold it across fork so the child gets it in a known state. */
+static void default_prefork(void) { pthread_mutex_lock(&default_mu); }
+static void default_postfork(void) { pthread_mutex_unlock(&default_mu); }
+static void default_fork_setup(void) {
+  pthread_atfork(default_prefork, default_postfork, default_postfork);
+}
 
 /* At exit: drop queued jobs, wait for running ones, free the threads (so
  * LeakSanitizer sees nothing). Not from one of the pool's own threads (a job
@@ -459,6 +468,7 @@ static void default_at_exit(void) {
 }
 
 cio_executor *cio_executor_default(void) {
+  pthread_once(&default_fork_once, default_fork_setup);
   pthread_mutex_lock(&default_mu);
   /* In a forked child the parent's pool has no threads: start afresh (the
    * copy is the parent's memory, not ours to free). */
