@@ -5,13 +5,9 @@
  * Saves x19-x30 and d8-d15 (the callee-saved set) in a 160-byte frame on the
  * current stack, stores sp in *from_sp, switches to to_sp and restores.
  */
-        .text
-        .globl  cio__ctx_switch
-        .hidden cio__ctx_switch
-        .type   cio__ctx_switch, %function
-        .p2align 4
-cio__ctx_switch:
-        .cfi_startproc
+/* The 160-byte frame every saved context has (cio__ctx_peek_on_task's CFI
+ * reads it): x19-x30 then d8-d15, from sp upwards. */
+        .macro SAVE_CALLEE_SAVED
         sub     sp, sp, #160
         stp     x19, x20, [sp, #0]
         stp     x21, x22, [sp, #16]
@@ -23,6 +19,16 @@ cio__ctx_switch:
         stp     d10, d11, [sp, #112]
         stp     d12, d13, [sp, #128]
         stp     d14, d15, [sp, #144]
+        .endm
+
+        .text
+        .globl  cio__ctx_switch
+        .hidden cio__ctx_switch
+        .type   cio__ctx_switch, %function
+        .p2align 4
+cio__ctx_switch:
+        .cfi_startproc
+        SAVE_CALLEE_SAVED
         mov     x2, sp
         str     x2, [x0]
         mov     sp, x1
@@ -66,17 +72,7 @@ cio__ctx_trampoline:
         .p2align 4
 cio__ctx_peek_switch:
         .cfi_startproc
-        sub     sp, sp, #160
-        stp     x19, x20, [sp, #0]
-        stp     x21, x22, [sp, #16]
-        stp     x23, x24, [sp, #32]
-        stp     x25, x26, [sp, #48]
-        stp     x27, x28, [sp, #64]
-        stp     x29, x30, [sp, #80]
-        stp     d8,  d9,  [sp, #96]
-        stp     d10, d11, [sp, #112]
-        stp     d12, d13, [sp, #128]
-        stp     d14, d15, [sp, #144]
+        SAVE_CALLEE_SAVED
         mov     x4, sp
         str     x4, [x0]
         mov     sp, x1

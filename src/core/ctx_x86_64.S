@@ -7,6 +7,17 @@
  * The floating-point control words (MXCSR, x87 CW) are not switched: tasks
  * must not change them across a suspension (documented in ARCHITECTURE.md).
  */
+/* The frame every saved context has (cio__ctx_peek_on_task's CFI reads it):
+ * rbp rbx r12 r13 r14 r15 pushed in this order under the return address. */
+        .macro SAVE_CALLEE_SAVED
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        .endm
+
         .text
         .globl  cio__ctx_switch
         .hidden cio__ctx_switch
@@ -14,12 +25,7 @@
         .p2align 4
 cio__ctx_switch:
         .cfi_startproc
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
+        SAVE_CALLEE_SAVED
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
         popq    %r15
@@ -58,12 +64,7 @@ cio__ctx_trampoline:
         .p2align 4
 cio__ctx_peek_switch:
         .cfi_startproc
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
+        SAVE_CALLEE_SAVED
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
         jmp     cio__ctx_peek_on_task
