@@ -1,6 +1,7 @@
 /* test_tls.c - TLS streams: handshakes that succeed and fail, echo,
  * STARTTLS, half-close, cancellation, timeouts, big transfers with
- * back-pressure, client certificates.
+ * back-pressure, client certificates, the zero-copy calls (fill / peek /
+ * consume, writev, sendfile).
  *
  * Certificates come from tests/io/certs.sh, run at start into a fresh temp
  * directory (a throw-away CA, a "localhost" server certificate, a client
@@ -22,6 +23,7 @@
 #include <libgen.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -606,6 +608,139 @@ static int big_main(void *arg) {
 
 static void test_big_transfer(void) { CHECK_EQ(cio_run(big_main, NULL), 0); }
 
+/* ---- the zero-copy calls over TLS: fill / peek / consume, writev,
+ * sendfile (cio/stream.h) ---- */
+
+typedef struct tls_sink {
+  cio_stream *s;
+  unsigned char *buf;
+  size_t want;
+  size_t got;
+} tls_sink;
+
+static int tls_sink_task(void *arg) {
+  tls_sink *k = arg;
+  while (k->got < k->want) {
+    ssize_t n = cio_stream_read(k->s, k->buf + k->got, k->want - k->got);
+    if (n <= 0) return n < 0 ? (int)n : -EPIPE;
+    k->got += (size_t)n;
+  }
+  return 0;
+}
+
+typedef struct tls_filler {
+  cio_stream *s;
+  ssize_t r;
+} tls_filler;
+
+static int tls_filler_task(void *arg) {
+  tls_filler *f = arg;
+  f->r = cio_stream_fill(f->s);
+  return 0;
+}
+
+static int zero_copy_main(void *arg) {
+  (void)arg;
+  cio_tls_ctx *sc = server_ctx("server.pem", "server.key"), *cc = client_ctx("ca.pem");
+  cio_stream_opts o = {.read_buffer = 4096, .limit = 8192};
+  cio_stream *a = NULL, *b = NULL;
+  CHECK_EQ(tcp_pair(&o, &a, &b), 0);
+  side client = {.s = a, .ctx = cc, .name = "localhost"}, server = {.s = b, .ctx = sc};
+  handshake(&client, &server);
+  CHECK_EQ(client.status, 0);
+  CHECK_EQ(server.status, 0);
+
+  /* fill / peek / consume; a fill cancelled while waiting loses nothing. */
+  const void *p;
+  CHECK_EQ(cio_stream_write(a, "abc", 3), 0);
+  CHECK_EQ(cio_stream_fill(b), 3);
+  tls_filler f = {b, 12345};
+  cio_task *t = cio_spawn(tls_filler_task, &f);
+  cio_sleep(0.02);
+  CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
+  cio_task_cancel(t);
+  CHECK_EQ(cio_await(t), 0);
+  cio_task_release(t);
+  CHECK_EQ(f.r, -ECANCELED);
+  CHECK_EQ(cio_stream_write(a, "def", 3), 0);
+  CHECK_EQ(cio_stream_fill(b), 6);
+  CHECK_EQ(cio_stream_peek(b, &p), 6);
+  CHECK(memcmp(p, "abcdef", 6) == 0);
+  CHECK_EQ(cio_stream_consume(b, 6), 0);
+  /* The limit: fill grows the buffer to 8 KiB, then refuses. */
+  static unsigned char big[400000];
+  for (size_t i = 0; i < sizeof big; i++) big[i] = pattern(7, i);
+  CHECK_EQ(cio_stream_write(a, big, 20000), 0);
+  ssize_t r;
+  while ((r = cio_stream_fill(b)) > 0) {
+  }
+  CHECK_EQ(r, -EMSGSIZE);
+  size_t n = cio_stream_peek(b, &p);
+  CHECK(n >= 8192);
+  CHECK(memcmp(p, big, n) == 0);
+  CHECK_EQ(cio_stream_consume(b, n), 0);
+  unsigned char rest[20000];
+  size_t got;
+  CHECK_EQ(cio_stream_readexactly(b, rest, 20000 - n, &got), (ssize_t)(20000 - n));
+  CHECK(memcmp(rest, big + n, 20000 - n) == 0);
+
+  /* writev: many small pieces and big ones, several records' worth. */
+  struct iovec v[300];
+  size_t total = 0;
+  for (int i = 0; i < 300; i++) {
+    size_t len = i % 3 == 0 ? 3000 : 7;
+    v[i] = (struct iovec){big + total, len};
+    total += len;
+  }
+  static unsigned char in[400000];
+  tls_sink k = {a, in, total, 0};
+  t = cio_spawn(tls_sink_task, &k);
+  CHECK_EQ(cio_stream_writev(b, v, 300), 0);
+  cio_timeout_scope ts;
+  cio_timeout_begin(&ts, 10.0); /* loose: a hang fails instead of blocking */
+  CHECK_EQ(cio_stream_flush(b), 0);
+  CHECK_EQ(cio_await(t), 0);
+  CHECK_EQ(cio_timeout_end(&ts), 0);
+  cio_task_release(t);
+  CHECK_EQ(k.got, total);
+  CHECK(memcmp(in, big, total) == 0);
+
+  /* sendfile: the copying path (TLS encrypts in user space). */
+  char path[] = "/tmp/cio-tls-file-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  unlink(path);
+  CHECK_EQ(write(fd, big, sizeof big), (ssize_t)sizeof big);
+  k = (tls_sink){a, in, sizeof big - 1000, 0};
+  t = cio_spawn(tls_sink_task, &k);
+  size_t sent = 0;
+  cio_timeout_begin(&ts, 10.0);
+  CHECK_EQ(cio_stream_sendfile(b, fd, 1000, sizeof big, &sent), (ssize_t)(sizeof big - 1000));
+  CHECK_EQ(sent, sizeof big - 1000);
+  CHECK_EQ(cio_stream_flush(b), 0);
+  CHECK_EQ(cio_await(t), 0);
+  CHECK_EQ(cio_timeout_end(&ts), 0);
+  cio_task_release(t);
+  CHECK(memcmp(in, big + 1000, sizeof big - 1000) == 0);
+  close(fd);
+
+  /* EOF (close_notify): fill says 0, the buffered bytes stay. */
+  CHECK_EQ(cio_stream_write(a, "tail", 4), 0);
+  CHECK_EQ(cio_stream_shutdown_write(a), 0);
+  while ((r = cio_stream_fill(b)) > 0) {
+  }
+  CHECK_EQ(r, 0);
+  CHECK_EQ(cio_stream_peek(b, &p), 4);
+  CHECK(memcmp(p, "tail", 4) == 0);
+  cio_stream_free(a);
+  cio_stream_free(b);
+  cio_tls_ctx_free(sc);
+  cio_tls_ctx_free(cc);
+  return 0;
+}
+
+static void test_zero_copy_calls(void) { CHECK_EQ(cio_run(zero_copy_main, NULL), 0); }
+
 /* ---- client certificates, protocol versions ---- */
 
 static int mtls_main(void *arg) {
@@ -775,6 +910,7 @@ int main(void) {
   RUN(test_cancel);
   RUN(test_starttls);
   RUN(test_big_transfer);
+  RUN(test_zero_copy_calls);
   RUN(test_client_cert);
   RUN(test_net);
   remove_certs();
