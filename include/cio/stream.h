@@ -224,13 +224,19 @@ CIO_API int cio_stream_fd(const cio_stream *s);
 /* ---- transports (used by TLS; most users never call this) ----
  * A transport moves bytes for the stream. read/write return a count, 0 (EOF,
  * read only), or a negative errno; -EAGAIN means "would block" and the
- * transport reports what it waits for in *want (CIO_READABLE/CIO_WRITABLE:
- * TLS may need to read in order to write). shutdown sends an end-of-stream
- * (0, -EAGAIN + *want, or an error); close releases the transport (not the
- * fd). The ops must never suspend: write and shutdown also run from the
- * reactor's callbacks (background flush, close). read must return buffered
- * plaintext before reporting -EAGAIN: the stream calls it again after every
- * successful read, and waits only after -EAGAIN. */
+ * transport reports what it waits for in *want (CIO_READABLE, CIO_WRITABLE
+ * or both: TLS may need to read in order to write, or to push out what it
+ * owes the peer before reading on). Only -EAGAIN makes the stream wait: a
+ * short count from write means "call again" (TLS returns after each
+ * record), and the stream does so at once. After a write returned -EAGAIN,
+ * the stream's next write call starts with the same bytes, at least as many
+ * (possibly at another address), so a transport may have taken some of
+ * them already and report them then (OpenSSL's retry rule). shutdown sends
+ * an end-of-stream (0, -EAGAIN + *want, or an error); close releases the
+ * transport (not the fd). The ops must never suspend: write and shutdown
+ * also run from the reactor's callbacks (background flush, close). read
+ * must return buffered plaintext before reporting -EAGAIN: the stream calls
+ * it again after every successful read, and waits only after -EAGAIN. */
 typedef struct cio_transport_ops {
   ssize_t (*read)(void *ctx, int fd, void *buf, size_t n, int *want);
   ssize_t (*write)(void *ctx, int fd, const void *buf, size_t n, int *want);

@@ -910,6 +910,28 @@ ssize_t cio_stream_sendfile(cio_stream *s, int fd, off_t offset, size_t count, s
   return leave(s, w);
 }
 
+/* Suspend until the reactor reports the fd ready in direction `want`
+ * (nothing is queued), through the background flush's callback: the task
+ * slots of cio_wait_fd belong to the reader (a TLS read may wait for
+ * writable too). 0 or an error. */
+static int wait_edge(cio_stream *s, int want, const char *what) {
+  if (s->flush_armed) { /* armed for a direction that may not be this one */
+    cio__fd_unwatch(s->fd, CIO_READABLE);
+    cio__fd_unwatch(s->fd, CIO_WRITABLE);
+    s->flush_armed = 0;
+  }
+  int r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
+  if (r == 1) return cio__io_checkpoint(); /* ready already */
+  if (r < 0) return r;
+  s->flush_armed = 1;
+  s->wwaiter = cio_current();
+  s->wtarget = 0; /* the callback's pump wakes it: nothing is queued */
+  s->users++;
+  r = cio_suspend(what);
+  if (s->wwaiter == cio_current()) s->wwaiter = NULL;
+  return (int)leave(s, r);
+}
+
 /* A pipe has no half-close, but the write end of one (a process's stdin) is
  * write-only: closing it is the end-of-stream the reader sees. The fd number
  * is taken over by /dev/null so the stream still owns a valid descriptor
@@ -949,9 +971,7 @@ int cio_stream_shutdown_write(cio_stream *s) {
     int want = 0;
     r = s->tops->shutdown(s->tctx, s->fd, &want);
     if (r != -EAGAIN) break;
-    s->users++;
-    r = cio_wait_fd(s->fd, want ? want : CIO_READABLE);
-    r = (int)leave(s, r);
+    r = wait_edge(s, want ? want : CIO_READABLE, "stream shutdown");
     if (r < 0) return r;
     if (s->state == ST_CLOSED) return -EBADF;
   }
