@@ -189,16 +189,19 @@ CIO_API ssize_t cio_stream_sendfile(cio_stream *s, int fd, off_t offset, size_t 
 
 /* Suspend until the output buffer is at or below the low-water mark (when
  * it is above the high-water mark; otherwise returns at once, after a
- * cancellation check). 0 or an error. */
+ * cancellation check). 0 or an error; -EBUSY while another task is in
+ * drain / flush / shutdown_write / sendfile on s. May suspend. */
 CIO_API int cio_stream_drain(cio_stream *s);
 
-/* Flush everything buffered (drain to zero). May suspend. */
+/* Flush everything buffered (drain to zero): every byte written has been
+ * taken by the kernel when it returns 0 (over TLS: every record). Errors
+ * and -EBUSY as drain. May suspend. */
 CIO_API int cio_stream_flush(cio_stream *s);
 
-/* Half-close: flush, then shut down the sending side (asyncio write_eof).
- * The peer reads EOF; reading from s goes on. On the write end of a pipe (a
- * process's stdin) the pipe is closed; other non-sockets give -ENOTSOCK.
- * May suspend. */
+/* Half-close: flush, then shut down the sending side (asyncio write_eof;
+ * over TLS, send close_notify). The peer reads EOF; reading from s goes on.
+ * On the write end of a pipe (a process's stdin) the pipe is closed; other
+ * non-sockets give -ENOTSOCK. -EBUSY as drain. May suspend. */
 CIO_API int cio_stream_shutdown_write(cio_stream *s);
 
 /* Start closing: pending output is flushed in the background (bounded by
