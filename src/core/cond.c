@@ -13,7 +13,7 @@ struct cio_cond {
 };
 
 cio_cond *cio_cond_new(cio_lock *lock) {
-  cio_cond *c = calloc(1, sizeof *c);
+  cio_cond *c = cio__calloc(1, sizeof *c);
   if (!c) {
     errno = ENOMEM;
     return NULL;
@@ -21,7 +21,7 @@ cio_cond *cio_cond_new(cio_lock *lock) {
   if (!lock) {
     lock = cio_lock_new();
     if (!lock) {
-      free(c);
+      cio__free(c);
       errno = ENOMEM;
       return NULL;
     }
@@ -40,7 +40,7 @@ int cio_cond_free(cio_cond *c) {
     if (r < 0) return r;
   }
   cio__list_detach_all(&c->waiters);
-  free(c);
+  cio__free(c);
   return 0;
 }
 

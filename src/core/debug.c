@@ -125,7 +125,7 @@ void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns) {
 
 static void note(cio_loop *loop, cio_task *t, bool detached) {
   size_t len = strlen(t->name);
-  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? malloc(sizeof *n + len + 1) : NULL;
+  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
   if (!n) {
     loop->notes_dropped++;
     return;
@@ -167,7 +167,7 @@ static void print_notes(cio_loop *loop, bool detached) {
     fprintf(stderr, "cio: %zu task(s) were never awaited (handle released without "
                     "cio_await() or cio_detach()):\n", n);
   /* The list is newest first; print in the order things happened. */
-  cio__dbg_note **v = malloc(n * sizeof *v);
+  cio__dbg_note **v = cio__malloc(n * sizeof *v);
   size_t k = 0;
   for (cio__dbg_note *p = loop->notes; p; p = p->next)
     if (p->detached == detached) {
@@ -180,7 +180,7 @@ static void print_notes(cio_loop *loop, bool detached) {
   for (size_t i = v ? n : 0; i > 0; i--)
     fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name,
             (unsigned long long)v[i - 1]->id, outcome(v[i - 1]->status));
-  free(v);
+  cio__free(v);
 }
 
 void cio__debug_final_report(cio_loop *loop) {
@@ -191,7 +191,7 @@ void cio__debug_final_report(cio_loop *loop) {
   while (loop->notes) {
     cio__dbg_note *n = loop->notes;
     loop->notes = n->next;
-    free(n);
+    cio__free(n);
   }
   loop->nnotes = loop->notes_dropped = 0;
 }
@@ -331,7 +331,7 @@ MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs,
   cio_loop *loop = cio__tls_loop;
   if (!ct || !pcs || max < 0 || !loop || ct->loop != loop) return -EINVAL;
   cio_task *t = (cio_task *)(uintptr_t)ct;
-  bt *b = malloc(sizeof *b);
+  bt *b = cio__malloc(sizeof *b);
   if (!b) return -ENOMEM;
   int r = 0;
   if (t == loop->current)
@@ -346,7 +346,7 @@ MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs,
     r = b->n - b->start < max ? b->n - b->start : max;
     memcpy(pcs, b->pc + b->start, (size_t)r * sizeof *pcs);
   }
-  free(b);
+  cio__free(b);
   return r;
 }
 
@@ -423,7 +423,7 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
   if (!loop || loop != cio__tls_loop) return -EINVAL;
   if (loop->peeking) return -EBUSY;
   out o = {.fd = fd};
-  bt *b = malloc(sizeof *b);
+  bt *b = cio__malloc(sizeof *b);
   size_t nready = 0;
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
     nready += cio__container_of(l, cio_task, live)->state == CIO_TASK_READY;
@@ -442,7 +442,7 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
     else
       outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name, (unsigned long long)t->id);
   }
-  free(b);
+  cio__free(b);
   if (loop->debug)
     outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n", loop->stack_hw_max / 1024);
   outf(&o, "=== end of cio task dump\n");

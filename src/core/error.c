@@ -1,9 +1,6 @@
 /* error.c - status codes to text, version, fatal invariant failures. */
 #include "internal.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char *cio_strerror(int code) {
@@ -31,13 +28,3 @@ const char *cio_strerror(int code) {
 }
 
 const char *cio_version(void) { return "0.1.0"; }
-
-void cio__panic(const char *fmt, ...) {
-  va_list ap;
-  fputs("cio: fatal: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  abort();
-}

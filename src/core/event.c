@@ -9,7 +9,7 @@ struct cio_event {
 };
 
 cio_event *cio_event_new(void) {
-  cio_event *e = calloc(1, sizeof *e);
+  cio_event *e = cio__calloc(1, sizeof *e);
   if (!e) {
     errno = ENOMEM;
     return NULL;
@@ -22,7 +22,7 @@ int cio_event_free(cio_event *e) {
   if (!e) return 0;
   if (cio__waiters_any_live(&e->waiters)) return -EBUSY;
   cio__list_detach_all(&e->waiters);
-  free(e);
+  cio__free(e);
   return 0;
 }
 

@@ -27,7 +27,7 @@ cio_future *cio_future_new(void) {
     errno = ENOENT;
     return NULL;
   }
-  cio_future *f = calloc(1, sizeof *f);
+  cio_future *f = cio__calloc(1, sizeof *f);
   if (!f) {
     errno = ENOMEM;
     return NULL;
@@ -47,8 +47,8 @@ cio_future *cio_future_ref(cio_future *f) {
 void cio_future_release(cio_future *f) {
   if (!f || --f->refs > 0) return;
   cio__list_detach_all(&f->waiters);
-  free(f->cbs);
-  free(f);
+  cio__free(f->cbs);
+  cio__free(f);
 }
 
 /* Runs on the loop: every callback registered so far, including ones added
@@ -98,15 +98,15 @@ static void ts_complete(void *arg) {
   ts_set *s = arg;
   complete(s->f, s->status, s->value);
   cio_future_release(s->f);
-  free(s);
+  cio__free(s);
 }
 
 static int set_threadsafe(cio_future *f, int status, void *value) {
-  ts_set *s = malloc(sizeof *s);
+  ts_set *s = cio__malloc(sizeof *s);
   if (!s) return -ENOMEM;
   *s = (ts_set){f, status, value};
   int r = cio_call_soon_threadsafe(f->loop, ts_complete, s);
-  if (r < 0) free(s);
+  if (r < 0) cio__free(s);
   return r;
 }
 
@@ -143,7 +143,7 @@ int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
   if (!fn) return -EINVAL;
   if (f->ncbs == f->cbcap) {
     size_t cap = f->cbcap ? f->cbcap * 2 : 4;
-    fcb *v = realloc(f->cbs, cap * sizeof *v);
+    fcb *v = cio__realloc(f->cbs, cap * sizeof *v);
     if (!v) return -ENOMEM;
     f->cbs = v;
     f->cbcap = cap;

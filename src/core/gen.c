@@ -30,7 +30,7 @@ struct cio_gen {
 static void gen_free(cio_gen *g) {
   cio__watch_remove(&g->done);
   cio_task_release(g->task);
-  free(g);
+  cio__free(g);
 }
 
 static void gen_done(cio__watch *w, cio_task *t) {
@@ -65,7 +65,7 @@ cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts) {
     errno = EINVAL;
     return NULL;
   }
-  cio_gen *g = calloc(1, sizeof *g);
+  cio_gen *g = cio__calloc(1, sizeof *g);
   if (!g) {
     errno = ENOMEM;
     return NULL;
@@ -76,7 +76,7 @@ cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts) {
   g->task = cio_spawn_ex(gen_main, g, opts);
   if (!g->task) {
     int err = errno;
-    free(g);
+    cio__free(g);
     errno = err;
     return NULL;
   }

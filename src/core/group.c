@@ -48,7 +48,7 @@ cio_group *cio_group_new(void) {
     errno = EPERM;
     return NULL;
   }
-  cio_group *g = calloc(1, sizeof *g);
+  cio_group *g = cio__calloc(1, sizeof *g);
   if (!g) {
     errno = ENOMEM;
     return NULL;
@@ -69,7 +69,7 @@ cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_spa
   }
   if (g->n == g->cap) {
     size_t cap = g->cap ? g->cap * 2 : 8;
-    gchild **k = realloc(g->kids, cap * sizeof *k);
+    gchild **k = cio__realloc(g->kids, cap * sizeof *k);
     if (!k) {
       errno = ENOMEM;
       return NULL;
@@ -77,14 +77,14 @@ cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_spa
     g->kids = k;
     g->cap = cap;
   }
-  gchild *c = malloc(sizeof *c);
+  gchild *c = cio__malloc(sizeof *c);
   if (!c) {
     errno = ENOMEM;
     return NULL;
   }
   cio_task *t = cio_spawn_on(g->owner->loop, fn, arg, opts);
   if (!t) {
-    free(c);
+    cio__free(c);
     return NULL;
   }
   c->g = g;
@@ -143,8 +143,8 @@ void cio_group_free(cio_group *g) {
     cio__watch_remove(&c->w);
     cio_task_cancel(c->t);
     cio_detach(c->t);
-    free(c);
+    cio__free(c);
   }
-  free(g->kids);
-  free(g);
+  cio__free(g->kids);
+  cio__free(g);
 }

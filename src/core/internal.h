@@ -7,6 +7,10 @@
 #define CIO_INTERNAL_H
 
 #include "cio.h"
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/compiler.h"
+#include "base/list.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,10 +21,6 @@
 #ifdef CIO_USE_UCONTEXT
 #include <ucontext.h>
 #endif
-
-#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define cio__container_of(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CIO_ASAN 1
@@ -36,39 +36,6 @@
 #define CIO_TSAN 1
 #endif
 #endif
-
-/* Abort with a message: only for broken internal invariants. */
-__attribute__((noreturn, format(printf, 1, 2))) void cio__panic(const char *fmt, ...);
-
-/* ---- intrusive doubly-linked lists ---- */
-
-typedef struct cio__link {
-  struct cio__link *next, *prev;
-} cio__link;
-
-static inline void cio__list_init(cio__link *h) { h->next = h->prev = h; }
-static inline bool cio__list_empty(const cio__link *h) { return h->next == h; }
-static inline void cio__list_push_back(cio__link *h, cio__link *n) {
-  n->prev = h->prev;
-  n->next = h;
-  h->prev->next = n;
-  h->prev = n;
-}
-/* Unlinking leaves the node self-linked, so unlinking twice is harmless. */
-static inline void cio__list_remove(cio__link *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->next = n->prev = n;
-}
-static inline cio__link *cio__list_pop_front(cio__link *h) {
-  cio__link *n = h->next;
-  if (n == h) return NULL;
-  cio__list_remove(n);
-  return n;
-}
-/* Detach every node (each left self-linked): used when freeing an object
- * that interrupted waiters still point into. */
-void cio__list_detach_all(cio__link *h);
 
 /* ---- context switch ---- */
 

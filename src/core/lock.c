@@ -9,7 +9,7 @@ struct cio_lock {
 };
 
 cio_lock *cio_lock_new(void) {
-  cio_lock *l = calloc(1, sizeof *l);
+  cio_lock *l = cio__calloc(1, sizeof *l);
   if (!l) {
     errno = ENOMEM;
     return NULL;
@@ -22,7 +22,7 @@ int cio_lock_free(cio_lock *l) {
   if (!l) return 0;
   if (cio__waiters_any_live(&l->waiters)) return -EBUSY;
   cio__list_detach_all(&l->waiters);
-  free(l);
+  cio__free(l);
   return 0;
 }
 

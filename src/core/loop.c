@@ -25,10 +25,10 @@
 int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg) {
   if (r->len == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
-    cio__callback *v = malloc(cap * sizeof *v);
+    cio__callback *v = cio__malloc(cap * sizeof *v);
     if (!v) return -ENOMEM;
     for (size_t i = 0; i < r->len; i++) v[i] = r->v[(r->head + i) & (r->cap - 1)];
-    free(r->v);
+    cio__free(r->v);
     r->v = v;
     r->head = 0;
     r->cap = cap;
@@ -59,7 +59,7 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
     errno = EBUSY;
     return NULL;
   }
-  cio_loop *loop = calloc(1, sizeof *loop);
+  cio_loop *loop = cio__calloc(1, sizeof *loop);
   if (!loop) {
     errno = ENOMEM;
     return NULL;
@@ -67,14 +67,14 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wake_fd < 0) {
     int err = errno;
-    free(loop);
+    cio__free(loop);
     errno = err;
     return NULL;
   }
   int r = cio__overflow_guard_thread_init();
   if (r < 0) {
     close(loop->wake_fd);
-    free(loop);
+    cio__free(loop);
     errno = -r;
     return NULL;
   }
@@ -127,7 +127,7 @@ static void drain_threadsafe(cio_loop *loop) {
     cio__callback cb = cbring_pop(&q);
     cb.fn(cb.arg);
   }
-  free(q.v);
+  cio__free(q.v);
 }
 
 void cio_loop_wakeup_drain(cio_loop *loop) {
@@ -260,7 +260,7 @@ int cio_loop_close(cio_loop *loop) {
     cio__callback cb = h->v[(h->head + i - 1) & (h->cap - 1)];
     cb.fn(cb.arg);
   }
-  free(loop->close_hooks.v);
+  cio__free(loop->close_hooks.v);
   if (loop->debug) {
     cio__sigquit_unregister(loop);
     cio__debug_final_report(loop);
@@ -270,8 +270,8 @@ int cio_loop_close(cio_loop *loop) {
   atomic_store(&loop->ts_closed, 1);
   pthread_mutex_unlock(&loop->ts_mu);
   drain_threadsafe(loop); /* everything accepted before ts_closed runs */
-  free(loop->ts_queue.v);
-  free(loop->soon.v);
+  cio__free(loop->ts_queue.v);
+  cio__free(loop->soon.v);
   cio__timers_close(loop);
   if (loop->poller && loop->poller->close) loop->poller->close(loop->poller_ctx);
   cio__stack_pool_free(&loop->stacks);
@@ -279,7 +279,7 @@ int cio_loop_close(cio_loop *loop) {
   pthread_mutex_destroy(&loop->ts_mu);
   cio__overflow_guard_thread_fini();
   cio__tls_loop = NULL;
-  free(loop);
+  cio__free(loop);
   return 0;
 }
 

@@ -34,7 +34,7 @@ cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
     errno = EINVAL;
     return NULL;
   }
-  cio_queue *q = calloc(1, sizeof *q);
+  cio_queue *q = cio__calloc(1, sizeof *q);
   if (!q) {
     errno = ENOMEM;
     return NULL;
@@ -56,9 +56,9 @@ int cio_queue_free(cio_queue *q) {
   cio__list_detach_all(&q->getters);
   cio__list_detach_all(&q->putters);
   cio__list_detach_all(&q->joiners);
-  free(q->ring);
-  free(q->heap);
-  free(q);
+  cio__free(q->ring);
+  cio__free(q->heap);
+  cio__free(q);
   return 0;
 }
 
@@ -77,7 +77,7 @@ static bool pless(const cio_queue *q, const pent *a, const pent *b) {
 static int heap_push(cio_queue *q, void *item) {
   if (q->len == q->hcap) {
     size_t cap = q->hcap ? q->hcap * 2 : 16;
-    pent *h = realloc(q->heap, cap * sizeof *h);
+    pent *h = cio__realloc(q->heap, cap * sizeof *h);
     if (!h) return -ENOMEM;
     q->heap = h;
     q->hcap = cap;
@@ -111,10 +111,10 @@ static void *heap_pop(cio_queue *q) {
 static int ring_push(cio_queue *q, void *item) {
   if (q->len == q->cap) {
     size_t cap = q->cap ? q->cap * 2 : 16;
-    void **v = malloc(cap * sizeof *v);
+    void **v = cio__malloc(cap * sizeof *v);
     if (!v) return -ENOMEM;
     for (size_t i = 0; i < q->len; i++) v[i] = q->ring[(q->head + i) & (q->cap - 1)];
-    free(q->ring);
+    cio__free(q->ring);
     q->ring = v;
     q->head = 0;
     q->cap = cap;

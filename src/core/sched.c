@@ -27,11 +27,6 @@ cio_task *cio__current(void) {
   return loop ? loop->current : NULL;
 }
 
-void cio__list_detach_all(cio__link *h) {
-  while (cio__list_pop_front(h)) {
-  }
-}
-
 void cio__ready_push(cio_loop *loop, cio_task *t) {
   t->next = NULL;
   if (loop->rq_tail)

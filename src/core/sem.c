@@ -11,7 +11,7 @@ struct cio_sem {
 };
 
 static cio_sem *sem_new(unsigned value, bool bounded) {
-  cio_sem *s = calloc(1, sizeof *s);
+  cio_sem *s = cio__calloc(1, sizeof *s);
   if (!s) {
     errno = ENOMEM;
     return NULL;
@@ -29,7 +29,7 @@ int cio_sem_free(cio_sem *s) {
   if (!s) return 0;
   if (cio__waiters_any_live(&s->waiters)) return -EBUSY;
   cio__list_detach_all(&s->waiters);
-  free(s);
+  cio__free(s);
   return 0;
 }
 

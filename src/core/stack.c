@@ -92,7 +92,7 @@ static int guard_install(char *guard) {
 static cio__stack_class *class_for(cio__stack_pool *p, size_t size) {
   for (cio__stack_class *c = p->classes; c; c = c->next)
     if (c->size == size) return c;
-  cio__stack_class *c = calloc(1, sizeof *c);
+  cio__stack_class *c = cio__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->size = size;
   c->next = p->classes;
@@ -107,13 +107,13 @@ static int slab_new(cio__stack_pool *p, cio__stack_class *c) {
   while (n < SLAB_MAX && n < nslabs * SLAB_MIN) n *= 2;
   size_t stride = c->size + GUARD_SIZE;
   size_t len = n * stride;
-  cio__slab *slab = malloc(sizeof *slab);
+  cio__slab *slab = cio__malloc(sizeof *slab);
   if (!slab) return -ENOMEM;
   void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     int err = -errno;
-    free(slab);
+    cio__free(slab);
     return err;
   }
 #ifdef MADV_NOHUGEPAGE
@@ -238,12 +238,12 @@ void cio__stack_pool_free(cio__stack_pool *p) {
     cio__slab *s = p->slabs;
     p->slabs = s->next;
     munmap(s->base, s->len);
-    free(s);
+    cio__free(s);
   }
   while (p->classes) {
     cio__stack_class *c = p->classes;
     p->classes = c->next;
-    free(c);
+    cio__free(c);
   }
 }
 

@@ -35,7 +35,7 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
     errno = ESHUTDOWN;
     return NULL;
   }
-  cio_task *t = calloc(1, sizeof *t);
+  cio_task *t = cio__calloc(1, sizeof *t);
   if (!t) {
     errno = ENOMEM;
     return NULL;
@@ -50,9 +50,9 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
   t->stack_size = opts && opts->stack_size ? cio__stack_round(opts->stack_size)
                                            : loop->default_stack;
   if (opts && opts->name) {
-    t->name = strdup(opts->name);
+    t->name = cio__strdup(opts->name);
     if (!t->name) {
-      free(t);
+      cio__free(t);
       errno = ENOMEM;
       return NULL;
     }
@@ -75,8 +75,8 @@ cio_task *cio_spawn(cio_task_fn fn, void *arg) { return cio_spawn_on(cio__tls_lo
 
 void cio__task_unref(cio_task *t) {
   if (--t->refs > 0) return;
-  if (t->name != t->autoname) free(t->name);
-  free(t);
+  if (t->name != t->autoname) cio__free(t->name);
+  cio__free(t);
 }
 
 cio_task *cio_task_ref(cio_task *t) {
@@ -194,7 +194,7 @@ static void done_cb_run(void *p) {
   done_cb *d = p;
   d->fn(d->t, d->arg);
   cio__task_unref(d->t);
-  free(d);
+  cio__free(d);
 }
 
 static void done_cb_fire(cio__watch *w, cio_task *t) {
@@ -204,7 +204,7 @@ static void done_cb_fire(cio__watch *w, cio_task *t) {
 
 int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
   if (!t || !fn) return -EINVAL;
-  done_cb *d = malloc(sizeof *d);
+  done_cb *d = cio__malloc(sizeof *d);
   if (!d) return -ENOMEM;
   *d = (done_cb){.t = cio_task_ref(t), .fn = fn, .arg = arg};
   cio__list_init(&d->w.link);
@@ -215,7 +215,7 @@ int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
   int r = cio_call_soon(t->loop, done_cb_run, d);
   if (r < 0) {
     cio__task_unref(t);
-    free(d);
+    cio__free(d);
   }
   return r;
 }

@@ -51,7 +51,7 @@ int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
   if (cio__tnode_armed(n)) cio__theap_remove(h, n);
   if (h->len == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 64;
-    cio__theap_ent *v = realloc(h->v, cap * sizeof *v);
+    cio__theap_ent *v = cio__realloc(h->v, cap * sizeof *v);
     if (!v) return -ENOMEM;
     h->v = v;
     h->cap = cap;
@@ -86,7 +86,7 @@ cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now) {
 }
 
 void cio__theap_free(cio__theap *h) {
-  free(h->v);
+  cio__free(h->v);
   h->v = NULL;
   h->len = h->cap = 0;
 }
@@ -108,7 +108,7 @@ static void timer_fire(cio__tnode *n) {
   t->firing = true;
   t->fn(t->arg);
   t->firing = false;
-  if (t->oneshot || t->freed) free(t);
+  if (t->oneshot || t->freed) cio__free(t);
 }
 
 cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
@@ -116,7 +116,7 @@ cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
     errno = EINVAL;
     return NULL;
   }
-  cio_timer *t = calloc(1, sizeof *t);
+  cio_timer *t = cio__calloc(1, sizeof *t);
   if (!t) {
     errno = ENOMEM;
     return NULL;
@@ -149,7 +149,7 @@ void cio_timer_free(cio_timer *t) {
   if (t->firing)
     t->freed = true;
   else
-    free(t);
+    cio__free(t);
 }
 
 static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *arg) {
@@ -158,7 +158,7 @@ static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *ar
   if (!t) return -ENOMEM;
   t->oneshot = true;
   int r = timer_arm_at(t, when);
-  if (r < 0) free(t);
+  if (r < 0) cio__free(t);
   return r;
 }
 
@@ -181,7 +181,7 @@ void cio__timers_close(cio_loop *loop) {
     if (n->fire == timer_fire) {
       cio_timer *t = cio__container_of(n, cio_timer, node);
       t->loop = NULL;
-      if (t->oneshot) free(t);
+      if (t->oneshot) cio__free(t);
     }
   }
   cio__theap_free(h);
