@@ -4,13 +4,13 @@
  * success, a negative errno value on failure. The two codes every waiting call
  * may return are:
  *   -ECANCELED  the calling task was cancelled (asyncio's CancelledError);
- *   -ETIMEDOUT  a timeout scope around the call expired (asyncio's TimeoutError).
- * A call that may wait checks for both on entry, even when it could complete
- * without waiting (a free lock, a non-empty queue, a finished task): a task
- * looping over such calls stays cancellable. A call that fails this way has
- * done nothing (taken no item, acquired nothing).
- * Durations given by users are double seconds; inside, time is int64
- * nanoseconds on CLOCK_MONOTONIC.
+ *   -ETIMEDOUT  a timeout scope around the call expired (asyncio's
+ * TimeoutError). A call that may wait checks for both on entry, even when it
+ * could complete without waiting (a free lock, a non-empty queue, a finished
+ * task): a task looping over such calls stays cancellable. A call that fails
+ * this way has done nothing (taken no item, acquired nothing). Durations given
+ * by users are double seconds; inside, time is int64 nanoseconds on
+ * CLOCK_MONOTONIC.
  */
 #ifndef CIO_COMMON_H
 #define CIO_COMMON_H
@@ -36,7 +36,8 @@
 #define CIO_ENONAME 3001 /* host name does not resolve */
 #define CIO_EDNS 3002    /* resolver failure (no server answered, bad reply) */
 #define CIO_ETLS 3003    /* TLS protocol failure (handshake, bad record) */
-#define CIO_ECERT 3004   /* TLS peer certificate rejected (untrusted, wrong name, expired) */
+#define CIO_ECERT                                                              \
+  3004 /* TLS peer certificate rejected (untrusted, wrong name, expired) */
 
 #ifdef __cplusplus
 extern "C" {

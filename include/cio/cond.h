@@ -12,8 +12,8 @@
 #ifndef CIO_COND_H
 #define CIO_COND_H
 
-#include "task.h"
 #include "lock.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,7 +32,8 @@ CIO_API cio_lock *cio_cond_lock(cio_cond *c);
 CIO_API int cio_cond_wait(cio_cond *c);
 /* Wait until pred(arg) is true (checked with the lock held). */
 CIO_API int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg);
-/* notify: wake up to n waiters (lock must be held: -EPERM). Returns the number woken. */
+/* notify: wake up to n waiters (lock must be held: -EPERM). Returns the number
+ * woken. */
 CIO_API int cio_cond_notify(cio_cond *c, int n);
 CIO_API int cio_cond_notify_all(cio_cond *c);
 

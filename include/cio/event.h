@@ -23,10 +23,10 @@ typedef struct cio_event cio_event;
 /* ---- Event (asyncio.Event) ---- */
 CIO_API cio_event *cio_event_new(void);
 CIO_API int cio_event_free(cio_event *e);
-CIO_API void cio_event_set(cio_event *e);            /* wakes every waiter */
+CIO_API void cio_event_set(cio_event *e); /* wakes every waiter */
 CIO_API void cio_event_clear(cio_event *e);
 CIO_API int cio_event_is_set(const cio_event *e);
-CIO_API int cio_event_wait(cio_event *e);            /* returns at once if set */
+CIO_API int cio_event_wait(cio_event *e); /* returns at once if set */
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,8 @@
  *     for (int i = 0; i < 5; i++) {
  *       int r = cio_sleep(0.1);                     // may suspend freely
  *       if (r == 0) r = cio_gen_yield(g, (void *)(intptr_t)i);
- *       if (r < 0) return r;                        // closed (-ECANCELED) or failed
+ *       if (r < 0) return r;                        // closed (-ECANCELED) or
+ * failed
  *     }
  *     return 0;                                     // the end
  *   }
@@ -61,7 +62,8 @@ typedef int (*cio_gen_fn)(cio_gen *g, void *arg);
  * cio_gen_close() returns. Returns the generator, owned by the caller, who
  * must cio_gen_close() it; or NULL with errno: ENOENT without a loop,
  * EINVAL, ENOMEM, ESHUTDOWN when the loop is closing. Does not suspend. */
-CIO_API cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts);
+CIO_API cio_gen *cio_gen_new(cio_gen_fn fn, void *arg,
+                             const cio_spawn_opts *opts);
 
 /* In the generator's body: hand `value` to the consumer, then suspend until
  * the consumer asks for the next value. Returns 0 when asked for more;

@@ -21,9 +21,10 @@ extern "C" {
 typedef struct cio_lock cio_lock;
 
 /* ---- Lock (asyncio.Lock): not reentrant; owned by the acquiring task. ---- */
-CIO_API cio_lock *cio_lock_new(void);                /* NULL + errno ENOMEM */
-CIO_API int cio_lock_free(cio_lock *l);              /* 0 or -EBUSY */
-CIO_API int cio_lock_acquire(cio_lock *l);           /* may suspend; -EDEADLK if held by caller */
+CIO_API cio_lock *cio_lock_new(void);   /* NULL + errno ENOMEM */
+CIO_API int cio_lock_free(cio_lock *l); /* 0 or -EBUSY */
+CIO_API int
+cio_lock_acquire(cio_lock *l); /* may suspend; -EDEADLK if held by caller */
 /* 0, -EAGAIN if held by another task, -EDEADLK if held by the caller,
  * -EPERM outside a task. Never suspends. */
 CIO_API int cio_lock_try_acquire(cio_lock *l);

@@ -29,9 +29,11 @@ typedef void (*cio_callback_fn)(void *arg);
 /* Debug mode (reports on stderr, SIGQUIT task dumps, exact stack high-water
  * marks) is described in cio/debug.h and docs/DEBUGGING.md. */
 typedef struct cio_loop_opts {
-  size_t stack_size;   /* default stack size for tasks of this loop; 0 = default */
-  int debug;           /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
-  double slow_task_threshold; /* debug: report a task holding the loop longer (s); 0 = 0.1 */
+  size_t
+      stack_size; /* default stack size for tasks of this loop; 0 = default */
+  int debug;      /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
+  double slow_task_threshold; /* debug: report a task holding the loop longer
+                                 (s); 0 = 0.1 */
 } cio_loop_opts;
 
 /* Create a loop and make it the calling thread's current loop. opts may be
@@ -68,7 +70,8 @@ CIO_API int cio_run(cio_task_fn fn, void *arg);
  * loop is already running, -EINTR if cio_loop_stop() ended the run first. */
 CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_task *t);
 
-/* Run until cio_loop_stop() is called. Returns 0, or -EBUSY if already running. */
+/* Run until cio_loop_stop() is called. Returns 0, or -EBUSY if already running.
+ */
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
 /* Make run_forever / run_until_complete return after the current iteration.
@@ -93,7 +96,8 @@ CIO_API int cio_loop_close(cio_loop *loop);
  * added first. For layers and libraries that keep per-loop state (a
  * resolver channel, signal watchers). Returns 0, -ENOMEM, -ESHUTDOWN once
  * the hooks are running. Loop thread only. */
-CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg);
+CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn,
+                                    void *arg);
 
 /* Run fn(arg) when the loop closes: after every task has finished and the
  * pending callbacks have run, before the reactor is closed; hooks run last
@@ -101,7 +105,8 @@ CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *ar
  * layers and libraries that keep per-loop state (a resolver channel, signal
  * watchers). Returns 0, -ENOMEM, -EINVAL, or -ESHUTDOWN once the hooks are
  * running. Loop thread only. */
-CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg);
+CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn,
+                                    void *arg);
 
 /* Monotonic time of the loop in seconds (asyncio's loop.time()). */
 CIO_API double cio_loop_time(cio_loop *loop);
@@ -118,14 +123,19 @@ CIO_API int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg);
 /* Schedule fn(arg) from ANY thread; wakes the loop if it is sleeping.
  * Returns 0, -ENOMEM, or -ESHUTDOWN once cio_loop_close() has finished
  * running the loop's remaining tasks (fn will not run). Calls accepted
- * before that run, also while close is still cancelling tasks. The caller must not use a loop pointer after cio_loop_close()
- * has returned: coordinate lifetimes with the loop's owner. */
-CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg);
+ * before that run, also while close is still cancelling tasks. The caller must
+ * not use a loop pointer after cio_loop_close() has returned: coordinate
+ * lifetimes with the loop's owner. */
+CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn,
+                                     void *arg);
 
 /* Fire-and-forget timers: run fn(arg) after delay seconds / at loop time
- * `when` (seconds, cio_loop_time() scale). Returns 0 or -ENOMEM. Loop thread. */
-CIO_API int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn, void *arg);
-CIO_API int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn, void *arg);
+ * `when` (seconds, cio_loop_time() scale). Returns 0 or -ENOMEM. Loop thread.
+ */
+CIO_API int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn,
+                           void *arg);
+CIO_API int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn,
+                        void *arg);
 
 /* Cancellable timers. cio_timer_new returns a stopped timer owned by the
  * caller (NULL + errno ENOMEM, EINVAL). start (re)arms it: fn(arg) runs once
@@ -154,7 +164,8 @@ typedef struct cio_poller_ops {
 } cio_poller_ops;
 
 /* Install a poller; returns 0, or -EBUSY if one is installed already. */
-CIO_API int cio_loop_set_poller(cio_loop *loop, const cio_poller_ops *ops, void *ctx);
+CIO_API int cio_loop_set_poller(cio_loop *loop, const cio_poller_ops *ops,
+                                void *ctx);
 CIO_API void *cio_loop_poller_ctx(cio_loop *loop);
 CIO_API int cio_loop_wakeup_fd(cio_loop *loop);
 CIO_API void cio_loop_wakeup_drain(cio_loop *loop);

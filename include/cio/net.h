@@ -19,11 +19,11 @@ extern "C" {
 typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
 
 typedef struct cio_connect_opts {
-  double timeout;            /* whole call: resolving, connecting (all
-                                addresses), TLS handshake; 0 = none */
-  int family;                /* AF_UNSPEC (0), AF_INET or AF_INET6 */
-  cio_tls_ctx *tls;          /* non-NULL: TLS client on top (cio/tls.h) */
-  const char *server_name;   /* TLS SNI + verified name; NULL = host */
+  double timeout;          /* whole call: resolving, connecting (all
+                              addresses), TLS handshake; 0 = none */
+  int family;              /* AF_UNSPEC (0), AF_INET or AF_INET6 */
+  cio_tls_ctx *tls;        /* non-NULL: TLS client on top (cio/tls.h) */
+  const char *server_name; /* TLS SNI + verified name; NULL = host */
   cio_stream_opts stream;
 } cio_connect_opts;
 
@@ -35,12 +35,13 @@ typedef struct cio_connect_opts {
  * fail), a resolver error (-CIO_ENONAME, -CIO_EDNS), -EINVAL (bad port, out
  * NULL), -EPERM outside a task, a TLS error (-CIO_ETLS, -CIO_ECERT), or
  * another -errno. May suspend. */
-CIO_API int cio_open_connection(const char *host, int port, const cio_connect_opts *opts,
-                                cio_stream **out);
+CIO_API int cio_open_connection(const char *host, int port,
+                                const cio_connect_opts *opts, cio_stream **out);
 /* Same over a Unix-domain stream socket. A path starting with '@' names
  * Linux's abstract namespace. A full listen backlog (EAGAIN) is retried with
  * a short back-off until opts->timeout. */
-CIO_API int cio_open_unix_connection(const char *path, const cio_connect_opts *opts,
+CIO_API int cio_open_unix_connection(const char *path,
+                                     const cio_connect_opts *opts,
                                      cio_stream **out);
 
 /* ---- servers ---- */
@@ -54,14 +55,14 @@ typedef struct cio_server cio_server;
 typedef int (*cio_conn_handler)(cio_stream *s, void *arg);
 
 typedef struct cio_server_opts {
-  int backlog;               /* listen() backlog; 0 = 511 */
-  int reuseport;             /* SO_REUSEPORT */
-  double idle_timeout;       /* > 0: a connection that received no byte for
-                                this long gets its handler cancelled (checked
-                                by a sweep every idle/4, so it fires between
-                                idle and 1.25 idle) */
-  size_t stack_size;         /* handler task stacks; 0 = loop default */
-  cio_tls_ctx *tls;          /* non-NULL: TLS server handshake before handler */
+  int backlog;         /* listen() backlog; 0 = 511 */
+  int reuseport;       /* SO_REUSEPORT */
+  double idle_timeout; /* > 0: a connection that received no byte for
+                          this long gets its handler cancelled (checked
+                          by a sweep every idle/4, so it fires between
+                          idle and 1.25 idle) */
+  size_t stack_size;   /* handler task stacks; 0 = loop default */
+  cio_tls_ctx *tls;    /* non-NULL: TLS server handshake before handler */
   cio_stream_opts stream;
 } cio_server_opts;
 
@@ -74,10 +75,12 @@ typedef struct cio_server_opts {
  * The caller owns the server (cio_server_free). On EMFILE/ENFILE accept
  * backs off (10 to 100 ms) and keeps serving. Suspends only to resolve a
  * host name that is not numeric or "localhost". Loop thread. */
-CIO_API cio_server *cio_start_server(const char *host, int port, cio_conn_handler handler,
-                                     void *arg, const cio_server_opts *opts);
-CIO_API cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler,
-                                          void *arg, const cio_server_opts *opts);
+CIO_API cio_server *cio_start_server(const char *host, int port,
+                                     cio_conn_handler handler, void *arg,
+                                     const cio_server_opts *opts);
+CIO_API cio_server *cio_start_unix_server(const char *path,
+                                          cio_conn_handler handler, void *arg,
+                                          const cio_server_opts *opts);
 
 /* Bound port (useful with port 0). */
 CIO_API int cio_server_port(const cio_server *s);
@@ -109,8 +112,8 @@ typedef struct cio_udp cio_udp;
  * remote_host is non-NULL, connect it to remote_host:remote_port (the local
  * address then takes the remote's family). NULL + errno on failure.
  * Suspends only to resolve names that are not numeric or "localhost". */
-CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_host,
-                              int remote_port);
+CIO_API cio_udp *cio_udp_open(const char *host, int port,
+                              const char *remote_host, int remote_port);
 /* Send one datagram (to the connected peer when addr is NULL). Returns the
  * size sent or -errno. May suspend. */
 CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n,
@@ -119,8 +122,10 @@ CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n,
  * its size or -errno (-ECONNREFUSED on a connected socket after an ICMP
  * port-unreachable). May suspend. */
 CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap,
-                                 struct sockaddr_storage *addr, socklen_t *alen);
-CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr, socklen_t *len);
+                                 struct sockaddr_storage *addr,
+                                 socklen_t *alen);
+CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr,
+                             socklen_t *len);
 CIO_API int cio_udp_fd(const cio_udp *u);
 CIO_API void cio_udp_close(cio_udp *u);
 

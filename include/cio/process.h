@@ -7,10 +7,9 @@
  *   if (cio_process_spawn(argv, &o, &p) == 0) {
  *     char line[256];
  *     ssize_t n;
- *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof line)) > 0)
- *       fwrite(line, 1, (size_t)n, stdout);
- *     int st = cio_process_wait(p);         // a wait status: WEXITSTATUS(st)
- *     cio_process_free(p);
+ *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof
+ * line)) > 0) fwrite(line, 1, (size_t)n, stdout); int st = cio_process_wait(p);
+ * // a wait status: WEXITSTATUS(st) cio_process_free(p);
  *   }
  *
  * Spawning uses posix_spawn (vfork-like, safe in threaded programs). The
@@ -60,22 +59,22 @@ typedef enum cio_stdio_mode {
   CIO_STDIO_INHERIT = 0, /* the parent's own descriptor */
   CIO_STDIO_PIPE,        /* a pipe; the parent's end is a cio_stream */
   CIO_STDIO_DEVNULL,     /* /dev/null */
-  CIO_STDIO_FD,          /* the descriptor in .fd (borrowed, dup'ed into the child) */
-  CIO_STDIO_STDOUT       /* stderr only: the same as the child's stdout (2>&1) */
+  CIO_STDIO_FD,    /* the descriptor in .fd (borrowed, dup'ed into the child) */
+  CIO_STDIO_STDOUT /* stderr only: the same as the child's stdout (2>&1) */
 } cio_stdio_mode;
 
 typedef struct cio_stdio {
   cio_stdio_mode mode;
-  int fd;                /* CIO_STDIO_FD only */
+  int fd; /* CIO_STDIO_FD only */
 } cio_stdio;
 
 typedef struct cio_process_opts {
-  cio_stdio in, out, err;  /* stdin, stdout, stderr; zeroed = inherit */
-  const char *cwd;         /* working directory of the child; NULL = ours */
-  const char *const *env;  /* "NAME=value" list, NULL-terminated; NULL = ours */
-  int new_process_group;   /* the child leads a new process group (setpgid) */
-  int kill_on_free;        /* cio_process_free() sends SIGKILL to a running child */
-  cio_stream_opts stream;  /* options of the pipe streams */
+  cio_stdio in, out, err; /* stdin, stdout, stderr; zeroed = inherit */
+  const char *cwd;        /* working directory of the child; NULL = ours */
+  const char *const *env; /* "NAME=value" list, NULL-terminated; NULL = ours */
+  int new_process_group;  /* the child leads a new process group (setpgid) */
+  int kill_on_free; /* cio_process_free() sends SIGKILL to a running child */
+  cio_stream_opts stream; /* options of the pipe streams */
 } cio_process_opts;
 
 /* Start argv[0] with arguments argv (NULL-terminated; copied as needed).
@@ -86,8 +85,8 @@ typedef struct cio_process_opts {
  * -EINVAL (bad argv/opts), -ENOMEM, -EMFILE, or another -errno from the
  * spawn; an error of the cwd change in the child is reported likewise.
  * Never suspends. */
-CIO_API int cio_process_spawn(const char *const *argv, const cio_process_opts *opts,
-                              cio_process **out);
+CIO_API int cio_process_spawn(const char *const *argv,
+                              const cio_process_opts *opts, cio_process **out);
 
 /* create_subprocess_shell: /bin/sh -c cmd. Same returns. */
 CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts,
@@ -140,8 +139,8 @@ CIO_API int cio_process_close_stdin(cio_process *p);
  * Returns the wait status (>= 0) or an error (-ECANCELED, -ETIMEDOUT,
  * -ENOMEM, an I/O error); on error nothing is returned in the buffers (set
  * to NULL / 0) and the child keeps running. May suspend. */
-CIO_API int cio_process_communicate(cio_process *p, const void *input, size_t len,
-                                    char **out, size_t *out_len,
+CIO_API int cio_process_communicate(cio_process *p, const void *input,
+                                    size_t len, char **out, size_t *out_len,
                                     char **err, size_t *err_len);
 
 /* Close the pipes, reap the child if it has exited, otherwise hand it to the

@@ -6,8 +6,9 @@
  * crashes, leaks or corrupts memory takes down only its worker, which is
  * reported as an error for that job and replaced, and the pool keeps serving.
  *
- *   static int sum_squares(const void *in, size_t len, void **out, size_t *out_len);
- *   cio_procpool *pool = cio_procpool_new(0);     // in main(), before threads
+ *   static int sum_squares(const void *in, size_t len, void **out, size_t
+ * *out_len); cio_procpool *pool = cio_procpool_new(0);     // in main(), before
+ * threads
  *   ...
  *   r = cio_procpool_run(pool, sum_squares, &n, sizeof n, &out, &out_len);
  *
@@ -48,7 +49,8 @@ extern "C" {
 typedef struct cio_procpool cio_procpool;
 
 /* A job run in a worker process: in/in_len is a copy of the caller's input. */
-typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out, size_t *out_len);
+typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out,
+                           size_t *out_len);
 
 /* cio_procpool_shutdown(): besides CIO_EXEC_WAIT and CIO_EXEC_CANCEL (see
  * exec.h), KILL also kills the workers running jobs; those jobs fail with

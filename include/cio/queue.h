@@ -21,12 +21,13 @@ typedef struct cio_queue cio_queue;
 typedef enum cio_queue_kind {
   CIO_QUEUE_FIFO = 0,
   CIO_QUEUE_LIFO,
-  CIO_QUEUE_PRIORITY   /* smallest first by cmp; ties in insertion order */
+  CIO_QUEUE_PRIORITY /* smallest first by cmp; ties in insertion order */
 } cio_queue_kind;
 
 /* maxsize 0 = unbounded. cmp is required for CIO_QUEUE_PRIORITY (returns <0,
  * 0, >0 like strcmp; it receives the items themselves, not pointers to
- * them as qsort's would) and ignored otherwise. NULL + errno: EINVAL, ENOMEM. */
+ * them as qsort's would) and ignored otherwise. NULL + errno: EINVAL, ENOMEM.
+ */
 CIO_API cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
                                  int (*cmp)(const void *a, const void *b));
 /* 0, or -EBUSY if tasks wait on it (nothing freed). */
@@ -35,7 +36,8 @@ CIO_API int cio_queue_free(cio_queue *q);
 /* Put an item, suspending while the queue is full. 0, -ECANCELED, -ETIMEDOUT,
  * -EPERM outside a task. */
 CIO_API int cio_queue_put(cio_queue *q, void *item);
-/* Put without waiting: 0, -EAGAIN when full, -ENOMEM. Callable from callbacks. */
+/* Put without waiting: 0, -EAGAIN when full, -ENOMEM. Callable from callbacks.
+ */
 CIO_API int cio_queue_put_nowait(cio_queue *q, void *item);
 /* Take an item, suspending while empty. */
 CIO_API int cio_queue_get(cio_queue *q, void **item);

@@ -26,12 +26,12 @@ typedef struct cio_sem cio_sem;
 CIO_API cio_sem *cio_sem_new(unsigned value);
 CIO_API cio_sem *cio_sem_new_bounded(unsigned value);
 CIO_API int cio_sem_free(cio_sem *s);
-CIO_API int cio_sem_acquire(cio_sem *s);             /* may suspend */
-CIO_API int cio_sem_try_acquire(cio_sem *s);         /* 0 or -EAGAIN */
+CIO_API int cio_sem_acquire(cio_sem *s);     /* may suspend */
+CIO_API int cio_sem_try_acquire(cio_sem *s); /* 0 or -EAGAIN */
 /* 0, or -EOVERFLOW for a bounded semaphore already at its initial value. */
 CIO_API int cio_sem_release(cio_sem *s);
 CIO_API unsigned cio_sem_value(const cio_sem *s);
-CIO_API int cio_sem_locked(const cio_sem *s);         /* 1 if acquire would wait */
+CIO_API int cio_sem_locked(const cio_sem *s); /* 1 if acquire would wait */
 
 #ifdef __cplusplus
 }

@@ -38,13 +38,13 @@ extern "C" {
 typedef struct cio_stream cio_stream;
 
 typedef struct cio_stream_opts {
-  size_t read_buffer;     /* read buffer (allocated at the first read; reads
-                             of at least a quarter of it go straight to the
-                             caller's buffer); 0 = 64 KiB */
-  size_t limit;           /* max line for readline/readuntil (the buffer grows
-                             to it if smaller); 0 = 64 KiB */
-  size_t high_water;      /* drain() waits while more is buffered; 0 = 64 KiB */
-  size_t low_water;       /* ... until at most this much is; 0 = high/4 */
+  size_t read_buffer; /* read buffer (allocated at the first read; reads
+                         of at least a quarter of it go straight to the
+                         caller's buffer); 0 = 64 KiB */
+  size_t limit;       /* max line for readline/readuntil (the buffer grows
+                         to it if smaller); 0 = 64 KiB */
+  size_t high_water;  /* drain() waits while more is buffered; 0 = 64 KiB */
+  size_t low_water;   /* ... until at most this much is; 0 = high/4 */
 } cio_stream_opts;
 
 /* Wrap a connected non-blocking (it is made so) fd. opts may be NULL.
@@ -61,7 +61,8 @@ CIO_API ssize_t cio_stream_read(cio_stream *s, void *buf, size_t n);
  * n <= the read buffer size (*got = 0); a larger n is read straight into
  * buf, and what arrived before the interruption is there, counted in *got.
  * May suspend. */
-CIO_API ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got);
+CIO_API ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n,
+                                       size_t *got);
 
 /* Read up to and including '\n' into buf (cap bytes, not NUL-terminated).
  * Returns the line length; at EOF a last line without '\n' is returned as is,
@@ -73,8 +74,9 @@ CIO_API ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap);
  * the delimiter. On EOF before the delimiter: -EPIPE with the partial data
  * (consumed) in buf and counted in *got (got may be NULL). -EINVAL for an
  * empty delimiter or cap 0. May suspend. */
-CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen,
-                                     void *buf, size_t cap, size_t *got);
+CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim,
+                                     size_t dlen, void *buf, size_t cap,
+                                     size_t *got);
 
 /* Bytes already buffered (readable without waiting). */
 CIO_API size_t cio_stream_buffered(const cio_stream *s);
@@ -117,8 +119,10 @@ CIO_API int cio_stream_wait_closed(cio_stream *s);
 CIO_API void cio_stream_free(cio_stream *s);
 
 /* Addresses of a socket stream (getpeername / getsockname). 0 or -errno. */
-CIO_API int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
-CIO_API int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
+CIO_API int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr,
+                                socklen_t *len);
+CIO_API int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr,
+                                socklen_t *len);
 /* "ip:port" / "[ip6]:port" / "unix:path" of the peer into buf. 0 or -errno. */
 CIO_API int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap);
 
@@ -145,7 +149,8 @@ typedef struct cio_transport_ops {
  * ops NULL = back to the plain fd. Returns 0, -EBADF if closed, -EINVAL, or
  * -EBUSY if input is buffered or output is pending (a switch such as
  * STARTTLS must happen at a quiet point of the protocol). Never suspends. */
-CIO_API int cio_stream_set_transport(cio_stream *s, const cio_transport_ops *ops, void *ctx);
+CIO_API int cio_stream_set_transport(cio_stream *s,
+                                     const cio_transport_ops *ops, void *ctx);
 
 #ifdef __cplusplus
 }

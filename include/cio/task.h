@@ -33,15 +33,15 @@ extern "C" {
 #endif
 
 typedef enum cio_task_state {
-  CIO_TASK_READY = 0,   /* waiting for its turn to run (or to start) */
-  CIO_TASK_RUNNING,     /* the task executing now */
-  CIO_TASK_WAITING,     /* suspended, waiting for something */
-  CIO_TASK_DONE         /* finished; cio_task_status() is final */
+  CIO_TASK_READY = 0, /* waiting for its turn to run (or to start) */
+  CIO_TASK_RUNNING,   /* the task executing now */
+  CIO_TASK_WAITING,   /* suspended, waiting for something */
+  CIO_TASK_DONE       /* finished; cio_task_status() is final */
 } cio_task_state;
 
 typedef struct cio_spawn_opts {
-  const char *name;   /* copied; NULL = "task-<id>" */
-  size_t stack_size;  /* bytes, rounded up to pages; 0 = the loop's default */
+  const char *name;  /* copied; NULL = "task-<id>" */
+  size_t stack_size; /* bytes, rounded up to pages; 0 = the loop's default */
 } cio_spawn_opts;
 
 /* Start fn(arg) as a new task on the current thread's loop. It runs when the
@@ -50,7 +50,8 @@ typedef struct cio_spawn_opts {
  * Returns a handle (see Ownership) or NULL with errno: ENOENT when the thread
  * has no loop, ENOMEM, ESHUTDOWN when the loop is closing. */
 CIO_API cio_task *cio_spawn(cio_task_fn fn, void *arg);
-CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *opts);
+CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg,
+                               const cio_spawn_opts *opts);
 /* Spawn on a given loop (which must be the calling thread's). */
 CIO_API cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
                                const cio_spawn_opts *opts);
@@ -86,7 +87,8 @@ CIO_API const char *cio_task_waiting_on(const cio_task *t);
  * ran, so it is the place to free an arg the task owned. The callback holds
  * its own reference to t. Returns 0, -ENOMEM, -EINVAL. Never suspends. */
 typedef void (*cio_task_done_fn)(cio_task *t, void *arg);
-CIO_API int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg);
+CIO_API int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn,
+                                       void *arg);
 
 /* The entry check of every waiting call, without waiting: returns
  * -ECANCELED (consuming a pending cancellation), -ETIMEDOUT (an expired
@@ -103,7 +105,8 @@ CIO_API void cio_task_release(cio_task *t);
 /* Release the handle and declare the task fire-and-forget. */
 CIO_API void cio_detach(cio_task *t);
 
-/* The task calling this, or NULL outside tasks (in callbacks, or outside the loop). */
+/* The task calling this, or NULL outside tasks (in callbacks, or outside the
+ * loop). */
 CIO_API cio_task *cio_current(void);
 
 /* Let other ready tasks run (asyncio.sleep(0)). Returns 0, -ECANCELED or
@@ -123,7 +126,8 @@ CIO_API int cio_sleep(double seconds);
  * cancelled, or its timeout scope expires. `what` (static string) is shown in
  * task dumps. Returns the code given to cio_task_wake(), or -ECANCELED /
  * -ETIMEDOUT (in which case no wake happened: the caller must withdraw its
- * registration so no later cio_task_wake() targets it). -EPERM outside a task. */
+ * registration so no later cio_task_wake() targets it). -EPERM outside a task.
+ */
 CIO_API int cio_suspend(const char *what);
 
 /* Resume a task suspended in cio_suspend() with `code`. Returns 1 if it was

@@ -7,10 +7,9 @@
  * that synchronous code hands work to".
  *
  *   cio_loop_thread *lt = cio_loop_thread_start(NULL);
- *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt), fetch, req);
- *   int r = cio_xtask_wait(x, 5.0);     // fetch's status, or -ETIMEDOUT
- *   cio_xtask_free(x);
- *   cio_loop_thread_stop(lt);
+ *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
+ * fetch, req); int r = cio_xtask_wait(x, 5.0);     // fetch's status, or
+ * -ETIMEDOUT cio_xtask_free(x); cio_loop_thread_stop(lt);
  *
  * Lifetimes. A loop pointer handed to another thread is valid until the
  * loop's owner closes it (cio_loop_close(), the end of cio_run(),
@@ -63,7 +62,8 @@ typedef struct cio_xtask cio_xtask;
  * the handle with -ESHUTDOWN; one that closes while the task runs cancels
  * the task like any other, and the handle gets the task's status. Never
  * suspends. */
-CIO_API cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *arg);
+CIO_API cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn,
+                                                void *arg);
 
 /* From a thread that is not the target loop's: block until the task has
  * finished, or `timeout` seconds (< 0: no limit). Returns the task's status,

@@ -38,7 +38,8 @@ CIO_API int cio_timeout_begin(cio_timeout_scope *s, double seconds);
 CIO_API int cio_timeout_begin_at(cio_timeout_scope *s, double when);
 /* Move the deadline of an active scope (asyncio Timeout.reschedule). */
 CIO_API void cio_timeout_reschedule(cio_timeout_scope *s, double seconds);
-/* Close the scope. Returns 1 if its deadline passed while it was active, else 0. */
+/* Close the scope. Returns 1 if its deadline passed while it was active, else
+ * 0. */
 CIO_API int cio_timeout_end(cio_timeout_scope *s);
 /* 1 if the scope's deadline has passed. */
 CIO_API int cio_timeout_expired(const cio_timeout_scope *s);
@@ -70,7 +71,7 @@ typedef struct cio_shield_scope {
   /* private */
   struct cio_shield_scope *outer;
   cio_task *task;
-  cio_timeout_scope *mark;  /* the task's innermost timeout scope at begin */
+  cio_timeout_scope *mark; /* the task's innermost timeout scope at begin */
   int active;
 } cio_shield_scope;
 

@@ -3,11 +3,12 @@
  *
  * All of them take task handles the caller owns (and keeps owning) and may
  * suspend. Every task must be non-NULL and belong to the caller's loop
- * (-EINVAL otherwise), and must not be the caller itself (-EDEADLK). Unless said otherwise, when the calling task is cancelled (or its
- * timeout scope expires) while waiting, the tasks it waits for are cancelled,
- * the call waits for them to unwind and returns -ECANCELED (-ETIMEDOUT), so
- * no task outlives the call by surprise - the arguments of those tasks often
- * live on the caller's stack.
+ * (-EINVAL otherwise), and must not be the caller itself (-EDEADLK). Unless
+ * said otherwise, when the calling task is cancelled (or its timeout scope
+ * expires) while waiting, the tasks it waits for are cancelled, the call waits
+ * for them to unwind and returns -ECANCELED (-ETIMEDOUT), so no task outlives
+ * the call by surprise - the arguments of those tasks often live on the
+ * caller's stack.
  */
 #ifndef CIO_WAIT_H
 #define CIO_WAIT_H
@@ -19,21 +20,23 @@ extern "C" {
 #endif
 
 /* gather flags */
-#define CIO_GATHER_ALL 1  /* asyncio's return_exceptions=True: wait for every task,
-                             a failure cancels no sibling, report each status.
-                             (A cancelled caller still cancels them all.) */
+#define CIO_GATHER_ALL                                                         \
+  1 /* asyncio's return_exceptions=True: wait for every task,                  \
+       a failure cancels no sibling, report each status.                       \
+       (A cancelled caller still cancels them all.) */
 
 /* Wait for tasks[0..n). statuses (may be NULL) receives each task's status in
  * order. Default: the first task to fail (status < 0, in completion order)
  * cancels the others; gather waits for them to unwind and returns that first
  * error. With CIO_GATHER_ALL: waits for all, cancels nobody, returns 0 (read
  * statuses). Returns 0 when all succeeded, -ENOMEM, -EPERM outside a task. */
-CIO_API int cio_gather(cio_task *const *tasks, size_t n, int *statuses, int flags);
+CIO_API int cio_gather(cio_task *const *tasks, size_t n, int *statuses,
+                       int flags);
 
 typedef enum cio_wait_mode {
   CIO_ALL_COMPLETED = 0,
   CIO_FIRST_COMPLETED,
-  CIO_FIRST_EXCEPTION   /* first task that finished with status < 0, else all */
+  CIO_FIRST_EXCEPTION /* first task that finished with status < 0, else all */
 } cio_wait_mode;
 
 /* asyncio.wait(): suspend until the mode's condition holds or `timeout`

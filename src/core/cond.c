@@ -33,11 +33,14 @@ cio_cond *cio_cond_new(cio_lock *lock) {
 }
 
 int cio_cond_free(cio_cond *c) {
-  if (!c) return 0;
-  if (cio__waiters_any_live(&c->waiters)) return -EBUSY;
+  if (!c)
+    return 0;
+  if (cio__waiters_any_live(&c->waiters))
+    return -EBUSY;
   if (c->own_lock) {
     int r = cio_lock_free(c->lock);
-    if (r < 0) return r;
+    if (r < 0)
+      return r;
   }
   cio__list_detach_all(&c->waiters);
   cio__free(c);
@@ -48,9 +51,12 @@ cio_lock *cio_cond_lock(cio_cond *c) { return c->lock; }
 
 int cio_cond_wait(cio_cond *c) {
   cio_task *cur = cio__current();
-  if (!cur) return -EPERM;
-  cio_lock *l = c->lock; /* c may be freed while an interrupted waiter is queued */
-  if (cio_lock_release(l) < 0) return -EPERM; /* not held by the caller */
+  if (!cur)
+    return -EPERM;
+  cio_lock *l =
+      c->lock; /* c may be freed while an interrupted waiter is queued */
+  if (cio_lock_release(l) < 0)
+    return -EPERM; /* not held by the caller */
   cio__waiter w = {.task = cur};
   int r = cio__wait_on(&c->waiters, &w, "condition");
   /* Re-acquire whatever happened: the caller's cleanup runs under the lock. */
@@ -60,17 +66,20 @@ int cio_cond_wait(cio_cond *c) {
 
 int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
   cio_task *cur = cio__current();
-  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
+  if (!cur || cio__lock_owner(c->lock) != cur)
+    return -EPERM;
   while (!pred(arg)) {
     int r = cio_cond_wait(c);
-    if (r < 0) return r;
+    if (r < 0)
+      return r;
   }
   return 0;
 }
 
 int cio_cond_notify(cio_cond *c, int n) {
   cio_task *cur = cio__current();
-  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
+  if (!cur || cio__lock_owner(c->lock) != cur)
+    return -EPERM;
   int woken = 0;
   cio__waiter *w;
   while (woken < n && (w = cio__waiters_pop_live(&c->waiters))) {

@@ -57,7 +57,8 @@ static void out_flush(out *o) {
   while (off < o->len) {
     ssize_t w = write(o->fd, o->buf + off, o->len - off);
     if (w <= 0) {
-      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EINTR)
+        continue;
       break;
     }
     off += (size_t)w;
@@ -65,14 +66,16 @@ static void out_flush(out *o) {
   o->len = 0;
 }
 
-__attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt,
+                                                       ...) {
   for (int pass = 0; pass < 2; pass++) {
     va_list ap;
     va_start(ap, fmt);
     size_t room = sizeof o->buf - o->len;
     int n = vsnprintf(o->buf + o->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
+    if (n < 0)
+      return;
     if ((size_t)n < room) {
       o->len += (size_t)n;
       return;
@@ -88,44 +91,57 @@ __attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt, 
 /* ---- reports ---- */
 
 static const char *outcome(int status) {
-  if (status == -EINPROGRESS) return "still running";
-  if (status == -ECANCELED) return "cancelled";
-  if (status == 0) return "succeeded";
+  if (status == -EINPROGRESS)
+    return "still running";
+  if (status == -ECANCELED)
+    return "cancelled";
+  if (status == 0)
+    return "succeeded";
   return cio_strerror(status);
 }
 
 static void note(cio_loop *loop, cio_task *t, bool detached);
 
 void cio__debug_task_failed_detached(cio_task *t) {
-  if (t->loop != cio__tls_loop || !t->loop->debug) return; /* loop may be gone */
+  if (t->loop != cio__tls_loop || !t->loop->debug)
+    return; /* loop may be gone */
   fprintf(stderr, "cio: detached task '%s' (id %llu) failed: %s\n", t->name,
           (unsigned long long)t->id, cio_strerror(t->status));
   note(t->loop, t, true);
 }
 
 void cio__debug_close_report(cio_loop *loop, size_t cancelled) {
-  if (!loop->debug) return;
-  fprintf(stderr, "cio: loop closed with %zu task(s) still running; cancelling:\n", cancelled);
+  if (!loop->debug)
+    return;
+  fprintf(stderr,
+          "cio: loop closed with %zu task(s) still running; cancelling:\n",
+          cancelled);
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
     cio_task *t = cio__container_of(l, cio_task, live);
-    fprintf(stderr, "cio:   '%s' (id %llu)%s%s\n", t->name, (unsigned long long)t->id,
-            t->waiting_on ? " waiting on " : "", t->waiting_on ? t->waiting_on : "");
+    fprintf(stderr, "cio:   '%s' (id %llu)%s%s\n", t->name,
+            (unsigned long long)t->id, t->waiting_on ? " waiting on " : "",
+            t->waiting_on ? t->waiting_on : "");
   }
 }
 
 void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns) {
   (void)loop;
   if (t)
-    fprintf(stderr, "cio: task '%s' (id %llu) held the loop for %.3f s without suspending\n",
+    fprintf(stderr,
+            "cio: task '%s' (id %llu) held the loop for %.3f s without "
+            "suspending\n",
             t->name, (unsigned long long)t->id, (double)held_ns / 1e9);
   else
-    fprintf(stderr, "cio: the loop context (callbacks, timers) held the loop for %.3f s\n",
-            (double)held_ns / 1e9);
+    fprintf(
+        stderr,
+        "cio: the loop context (callbacks, timers) held the loop for %.3f s\n",
+        (double)held_ns / 1e9);
 }
 
 static void note(cio_loop *loop, cio_task *t, bool detached) {
   size_t len = strlen(t->name);
-  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
+  cio__dbg_note *n =
+      loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
   if (!n) {
     loop->notes_dropped++;
     return;
@@ -141,7 +157,8 @@ static void note(cio_loop *loop, cio_task *t, bool detached) {
 
 void cio__debug_handle_gone(cio_task *t) {
   cio_loop *loop = t->loop;
-  if (loop != cio__tls_loop || !loop->debug) return; /* loop may be gone */
+  if (loop != cio__tls_loop || !loop->debug)
+    return; /* loop may be gone */
   if (t->state == CIO_TASK_DONE)
     note(loop, t, false);
   else
@@ -149,9 +166,11 @@ void cio__debug_handle_gone(cio_task *t) {
 }
 
 void cio__debug_task_done(cio_task *t) {
-  if (t->awaited) return;
+  if (t->awaited)
+    return;
   if (t->detached) {
-    if (t->status < 0 && t->status != -ECANCELED) cio__debug_task_failed_detached(t);
+    if (t->status < 0 && t->status != -ECANCELED)
+      cio__debug_task_failed_detached(t);
   } else if (t->orphaned) {
     note(t->loop, t, false);
   }
@@ -159,23 +178,29 @@ void cio__debug_task_done(cio_task *t) {
 
 static void print_notes(cio_loop *loop, bool detached) {
   size_t n = 0;
-  for (cio__dbg_note *p = loop->notes; p; p = p->next) n += p->detached == detached;
-  if (!n) return;
+  for (cio__dbg_note *p = loop->notes; p; p = p->next)
+    n += p->detached == detached;
+  if (!n)
+    return;
   if (detached)
-    fprintf(stderr, "cio: %zu detached task(s) failed and nobody read the error:\n", n);
+    fprintf(stderr,
+            "cio: %zu detached task(s) failed and nobody read the error:\n", n);
   else
-    fprintf(stderr, "cio: %zu task(s) were never awaited (handle released without "
-                    "cio_await() or cio_detach()):\n", n);
+    fprintf(stderr,
+            "cio: %zu task(s) were never awaited (handle released without "
+            "cio_await() or cio_detach()):\n",
+            n);
   /* The list is newest first; print in the order things happened. */
   cio__dbg_note **v = cio__malloc(n * sizeof *v);
   size_t k = 0;
   for (cio__dbg_note *p = loop->notes; p; p = p->next)
     if (p->detached == detached) {
-      if (v) v[k] = p;
+      if (v)
+        v[k] = p;
       k++;
       if (!v)
-        fprintf(stderr, "cio:   '%s' (id %llu): %s\n", p->name, (unsigned long long)p->id,
-                outcome(p->status));
+        fprintf(stderr, "cio:   '%s' (id %llu): %s\n", p->name,
+                (unsigned long long)p->id, outcome(p->status));
     }
   for (size_t i = v ? n : 0; i > 0; i--)
     fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name,
@@ -200,22 +225,29 @@ void cio__debug_final_report(cio_loop *loop) {
 
 void cio__debug_reap(cio_loop *loop, cio_task *t) {
   t->stack_hw = cio__stack_resident(t->stack);
-  if (t->stack_hw > loop->stack_hw_max) loop->stack_hw_max = t->stack_hw;
-  cio__stack_clean(t->stack); /* the next task on this stack is measured afresh */
+  if (t->stack_hw > loop->stack_hw_max)
+    loop->stack_hw_max = t->stack_hw;
+  cio__stack_clean(
+      t->stack); /* the next task on this stack is measured afresh */
 }
 
 size_t cio_task_stack_high_water(const cio_task *t) {
-  if (!t) return 0;
-  if (t->state == CIO_TASK_DONE) return t->stack ? cio__stack_resident(t->stack) : t->stack_hw;
+  if (!t)
+    return 0;
+  if (t->state == CIO_TASK_DONE)
+    return t->stack ? cio__stack_resident(t->stack) : t->stack_hw;
   return t->started && t->stack ? cio__stack_resident(t->stack) : 0;
 }
 
 size_t cio_task_stack_size(const cio_task *t) {
-  if (!t) return 0;
+  if (!t)
+    return 0;
   return t->stack ? t->stack->size : t->stack_size;
 }
 
-size_t cio_loop_stack_high_water(const cio_loop *loop) { return loop ? loop->stack_hw_max : 0; }
+size_t cio_loop_stack_high_water(const cio_loop *loop) {
+  return loop ? loop->stack_hw_max : 0;
+}
 
 /* ---- backtraces ---- */
 
@@ -234,16 +266,20 @@ typedef struct bt {
   uintptr_t fn[BT_CAP];
 } bt;
 
-NO_ASAN static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg) {
+NO_ASAN static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx,
+                                            void *arg) {
   bt *b = arg;
-  if (b->n >= BT_CAP) return _URC_END_OF_STACK;
+  if (b->n >= BT_CAP)
+    return _URC_END_OF_STACK;
   int before = 0;
   uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-  if (!ip) return _URC_END_OF_STACK;
+  if (!ip)
+    return _URC_END_OF_STACK;
   uintptr_t fn = _Unwind_GetRegionStart(ctx);
   b->pc[b->n] = (void *)ip;
   b->fn[b->n++] = fn;
-  if (fn && (fn == b->m1 || fn == b->m2)) b->start = b->n;
+  if (fn && (fn == b->m1 || fn == b->m2))
+    b->start = b->n;
   return _URC_NO_REASON;
 }
 
@@ -253,9 +289,11 @@ static void bt_trim(bt *b) {
   int kind, last_switch = -1;
   for (int i = b->start; i < b->n && i < b->start + 6; i++) {
     cio__sched_frame(b->fn[i], &kind);
-    if (kind == CIO__FRAME_SWITCH) last_switch = i;
+    if (kind == CIO__FRAME_SWITCH)
+      last_switch = i;
   }
-  if (last_switch >= 0) b->start = last_switch + 1;
+  if (last_switch >= 0)
+    b->start = last_switch + 1;
   for (int i = b->start; i < b->n; i++) {
     cio__sched_frame(b->fn[i], &kind);
     if (kind == CIO__FRAME_ENTRY) {
@@ -263,11 +301,13 @@ static void bt_trim(bt *b) {
       break;
     }
   }
-  if (b->n - b->start > MAX_FRAMES) b->n = b->start + MAX_FRAMES;
+  if (b->n - b->start > MAX_FRAMES)
+    b->n = b->start + MAX_FRAMES;
 }
 
 /* The calling task's frames, from the caller of the marker functions on. */
-__attribute__((noinline)) static void bt_here(bt *b, uintptr_t m1, uintptr_t m2) {
+__attribute__((noinline)) static void bt_here(bt *b, uintptr_t m1,
+                                              uintptr_t m2) {
   b->m1 = m1;
   b->m2 = m2;
   b->n = b->start = 0;
@@ -302,7 +342,8 @@ NO_ASAN static void peek_fn(void *arg) {
 static int bt_peek(cio_loop *loop, cio_task *t, bt *b) {
   b->n = b->start = 0;
   uintptr_t sp = cio__ctx_sp(&t->ctx);
-  if (sp && (sp < (uintptr_t)t->stack->lo || sp - (uintptr_t)t->stack->lo < PEEK_ROOM))
+  if (sp && (sp < (uintptr_t)t->stack->lo ||
+             sp - (uintptr_t)t->stack->lo < PEEK_ROOM))
     return -ENOSPC;
   b->m1 = (uintptr_t)cio__ctx_peek_marker;
   b->m2 = 0;
@@ -326,13 +367,14 @@ static int bt_peek(cio_loop *loop, cio_task *t, bt *b) {
 int cio__task_backtrace_self(const cio_task *t, void **pcs, int max);
 int cio__loop_dump_self(cio_loop *loop, int fd);
 
-MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs,
-                                                             int max) {
+MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs, int max) {
   cio_loop *loop = cio__tls_loop;
-  if (!ct || !pcs || max < 0 || !loop || ct->loop != loop) return -EINVAL;
+  if (!ct || !pcs || max < 0 || !loop || ct->loop != loop)
+    return -EINVAL;
   cio_task *t = (cio_task *)(uintptr_t)ct;
   bt *b = cio__malloc(sizeof *b);
-  if (!b) return -ENOMEM;
+  if (!b)
+    return -ENOMEM;
   int r = 0;
   if (t == loop->current)
     bt_here(b, (uintptr_t)cio__task_backtrace_self, (uintptr_t)task_backtrace);
@@ -368,40 +410,53 @@ static void format_pc(out *o, void *pc, uintptr_t fn) {
   }
   const char *mod = di.dli_fname[0] ? di.dli_fname : "?";
   if (di.dli_sname && di.dli_saddr)
-    outf(o, "%p %s+0x%zx (%s)\n", pc, di.dli_sname, (size_t)((char *)pc - (char *)di.dli_saddr),
-         mod);
+    outf(o, "%p %s+0x%zx (%s)\n", pc, di.dli_sname,
+         (size_t)((char *)pc - (char *)di.dli_saddr), mod);
   else if (core)
     outf(o, "%p %s+0x%zx (%s)\n", pc, core, (size_t)((uintptr_t)pc - fn), mod);
   else
-    outf(o, "%p %s+0x%zx\n", pc, mod, (size_t)((char *)pc - (char *)di.dli_fbase));
+    outf(o, "%p %s+0x%zx\n", pc, mod,
+         (size_t)((char *)pc - (char *)di.dli_fbase));
 }
 
 /* ---- the dump ---- */
 
 static const char *state_name(int s) {
   switch (s) {
-  case CIO_TASK_READY: return "ready";
-  case CIO_TASK_RUNNING: return "running";
-  case CIO_TASK_WAITING: return "waiting";
-  default: return "done";
+  case CIO_TASK_READY:
+    return "ready";
+  case CIO_TASK_RUNNING:
+    return "running";
+  case CIO_TASK_WAITING:
+    return "waiting";
+  default:
+    return "done";
   }
 }
 
 static int dump(cio_loop *loop, int fd, const char *why);
 
 static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
-  outf(o, "\ntask '%s' (id %llu): %s", t->name, (unsigned long long)t->id, state_name(t->state));
-  if (t->state == CIO_TASK_WAITING && t->waiting_on) outf(o, " on '%s'", t->waiting_on);
-  if (!t->started) outf(o, ", not started");
-  if (t->cancel_pending) outf(o, ", cancellation pending");
-  if (t->cancel_delivering) outf(o, ", woken by cancellation");
-  if (t->shield) outf(o, ", shielded");
-  if (t->nexpired) outf(o, ", timed out");
+  outf(o, "\ntask '%s' (id %llu): %s", t->name, (unsigned long long)t->id,
+       state_name(t->state));
+  if (t->state == CIO_TASK_WAITING && t->waiting_on)
+    outf(o, " on '%s'", t->waiting_on);
+  if (!t->started)
+    outf(o, ", not started");
+  if (t->cancel_pending)
+    outf(o, ", cancellation pending");
+  if (t->cancel_delivering)
+    outf(o, ", woken by cancellation");
+  if (t->shield)
+    outf(o, ", shielded");
+  if (t->nexpired)
+    outf(o, ", timed out");
   if (t->started && t->stack)
-    outf(o, ", stack %zu KiB touched of %zu KiB", cio__stack_resident(t->stack) / 1024,
-         t->stack->size / 1024);
+    outf(o, ", stack %zu KiB touched of %zu KiB",
+         cio__stack_resident(t->stack) / 1024, t->stack->size / 1024);
   outf(o, "\n");
-  if (!t->started || !t->stack) return;
+  if (!t->started || !t->stack)
+    return;
   int r = 0;
   if (t == loop->current)
     bt_here(b, (uintptr_t)cio__loop_dump_self, (uintptr_t)dump);
@@ -411,7 +466,8 @@ static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
     outf(o, "    (too little stack left to unwind it safely)\n");
     return;
   }
-  if (b->n <= b->start) outf(o, "    (no frames: built without unwind tables?)\n");
+  if (b->n <= b->start)
+    outf(o, "    (no frames: built without unwind tables?)\n");
   for (int i = b->start; i < b->n; i++) {
     outf(o, "    #%-2d ", i - b->start);
     format_pc(o, b->pc[i], b->fn[i]);
@@ -419,9 +475,12 @@ static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
 }
 
 MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
-  if (!loop) loop = cio__tls_loop;
-  if (!loop || loop != cio__tls_loop) return -EINVAL;
-  if (loop->peeking) return -EBUSY;
+  if (!loop)
+    loop = cio__tls_loop;
+  if (!loop || loop != cio__tls_loop)
+    return -EINVAL;
+  if (loop->peeking)
+    return -EBUSY;
   out o = {.fd = fd};
   bt *b = cio__malloc(sizeof *b);
   size_t nready = 0;
@@ -429,7 +488,8 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
     nready += cio__container_of(l, cio_task, live)->state == CIO_TASK_READY;
   outf(&o, "=== cio task dump%s%s: loop %p, %zu task(s), %zu ready, %s\n",
        why ? " on " : "", why ? why : "", (void *)loop, loop->ntasks, nready,
-       loop->debug ? "debug mode" : "debug mode off (stack figures are upper bounds)");
+       loop->debug ? "debug mode"
+                   : "debug mode off (stack figures are upper bounds)");
   if (loop->current)
     outf(&o, "running now: '%s' (id %llu)\n", loop->current->name,
          (unsigned long long)loop->current->id);
@@ -440,11 +500,13 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
     if (b)
       dump_task(&o, b, loop, t);
     else
-      outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name, (unsigned long long)t->id);
+      outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name,
+           (unsigned long long)t->id);
   }
   cio__free(b);
   if (loop->debug)
-    outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n", loop->stack_hw_max / 1024);
+    outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n",
+         loop->stack_hw_max / 1024);
   outf(&o, "=== end of cio task dump\n");
   out_flush(&o);
   return 0;

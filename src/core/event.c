@@ -19,8 +19,10 @@ cio_event *cio_event_new(void) {
 }
 
 int cio_event_free(cio_event *e) {
-  if (!e) return 0;
-  if (cio__waiters_any_live(&e->waiters)) return -EBUSY;
+  if (!e)
+    return 0;
+  if (cio__waiters_any_live(&e->waiters))
+    return -EBUSY;
   cio__list_detach_all(&e->waiters);
   cio__free(e);
   return 0;
@@ -29,7 +31,8 @@ int cio_event_free(cio_event *e) {
 void cio_event_set(cio_event *e) {
   e->set = true;
   cio__waiter *w;
-  while ((w = cio__waiters_pop_live(&e->waiters))) cio__wake(w->task, 0);
+  while ((w = cio__waiters_pop_live(&e->waiters)))
+    cio__wake(w->task, 0);
 }
 
 void cio_event_clear(cio_event *e) { e->set = false; }
@@ -37,8 +40,10 @@ int cio_event_is_set(const cio_event *e) { return e->set; }
 
 int cio_event_wait(cio_event *e) {
   cio_task *cur = cio__current();
-  if (!cur) return -EPERM;
-  if (e->set) return cio__checkpoint(cur);
+  if (!cur)
+    return -EPERM;
+  if (e->set)
+    return cio__checkpoint(cur);
   cio__waiter w = {.task = cur};
   return cio__wait_on(&e->waiters, &w, "event");
 }

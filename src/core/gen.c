@@ -14,17 +14,17 @@
 #include <stdlib.h>
 
 struct cio_gen {
-  cio_task *task;        /* the generator's task (our handle) */
-  cio_task *consumer;    /* parked in cio_gen_next, or NULL */
+  cio_task *task;     /* the generator's task (our handle) */
+  cio_task *consumer; /* parked in cio_gen_next, or NULL */
   cio_gen_fn fn;
   void *arg;
   void *value;
-  bool full;             /* value holds a yielded value not yet taken */
-  bool want;             /* the consumer asked for a value */
-  bool parked;           /* the generator waits for a request */
+  bool full;   /* value holds a yielded value not yet taken */
+  bool want;   /* the consumer asked for a value */
+  bool parked; /* the generator waits for a request */
   bool closing;
-  bool orphaned;         /* closed from a callback: freed when the task ends */
-  cio__watch done;       /* wakes the consumer when the generator finishes */
+  bool orphaned;   /* closed from a callback: freed when the task ends */
+  cio__watch done; /* wakes the consumer when the generator finishes */
 };
 
 static void gen_free(cio_gen *g) {
@@ -36,20 +36,24 @@ static void gen_free(cio_gen *g) {
 static void gen_done(cio__watch *w, cio_task *t) {
   (void)t;
   cio_gen *g = cio__container_of(w, cio_gen, done);
-  if (g->consumer) cio__wake(g->consumer, 0);
+  if (g->consumer)
+    cio__wake(g->consumer, 0);
   /* Finishing context: the task is freed by the loop after this, and the
    * handle we drop here is only one of its references. */
-  if (g->orphaned) gen_free(g);
+  if (g->orphaned)
+    gen_free(g);
 }
 
 /* Generator side: park until the consumer wants a value or we are closed. */
 static int wait_request(cio_gen *g, cio_task *self, const char *what) {
   while (!g->want) {
-    if (g->closing) return -ECANCELED;
+    if (g->closing)
+      return -ECANCELED;
     g->parked = true;
     int r = cio__park(self, what, CIO__PARK_INTR);
     g->parked = false;
-    if (r < 0) return r;
+    if (r < 0)
+      return r;
   }
   return 0;
 }
@@ -90,34 +94,45 @@ cio_task *cio_gen_task(const cio_gen *g) { return g ? g->task : NULL; }
 
 int cio_gen_yield(cio_gen *g, void *value) {
   cio_task *cur = cio__current();
-  if (!g || !cur || cur != g->task) return -EPERM;
+  if (!g || !cur || cur != g->task)
+    return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0) return r;
-  if (g->closing) return -ECANCELED;
+  if (r < 0)
+    return r;
+  if (g->closing)
+    return -ECANCELED;
   g->value = value;
   g->full = true;
   g->want = false;
-  if (g->consumer) cio__wake(g->consumer, 0);
+  if (g->consumer)
+    cio__wake(g->consumer, 0);
   return wait_request(g, cur, "generator yield");
 }
 
 int cio_gen_next(cio_gen *g, void **value) {
   cio_task *cur = cio__current();
-  if (!cur) return -EPERM;
-  if (!g) return -EINVAL;
-  if (cur == g->task) return -EDEADLK;
-  if (g->consumer) return -EBUSY;
+  if (!cur)
+    return -EPERM;
+  if (!g)
+    return -EINVAL;
+  if (cur == g->task)
+    return -EDEADLK;
+  if (g->consumer)
+    return -EBUSY;
   int r = cio__checkpoint(cur);
   while (r == 0) {
     if (g->full) {
       g->full = false;
-      if (value) *value = g->value;
+      if (value)
+        *value = g->value;
       g->value = NULL;
       return 1;
     }
-    if (g->task->state == CIO_TASK_DONE) return g->task->status < 0 ? g->task->status : 0;
+    if (g->task->state == CIO_TASK_DONE)
+      return g->task->status < 0 ? g->task->status : 0;
     g->want = true;
-    if (g->parked) cio__wake(g->task, 0);
+    if (g->parked)
+      cio__wake(g->task, 0);
     g->consumer = cur;
     r = cio__park(cur, "generator next", CIO__PARK_INTR);
     g->consumer = NULL;
@@ -126,11 +141,14 @@ int cio_gen_next(cio_gen *g, void **value) {
 }
 
 int cio_gen_close(cio_gen *g) {
-  if (!g) return 0;
+  if (!g)
+    return 0;
   cio_task *cur = cio__current();
   cio_task *t = g->task;
-  if (cur == t) return -EDEADLK;
-  if (g->consumer) return -EBUSY;
+  if (cur == t)
+    return -EDEADLK;
+  if (g->consumer)
+    return -EBUSY;
   if (t->state != CIO_TASK_DONE) {
     g->closing = true;
     cio_task_cancel(t);

@@ -6,11 +6,11 @@
 #ifndef CIO_INTERNAL_H
 #define CIO_INTERNAL_H
 
-#include "cio.h"
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "base/compiler.h"
 #include "base/list.h"
+#include "cio.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -76,7 +76,8 @@ uintptr_t cio__ctx_sp(const cio__ctx *c);
 /* ---- clock ---- */
 
 int64_t cio__clock_ns(void);
-/* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max). */
+/* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max).
+ */
 int64_t cio__sec_to_ns(double s);
 #define CIO__NEVER INT64_MAX
 /* The deadline `seconds` from now, saturating at CIO__NEVER (an infinite or
@@ -87,8 +88,8 @@ int64_t cio__deadline_in(double seconds);
 
 typedef struct cio__tnode {
   int64_t when;
-  uint64_t seq;          /* ties fire in arming order */
-  size_t idx;            /* position in the heap, CIO__TIDLE when not armed */
+  uint64_t seq; /* ties fire in arming order */
+  size_t idx;   /* position in the heap, CIO__TIDLE when not armed */
   void (*fire)(struct cio__tnode *n);
 } cio__tnode;
 #define CIO__TIDLE SIZE_MAX
@@ -110,10 +111,13 @@ static inline void cio__tnode_init(cio__tnode *n, void (*fire)(cio__tnode *)) {
   n->idx = CIO__TIDLE;
   n->fire = fire;
 }
-static inline bool cio__tnode_armed(const cio__tnode *n) { return n->idx != CIO__TIDLE; }
-int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when); /* 0 / -ENOMEM */
-void cio__theap_remove(cio__theap *h, cio__tnode *n);             /* no-op if idle */
-cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now);       /* NULL if none */
+static inline bool cio__tnode_armed(const cio__tnode *n) {
+  return n->idx != CIO__TIDLE;
+}
+int cio__theap_push(cio__theap *h, cio__tnode *n,
+                    int64_t when);                          /* 0 / -ENOMEM */
+void cio__theap_remove(cio__theap *h, cio__tnode *n);       /* no-op if idle */
+cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now); /* NULL if none */
 static inline int64_t cio__theap_next(const cio__theap *h) {
   return h->len ? h->v[0].when : CIO__NEVER;
 }
@@ -122,18 +126,18 @@ void cio__theap_free(cio__theap *h);
 /* ---- stacks ---- */
 
 typedef struct cio__stack {
-  char *lo;               /* lowest usable byte (just above the guard) */
-  size_t size;            /* usable bytes, [lo, lo + size) */
+  char *lo;    /* lowest usable byte (just above the guard) */
+  size_t size; /* usable bytes, [lo, lo + size) */
   struct cio__stack *next;
   struct cio__stack_class *cls;
-  unsigned vg_id;         /* Valgrind stack id */
-  bool cold;              /* pages were returned to the kernel */
+  unsigned vg_id; /* Valgrind stack id */
+  bool cold;      /* pages were returned to the kernel */
 } cio__stack;
 
 typedef struct cio__stack_class {
   struct cio__stack_class *next;
-  size_t size;            /* usable size of stacks in this class */
-  cio__stack *free;       /* LIFO: the warmest stack first */
+  size_t size;      /* usable size of stacks in this class */
+  cio__stack *free; /* LIFO: the warmest stack first */
   size_t nfree, nwarm;
   char *carve, *carve_end; /* unused part of the newest slab */
 } cio__stack_class;
@@ -147,7 +151,7 @@ typedef struct cio__slab {
 typedef struct cio__stack_pool {
   cio__stack_class *classes;
   cio__slab *slabs;
-  bool nohuge;            /* debug: no transparent huge pages (exact page counts) */
+  bool nohuge; /* debug: no transparent huge pages (exact page counts) */
 } cio__stack_pool;
 
 cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
@@ -173,44 +177,44 @@ typedef struct cio__watch {
 } cio__watch;
 
 enum {
-  CIO__PARK_INTR = 0,    /* cancellation and timeouts interrupt the wait */
-  CIO__PARK_NOINTR = 1   /* they stay pending for the next suspension */
+  CIO__PARK_INTR = 0,  /* cancellation and timeouts interrupt the wait */
+  CIO__PARK_NOINTR = 1 /* they stay pending for the next suspension */
 };
 
 struct cio_task {
   cio__ctx ctx;
   cio_loop *loop;
-  cio_task *next;            /* ready queue */
+  cio_task *next; /* ready queue */
   cio_task_fn fn;
   void *arg;
   cio__stack *stack;
   size_t stack_size;
   int status;
   int wake_code;
-  uint8_t state;             /* cio_task_state */
+  uint8_t state; /* cio_task_state */
   bool started;
-  bool intr;                 /* parked interruptibly */
+  bool intr; /* parked interruptibly */
   bool cancel_pending;
-  bool cancel_delivering;    /* woken with -ECANCELED, has not run yet */
+  bool cancel_delivering; /* woken with -ECANCELED, has not run yet */
   bool detached;
-  bool awaited;              /* someone read the status (debug reports) */
-  bool user_suspend;         /* parked in cio_suspend(): cio_task_wake() may wake it */
-  bool orphaned;             /* debug: handle released unawaited while running */
-  unsigned ncancel;          /* cancellation requests so far */
-  unsigned nexpired;         /* expired timeout scopes active on this task */
+  bool awaited;      /* someone read the status (debug reports) */
+  bool user_suspend; /* parked in cio_suspend(): cio_task_wake() may wake it */
+  bool orphaned;     /* debug: handle released unawaited while running */
+  unsigned ncancel;  /* cancellation requests so far */
+  unsigned nexpired; /* expired timeout scopes active on this task */
   int refs;
-  int hrefs;                 /* of refs, the user's handles */
+  int hrefs; /* of refs, the user's handles */
   uint64_t id;
   const char *waiting_on;
-  char *name;                /* malloc'd, or autoname */
+  char *name; /* malloc'd, or autoname */
   char autoname[24];
-  cio__link live;            /* loop->tasks while not done */
-  cio__link watchers;        /* cio__watch nodes */
+  cio__link live;     /* loop->tasks while not done */
+  cio__link watchers; /* cio__watch nodes */
   cio__tnode sleep_timer;
-  cio_timeout_scope *scope;  /* innermost active timeout scope */
-  cio_shield_scope *shield;  /* innermost active shield scope */
-  int64_t run_start;         /* debug: when it got the CPU */
-  size_t stack_hw;           /* debug: stack pages touched, measured when it finished */
+  cio_timeout_scope *scope; /* innermost active timeout scope */
+  cio_shield_scope *shield; /* innermost active shield scope */
+  int64_t run_start;        /* debug: when it got the CPU */
+  size_t stack_hw; /* debug: stack pages touched, measured when it finished */
 #ifdef CIO_ASAN
   void *asan_fake;
 #endif
@@ -223,7 +227,7 @@ struct cio_task {
 typedef struct cio__waiter {
   cio__link link;
   cio_task *task;
-  void *item;                /* queues: the item handed over */
+  void *item; /* queues: the item handed over */
 } cio__waiter;
 
 /* The first waiter still actually waiting (interrupted ones are unlinked on
@@ -234,7 +238,8 @@ bool cio__waiters_any_live(cio__link *list);
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
 
 /* Core scheduling primitives (sched.c). */
-#define CIO__BUDGET 64  /* task runs per loop turn before timers/I/O are looked at */
+#define CIO__BUDGET                                                            \
+  64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
 /* Entry check of every call that may wait, also when it completes without
@@ -253,8 +258,11 @@ void cio__ready_push(cio_loop *loop, cio_task *t);
 void cio__task_finish(cio_task *t, int status);
 /* Wait for t to finish without being interruptible. */
 void cio__await_done(cio_task *t);
-void cio__watch_add(cio_task *t, cio__watch *w, void (*fn)(cio__watch *, cio_task *));
-static inline void cio__watch_remove(cio__watch *w) { cio__list_remove(&w->link); }
+void cio__watch_add(cio_task *t, cio__watch *w,
+                    void (*fn)(cio__watch *, cio_task *));
+static inline void cio__watch_remove(cio__watch *w) {
+  cio__list_remove(&w->link);
+}
 /* The current task or NULL; the current thread's loop or NULL. */
 cio_task *cio__current(void);
 extern _Thread_local cio_loop *cio__tls_loop;
@@ -268,7 +276,7 @@ typedef struct cio__callback {
 
 typedef struct cio__cbring {
   cio__callback *v;
-  size_t head, len, cap;   /* cap is a power of two */
+  size_t head, len, cap; /* cap is a power of two */
 } cio__cbring;
 
 int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
@@ -277,8 +285,8 @@ int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
 typedef struct cio__dbg_note {
   struct cio__dbg_note *next;
   uint64_t id;
-  int status;                /* final, or -EINPROGRESS */
-  bool detached;             /* a detached failure, else never awaited */
+  int status;    /* final, or -EINPROGRESS */
+  bool detached; /* a detached failure, else never awaited */
   char name[];
 } cio__dbg_note;
 
@@ -287,19 +295,19 @@ typedef struct cio__dbg_note {
 #define CIO__SIG_DUMP 2
 
 struct cio_loop {
-  cio__ctx sched_ctx;        /* the loop's own context (the thread's stack) */
-  cio_task *current;         /* running task, NULL in the loop context */
+  cio__ctx sched_ctx; /* the loop's own context (the thread's stack) */
+  cio_task *current;  /* running task, NULL in the loop context */
   cio_task *rq_head, *rq_tail;
   size_t rq_len;
-  unsigned budget;           /* task runs left before the loop's next turn */
-  cio_task *zombie;          /* finished task whose stack awaits release */
+  unsigned budget;  /* task runs left before the loop's next turn */
+  cio_task *zombie; /* finished task whose stack awaits release */
   cio__theap timers;
   cio__cbring soon;
-  cio__cbring close_hooks;   /* run by cio_loop_close, last added first */
+  cio__cbring close_hooks; /* run by cio_loop_close, last added first */
   bool hooks_ran;
   cio__stack_pool stacks;
   size_t default_stack;
-  cio__link tasks;           /* every task not yet done */
+  cio__link tasks; /* every task not yet done */
   size_t ntasks;
   uint64_t next_id;
   int64_t now;
@@ -308,20 +316,20 @@ struct cio_loop {
   bool closing;
   int debug;
   int64_t slow_ns;
-  int64_t run_start;         /* debug: when the loop context got the CPU */
-  size_t stack_hw_max;       /* debug: largest stack_hw of a finished task */
-  cio__dbg_note *notes;      /* debug: unread statuses, reported at close */
+  int64_t run_start;    /* debug: when the loop context got the CPU */
+  size_t stack_hw_max;  /* debug: largest stack_hw of a finished task */
+  cio__dbg_note *notes; /* debug: unread statuses, reported at close */
   size_t nnotes, notes_dropped;
-  cio_task *peeking;         /* task whose stack a dump is unwinding */
-  const cio_task *until;     /* run_until_complete target */
-  cio_task *main_task;       /* cio_run's main task: Ctrl-C cancels it */
+  cio_task *peeking;     /* task whose stack a dump is unwinding */
+  const cio_task *until; /* run_until_complete target */
+  cio_task *main_task;   /* cio_run's main task: Ctrl-C cancels it */
   /* cross-thread calls */
   pthread_mutex_t ts_mu;
   cio__cbring ts_queue;
   atomic_int ts_notified;
   atomic_int ts_closed;
-  atomic_int sig_pending;    /* CIO__SIG_* from signal handlers */
-  atomic_int quit_fwd;       /* a SIGQUIT was forwarded to the loop's thread */
+  atomic_int sig_pending; /* CIO__SIG_* from signal handlers */
+  atomic_int quit_fwd;    /* a SIGQUIT was forwarded to the loop's thread */
   int wake_fd;
   /* reactor */
   const cio_poller_ops *poller;

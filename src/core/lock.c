@@ -19,8 +19,10 @@ cio_lock *cio_lock_new(void) {
 }
 
 int cio_lock_free(cio_lock *l) {
-  if (!l) return 0;
-  if (cio__waiters_any_live(&l->waiters)) return -EBUSY;
+  if (!l)
+    return 0;
+  if (cio__waiters_any_live(&l->waiters))
+    return -EBUSY;
   cio__list_detach_all(&l->waiters);
   cio__free(l);
   return 0;
@@ -28,8 +30,10 @@ int cio_lock_free(cio_lock *l) {
 
 int cio_lock_try_acquire(cio_lock *l) {
   cio_task *cur = cio__current();
-  if (!cur) return -EPERM;
-  if (l->owner) return l->owner == cur ? -EDEADLK : -EAGAIN;
+  if (!cur)
+    return -EPERM;
+  if (l->owner)
+    return l->owner == cur ? -EDEADLK : -EAGAIN;
   l->owner = cur;
   return 0;
 }
@@ -39,17 +43,21 @@ int cio_lock_try_acquire(cio_lock *l) {
 int cio__lock_acquire(cio_lock *l, bool intr);
 int cio__lock_acquire(cio_lock *l, bool intr) {
   cio_task *cur = cio__current();
-  if (!cur) return -EPERM;
-  if (l->owner == cur) return -EDEADLK;
+  if (!cur)
+    return -EPERM;
+  if (l->owner == cur)
+    return -EDEADLK;
   if (intr) {
     int r = cio__checkpoint(cur);
-    if (r < 0) return r;
+    if (r < 0)
+      return r;
   }
   if (!l->owner) {
     l->owner = cur;
     return 0;
   }
-  if (intr) return cio__wait_on(&l->waiters, &(cio__waiter){.task = cur}, "lock");
+  if (intr)
+    return cio__wait_on(&l->waiters, &(cio__waiter){.task = cur}, "lock");
   cio__waiter w = {.task = cur};
   while (l->owner != cur) {
     cio__list_push_back(&l->waiters, &w.link);
@@ -63,10 +71,12 @@ int cio_lock_acquire(cio_lock *l) { return cio__lock_acquire(l, true); }
 
 int cio_lock_release(cio_lock *l) {
   cio_task *cur = cio__current();
-  if (!l->owner || l->owner != cur) return -EPERM;
+  if (!l->owner || l->owner != cur)
+    return -EPERM;
   cio__waiter *w = cio__waiters_pop_live(&l->waiters);
   l->owner = w ? w->task : NULL;
-  if (w) cio__wake(w->task, 0);
+  if (w)
+    cio__wake(w->task, 0);
   return 0;
 }
 

@@ -9,23 +9,30 @@
 _Static_assert(sizeof(cio__tnode) <= sizeof(((cio_timeout_scope *)0)->timer),
                "cio_timeout_scope.timer too small for a timer node");
 
-static cio__tnode *scope_node(cio_timeout_scope *s) { return (cio__tnode *)(void *)s->timer; }
+static cio__tnode *scope_node(cio_timeout_scope *s) {
+  return (cio__tnode *)(void *)s->timer;
+}
 
 /* Does t->nexpired count s? Not if s began before t's innermost shield. */
 static bool counted(const cio_task *t, const cio_timeout_scope *s) {
-  if (CIO_LIKELY(!t->shield)) return true;
+  if (CIO_LIKELY(!t->shield))
+    return true;
   for (const cio_timeout_scope *p = t->shield->mark; p; p = p->outer)
-    if (p == s) return false;
+    if (p == s)
+      return false;
   return true;
 }
 
 static void scope_expire(cio_timeout_scope *s) {
-  if (s->expired) return;
+  if (s->expired)
+    return;
   s->expired = 1;
   cio_task *t = s->task;
-  if (!counted(t, s)) return; /* shielded: counted again at cio_shield_end */
+  if (!counted(t, s))
+    return; /* shielded: counted again at cio_shield_end */
   t->nexpired++;
-  if (t->state == CIO_TASK_WAITING && t->intr) cio__wake(t, -ETIMEDOUT);
+  if (t->state == CIO_TASK_WAITING && t->intr)
+    cio__wake(t, -ETIMEDOUT);
 }
 
 static void scope_fire(cio__tnode *n) {
@@ -34,7 +41,8 @@ static void scope_fire(cio__tnode *n) {
 
 static void scope_arm(cio_timeout_scope *s, int64_t deadline) {
   s->deadline = deadline;
-  if (deadline == CIO__NEVER) return;
+  if (deadline == CIO__NEVER)
+    return;
   if (deadline <= cio__clock_ns() ||
       cio__theap_push(&s->task->loop->timers, scope_node(s), deadline) < 0)
     scope_expire(s); /* no room for the timer: expire now rather than never */
@@ -42,7 +50,8 @@ static void scope_arm(cio_timeout_scope *s, int64_t deadline) {
 
 static int scope_begin_ns(cio_timeout_scope *s, int64_t deadline) {
   cio_task *t = cio__current();
-  if (!t) return -EPERM;
+  if (!t)
+    return -EPERM;
   s->task = t;
   s->expired = 0;
   s->active = 1;
@@ -59,17 +68,21 @@ int cio_timeout_begin(cio_timeout_scope *s, double seconds) {
 }
 
 int cio_timeout_begin_at(cio_timeout_scope *s, double when) {
-  int64_t d = when <= 0 ? 0 : when >= 9.2e9 ? CIO__NEVER : (int64_t)(when * 1e9);
+  int64_t d = when <= 0       ? 0
+              : when >= 9.2e9 ? CIO__NEVER
+                              : (int64_t)(when * 1e9);
   return scope_begin_ns(s, d);
 }
 
 void cio_timeout_reschedule(cio_timeout_scope *s, double seconds) {
-  if (!s->active) return;
+  if (!s->active)
+    return;
   cio_task *t = s->task;
   cio__theap_remove(&t->loop->timers, scope_node(s));
   if (s->expired) {
     s->expired = 0;
-    if (counted(t, s)) t->nexpired--;
+    if (counted(t, s))
+      t->nexpired--;
   }
   scope_arm(s, seconds < 0 ? CIO__NEVER : cio__deadline_in(seconds));
 }
@@ -77,16 +90,19 @@ void cio_timeout_reschedule(cio_timeout_scope *s, double seconds) {
 /* The timer fires at the loop's next turn; the deadline itself may have
  * passed already, which is what callers ask about. */
 static void catch_up(cio_timeout_scope *s) {
-  if (s->active && !s->expired && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline)
+  if (s->active && !s->expired && s->deadline != CIO__NEVER &&
+      cio__clock_ns() >= s->deadline)
     scope_expire(s);
 }
 
 int cio_timeout_end(cio_timeout_scope *s) {
-  if (!s->active) return s->expired;
+  if (!s->active)
+    return s->expired;
   catch_up(s);
   cio_task *t = s->task;
   cio__theap_remove(&t->loop->timers, scope_node(s));
-  if (s->expired && counted(t, s)) t->nexpired--;
+  if (s->expired && counted(t, s))
+    t->nexpired--;
   /* Unlink wherever it is, so a scope ended out of order breaks nothing. */
   for (cio_timeout_scope **p = &t->scope; *p; p = &(*p)->outer) {
     if (*p == s) {
@@ -99,15 +115,16 @@ int cio_timeout_end(cio_timeout_scope *s) {
 }
 
 int cio_timeout_expired(const cio_timeout_scope *s) {
-  return s->expired ||
-         (s->active && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline);
+  return s->expired || (s->active && s->deadline != CIO__NEVER &&
+                        cio__clock_ns() >= s->deadline);
 }
 
 /* ---- shield scopes ---- */
 
 int cio_shield_begin(cio_shield_scope *s) {
   cio_task *t = cio__current();
-  if (!t) return -EPERM;
+  if (!t)
+    return -EPERM;
   s->task = t;
   s->mark = t->scope;
   s->outer = t->shield;
@@ -119,7 +136,8 @@ int cio_shield_begin(cio_shield_scope *s) {
 }
 
 int cio_shield_end(cio_shield_scope *s) {
-  if (!s->active) return 0;
+  if (!s->active)
+    return 0;
   cio_task *t = s->task;
   for (cio_shield_scope **p = &t->shield; *p; p = &(*p)->outer) {
     if (*p == s) {
@@ -132,7 +150,8 @@ int cio_shield_end(cio_shield_scope *s) {
   const cio_timeout_scope *stop = t->shield ? t->shield->mark : NULL;
   unsigned n = 0;
   for (const cio_timeout_scope *p = t->scope; p && p != stop; p = p->outer)
-    if (p->expired) n++;
+    if (p->expired)
+      n++;
   t->nexpired = n;
   return t->cancel_pending || n ? 1 : 0;
 }
