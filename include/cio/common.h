@@ -32,12 +32,21 @@
 #define CIO_VERSION_PATCH 0
 
 /* cio's own status codes, above errno's range, returned negated like errno
- * values (-CIO_ENONAME). cio_strerror() names them. */
+ * values (-CIO_ENONAME). cio_strerror() describes them, cio_strerror_name()
+ * names them. */
 #define CIO_ENONAME 3001 /* host name does not resolve */
 #define CIO_EDNS 3002    /* resolver failure (no server answered, bad reply) */
 #define CIO_ETLS 3003    /* TLS protocol failure (handshake, bad record) */
 #define CIO_ECERT                                                              \
   3004 /* TLS peer certificate rejected (untrusted, wrong name, expired) */
+#define CIO_ESERVER                                                            \
+  3005 /* a server answered with an error (SQL, Redis): its words are          \
+          readable from the client's last-error call */
+
+/* Timeouts are double seconds. CIO_FOREVER (any negative value) means no
+ * limit, everywhere; 0 as a call's argument means "do not wait"; a zero field
+ * of an options struct means that field's documented default. */
+#define CIO_FOREVER (-1.0)
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +56,11 @@ extern "C" {
  * a positive errno). Never NULL; the string is static and must not be freed.
  * Safe from any thread; does not suspend. */
 CIO_API const char *cio_strerror(int code);
+
+/* The symbolic name of a status code: "ECANCELED", "CIO_ETLS", "0" for
+ * success, "E?" for a number that is no known code. Static string; any
+ * thread; never suspends. */
+CIO_API const char *cio_strerror_name(int code);
 
 /* "major.minor.patch" of the library actually linked. Static string. */
 CIO_API const char *cio_version(void);

@@ -18,14 +18,11 @@ cio_event *cio_event_new(void) {
   return e;
 }
 
-int cio_event_free(cio_event *e) {
+void cio_event_free(cio_event *e) {
   if (!e)
-    return 0;
-  if (cio__waiters_any_live(&e->waiters))
-    return -EBUSY;
-  cio__list_detach_all(&e->waiters);
+    return;
+  cio__waiters_abort(&e->waiters);
   cio__free(e);
-  return 0;
 }
 
 void cio_event_set(cio_event *e) {

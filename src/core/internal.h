@@ -234,6 +234,9 @@ typedef struct cio__waiter {
  * the way), unlinked; NULL if none. */
 cio__waiter *cio__waiters_pop_live(cio__link *list);
 bool cio__waiters_any_live(cio__link *list);
+/* An object with this wait list is being freed: wake every live waiter with
+ * -EBADF (after which it must not touch the object) and detach the rest. */
+void cio__waiters_abort(cio__link *list);
 /* Park on a primitive: link w on list, suspend, unlink on interruption. */
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
 
@@ -314,6 +317,7 @@ struct cio_loop {
   bool running;
   bool stopping;
   bool closing;
+  bool closed; /* cio_loop_close finished; only freeing is left */
   int debug;
   int64_t slow_ns;
   int64_t run_start;    /* debug: when the loop context got the CPU */

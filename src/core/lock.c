@@ -18,14 +18,11 @@ cio_lock *cio_lock_new(void) {
   return l;
 }
 
-int cio_lock_free(cio_lock *l) {
+void cio_lock_free(cio_lock *l) {
   if (!l)
-    return 0;
-  if (cio__waiters_any_live(&l->waiters))
-    return -EBUSY;
-  cio__list_detach_all(&l->waiters);
+    return;
+  cio__waiters_abort(&l->waiters);
   cio__free(l);
-  return 0;
 }
 
 int cio_lock_try_acquire(cio_lock *l) {
@@ -61,8 +58,10 @@ int cio__lock_acquire(cio_lock *l, bool intr) {
   cio__waiter w = {.task = cur};
   while (l->owner != cur) {
     cio__list_push_back(&l->waiters, &w.link);
-    cio__park(cur, "lock (re-acquire)", CIO__PARK_NOINTR);
+    int r = cio__park(cur, "lock (re-acquire)", CIO__PARK_NOINTR);
     cio__list_remove(&w.link);
+    if (r == -EBADF)
+      return r; /* the lock was freed: l is gone */
   }
   return 0;
 }

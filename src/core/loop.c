@@ -261,6 +261,8 @@ int cio_loop_stop_threadsafe(cio_loop *loop) {
 int cio_loop_close(cio_loop *loop) {
   if (!loop)
     return -EINVAL;
+  if (loop->closed)
+    return 0;
   if (!on_loop_thread(loop))
     return -EINVAL;
   if (loop->running || loop->current)
@@ -308,11 +310,30 @@ int cio_loop_close(cio_loop *loop) {
     loop->poller->close(loop->poller_ctx);
   cio__stack_pool_free(&loop->stacks);
   close(loop->wake_fd);
-  pthread_mutex_destroy(&loop->ts_mu);
+  loop->wake_fd = -1;
   cio__overflow_guard_thread_fini();
   cio__tls_loop = NULL;
-  cio__free(loop);
+  loop->closed = true;
   return 0;
+}
+
+void cio_loop_free(cio_loop *loop) {
+  if (!loop)
+    return;
+  if (!loop->closed && cio_loop_close(loop) < 0) {
+    /* Closing needs the loop's own thread, outside a run: freeing it from
+     * anywhere else would pull the memory from under its tasks. */
+    fprintf(stderr,
+            "cio: cio_loop_free: loop not closed (running, or another thread): "
+            "not freed\n");
+    return;
+  }
+  pthread_mutex_destroy(&loop->ts_mu);
+  cio__free(loop);
+}
+
+size_t cio_loop_task_count(const cio_loop *loop) {
+  return loop ? loop->ntasks : 0;
 }
 
 int cio_run(cio_task_fn fn, void *arg) {
@@ -323,7 +344,7 @@ int cio_run(cio_task_fn fn, void *arg) {
   cio_task *t = cio_spawn_on(loop, fn, arg, &o);
   if (!t) {
     int err = -errno;
-    cio_loop_close(loop);
+    cio_loop_free(loop);
     return err;
   }
   /* Ctrl-C cancels the main task, as in asyncio.run(). */
@@ -334,7 +355,7 @@ int cio_run(cio_task_fn fn, void *arg) {
     cio__sigint_uninstall(loop);
   loop->main_task = NULL;
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   return r;
 }
 
@@ -358,6 +379,8 @@ int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg) {
 int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg) {
   if (!loop || !fn)
     return -EINVAL;
+  if (loop->closed)
+    return -ESHUTDOWN;
   return cio__cbring_push(&loop->soon, fn, arg);
 }
 

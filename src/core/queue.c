@@ -49,19 +49,15 @@ cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
   return q;
 }
 
-int cio_queue_free(cio_queue *q) {
+void cio_queue_free(cio_queue *q) {
   if (!q)
-    return 0;
-  if (cio__waiters_any_live(&q->getters) ||
-      cio__waiters_any_live(&q->putters) || cio__waiters_any_live(&q->joiners))
-    return -EBUSY;
-  cio__list_detach_all(&q->getters);
-  cio__list_detach_all(&q->putters);
-  cio__list_detach_all(&q->joiners);
+    return;
+  cio__waiters_abort(&q->getters);
+  cio__waiters_abort(&q->putters);
+  cio__waiters_abort(&q->joiners);
   cio__free(q->ring);
   cio__free(q->heap);
   cio__free(q);
-  return 0;
 }
 
 size_t cio_queue_size(const cio_queue *q) { return q->len; }

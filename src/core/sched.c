@@ -262,6 +262,13 @@ cio__waiter *cio__waiters_pop_live(cio__link *list) {
   return NULL;
 }
 
+void cio__waiters_abort(cio__link *list) {
+  cio__waiter *w;
+  while ((w = cio__waiters_pop_live(list)))
+    cio__wake(w->task, -EBADF);
+  cio__list_detach_all(list); /* interrupted ones, not yet run */
+}
+
 bool cio__waiters_any_live(cio__link *list) {
   for (cio__link *l = list->next; l != list; l = l->next)
     if (cio__container_of(l, cio__waiter, link)->task->state ==

@@ -119,6 +119,19 @@ int cio_timeout_expired(const cio_timeout_scope *s) {
                         cio__clock_ns() >= s->deadline);
 }
 
+int cio_with_timeout(double seconds, cio_task_fn fn, void *arg) {
+  cio_timeout_scope s;
+  int r = cio_timeout_begin(&s, seconds);
+  if (r < 0)
+    return r;
+  r = fn(arg);
+  /* A body that swallowed the expiry and failed otherwise still timed out;
+   * one that succeeded did its job (asyncio: a result beats a late expiry). */
+  if (cio_timeout_end(&s) && r < 0)
+    r = -ETIMEDOUT;
+  return r;
+}
+
 /* ---- shield scopes ---- */
 
 int cio_shield_begin(cio_shield_scope *s) {

@@ -139,7 +139,7 @@ cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
 }
 
 static int timer_arm_at(cio_timer *t, int64_t when) {
-  if (!t->loop)
+  if (!t->loop || t->loop->closed)
     return -ESHUTDOWN;
   return cio__theap_push(&t->loop->timers, &t->node, when);
 }

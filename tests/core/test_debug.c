@@ -260,7 +260,7 @@ static void test_dump_outside_tasks(void) {
 
   cio_task_release(t);
   cio_task_release(nap);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 }
 
 /* ---- a task with too little stack left is not unwound ---- */
@@ -353,7 +353,7 @@ static void test_slow_task_reports(void) {
   cio_task *t = cio_spawn(slow_main, NULL);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(strstr(err, "task 'hog_yield' (id 2) held the loop for 0.") != NULL);
@@ -406,7 +406,7 @@ static void test_close_report(void) {
   cio_task *t = cio_spawn(close_main, NULL);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(strstr(err, "2 task(s) were never awaited") != NULL);
@@ -431,7 +431,7 @@ static void test_no_report_without_debug(void) {
   cio_task *t = cio_spawn(close_main, NULL);
   cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_STR(err, "");
   free(err);
@@ -500,7 +500,7 @@ static void test_stack_high_water(void) {
   cio_task *t = cio_spawn(hw_main, hw);
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   CHECK(hw[0] >= 96 * 1024);
   CHECK(hw[0] < 200 * 1024);
   CHECK(hw[1] >= hw[0]);
@@ -539,7 +539,7 @@ static void test_sigquit_dump(void) {
   cio_loop_opts off = {.debug = 0};
   cio_loop *loop = cio_loop_new(&off);
   CHECK(is_default(SIGQUIT)); /* only debug loops take SIGQUIT */
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 
   capture_begin();
   loop = debug_loop(0);
@@ -547,7 +547,7 @@ static void test_sigquit_dump(void) {
   cio_task *t = spawn_named(quit_main, NULL, "main", 0);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(is_default(SIGQUIT));
@@ -585,7 +585,7 @@ static void test_sigquit_names_stuck_task(void) {
   cio_loop_run_until_complete(loop, t);
   pthread_join(th, NULL);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK(strstr(err, "cio: SIGQUIT: task 'stuck' (id 1) holds the loop and has run for ") != NULL);
   CHECK(strstr(err, "=== cio task dump on SIGQUIT") != NULL);

@@ -377,6 +377,7 @@ static void test_group_new_outside_task(void) {
   CHECK(cio_group_new() == NULL);
   CHECK_EQ(errno, EPERM);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* Groups nest: a child owning its own group that fails. */

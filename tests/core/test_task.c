@@ -417,6 +417,7 @@ static void test_outside_task_eperm(void) {
   CHECK_EQ(o.suspend_r, -EPERM);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- handles: detach, release, ref ---- */
@@ -537,6 +538,7 @@ static void test_loop_default_stack(void) {
     cio_task_release(t);
   }
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- cio_suspend / cio_task_wake ---- */
@@ -731,6 +733,7 @@ static void test_stop_threadsafe(void) {
   CHECK(now_s() - t0 < 5.0);
   pthread_join(th, NULL);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 int main(void) {
