@@ -103,7 +103,8 @@ CIO_API int cio_loop_close(cio_loop *loop);
  * cio_call_soon_threadsafe() on it. NULL is a no-op. */
 CIO_API void cio_loop_free(cio_loop *loop);
 
-/* Tasks of the loop that have not finished yet (asyncio.all_tasks()). */
+/* Tasks of the loop that have not finished yet (asyncio.all_tasks()),
+ * daemon tasks (cio_spawn_opts.daemon: libraries' service tasks) left out. */
 CIO_API size_t cio_loop_task_count(const cio_loop *loop);
 
 /* Run fn(arg) when the loop closes: after every task has finished and the

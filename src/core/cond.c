@@ -82,7 +82,7 @@ ssize_t cio_cond_notify(cio_cond *c, size_t n) {
   size_t woken = 0;
   cio__waiter *w;
   while (woken < n && (w = cio__waiters_pop_live(&c->waiters))) {
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     woken++;
   }
   return (ssize_t)woken;

@@ -110,17 +110,42 @@ void cio__debug_task_failed_detached(cio_task *t) {
   note(t->loop, t, true);
 }
 
-void cio__debug_close_report(cio_loop *loop, size_t cancelled) {
+/* One line on a task still alive at close; swallowed: how many -ECANCELED
+ * it got before this close and went on anyway. */
+static void print_alive(cio_task *t, unsigned swallowed) {
+  fprintf(stderr, "cio:   '%s' (id %llu)%s%s", t->name, (unsigned long long)t->id,
+          t->waiting_on ? " waiting on " : "", t->waiting_on ? t->waiting_on : "");
+  if (swallowed)
+    fprintf(stderr, " - it swallowed %u earlier cancellation%s", swallowed,
+            swallowed > 1 ? "s" : "");
+  fputc('\n', stderr);
+}
+
+void cio__debug_close_report(cio_loop *loop) {
   if (!loop->debug)
     return;
-  fprintf(stderr,
-          "cio: loop closed with %zu task(s) still running; cancelling:\n",
-          cancelled);
+  size_t user = 0;
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
+    user += !cio__container_of(l, cio_task, live)->daemon;
+  if (!user)
+    return; /* only service tasks of libraries: their normal end */
+  fprintf(stderr, "cio: loop closed with %zu task(s) still running; cancelling:\n", user);
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
     cio_task *t = cio__container_of(l, cio_task, live);
-    fprintf(stderr, "cio:   '%s' (id %llu)%s%s\n", t->name,
-            (unsigned long long)t->id, t->waiting_on ? " waiting on " : "",
-            t->waiting_on ? t->waiting_on : "");
+    if (!t->daemon)
+      print_alive(t, t->ndelivered);
+  }
+}
+
+void cio__debug_slow_shutdown(cio_loop *loop) {
+  fprintf(stderr,
+          "cio: loop close is still waiting, after %.0f s, for %zu task(s) to unwind "
+          "after being cancelled:\n",
+          (double)CIO__SLOW_SHUTDOWN_NS / 1e9, loop->ntasks);
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
+    cio_task *t = cio__container_of(l, cio_task, live);
+    /* close's own cancellation was delivered too: it is swallowed as well */
+    print_alive(t, t->ndelivered);
   }
 }
 
@@ -169,7 +194,7 @@ void cio__debug_task_done(cio_task *t) {
   if (t->awaited)
     return;
   if (t->detached) {
-    if (t->status < 0 && t->status != -ECANCELED)
+    if (cio__status_is_failure(t->status))
       cio__debug_task_failed_detached(t);
   } else if (t->orphaned) {
     note(t->loop, t, false);

@@ -82,7 +82,7 @@ static int complete(cio_future *f, int status, void *value) {
   f->value = value;
   cio__waiter *w;
   while ((w = cio__waiters_pop_live(&f->waiters)))
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
   schedule_callbacks(f);
   return 0;
 }
@@ -180,4 +180,24 @@ int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn,
     }
   }
   return 0;
+}
+
+/* ---- select case ---- */
+
+static int fut_try(cio_case *c) { return cio_future_done(c->obj); }
+
+static int fut_arm(cio_case *c, cio_task *t, int code) {
+  cio_future *f = c->obj;
+  return cio__case_arm_list(c, &f->waiters, t, code);
+}
+
+static const cio_case_ops future_ops = {fut_try, fut_arm, cio__case_disarm_list,
+                                        cio__case_finish_list};
+
+cio_case cio_case_future(cio_future *f) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &future_ops;
+  c.obj = f;
+  return c;
 }

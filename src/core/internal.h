@@ -200,7 +200,13 @@ struct cio_task {
   bool awaited;      /* someone read the status (debug reports) */
   bool user_suspend; /* parked in cio_suspend(): cio_task_wake() may wake it */
   bool orphaned;     /* debug: handle released unawaited while running */
-  unsigned ncancel;  /* cancellation requests so far */
+  unsigned ncancel;  /* cancellation requests not taken back (uncancel) */
+  unsigned ndelivered; /* -ECANCELED deliveries (debug: swallowed ones) */
+  bool daemon;         /* a library's service task (debug reports) */
+  union {
+    void *p;
+    int64_t i;
+  } result; /* cio_set_result */
   unsigned nexpired; /* expired timeout scopes active on this task */
   int refs;
   int hrefs; /* of refs, the user's handles */
@@ -228,6 +234,10 @@ typedef struct cio__waiter {
   cio__link link;
   cio_task *task;
   void *item; /* queues: the item handed over */
+  int code;   /* what the task is woken with when served: 0, or a select
+                 case's number (select.c) */
+  int status; /* -EBADF when the object was freed under it (a select case
+                 learns it here: its wake code is its number) */
 } cio__waiter;
 
 /* The first waiter still actually waiting (interrupted ones are unlinked on
@@ -239,6 +249,12 @@ bool cio__waiters_any_live(cio__link *list);
 void cio__waiters_abort(cio__link *list);
 /* Park on a primitive: link w on list, suspend, unlink on interruption. */
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
+
+/* select.c: cases that wait on a primitive's wait list. */
+cio__waiter *cio__case_waiter(cio_case *c);
+int cio__case_arm_list(cio_case *c, cio__link *list, cio_task *t, int code);
+void cio__case_disarm_list(cio_case *c);
+int cio__case_finish_list(cio_case *c);
 
 /* Core scheduling primitives (sched.c). */
 #define CIO__BUDGET                                                            \
@@ -252,6 +268,7 @@ static inline int cio__checkpoint(cio_task *t) {
    * expired scopes inside the innermost shield (timeout.c). */
   if (CIO_UNLIKELY(t->cancel_pending) && !t->shield) {
     t->cancel_pending = false;
+    t->ndelivered++;
     return -ECANCELED;
   }
   return CIO_UNLIKELY(t->nexpired) ? -ETIMEDOUT : 0;
@@ -312,6 +329,7 @@ struct cio_loop {
   size_t default_stack;
   cio__link tasks; /* every task not yet done */
   size_t ntasks;
+  size_t ndaemon;            /* of ntasks, daemon (service) tasks */
   uint64_t next_id;
   int64_t now;
   bool running;
@@ -351,7 +369,15 @@ struct cio_loop {
 
 /* debug.c */
 void cio__debug_task_failed_detached(cio_task *t);
-void cio__debug_close_report(cio_loop *loop, size_t cancelled);
+void cio__debug_close_report(cio_loop *loop);
+/* Tasks still unwinding CIO__SLOW_SHUTDOWN_NS into cio_loop_close. */
+#define CIO__SLOW_SHUTDOWN_NS 1000000000
+void cio__debug_slow_shutdown(cio_loop *loop);
+/* A finished task's status counts as a failure for the reports: an error,
+ * but not a cancellation nor a peer that went away (connection handlers). */
+static inline bool cio__status_is_failure(int status) {
+  return status < 0 && status != -ECANCELED && status != -ECONNRESET && status != -EPIPE;
+}
 /* t == NULL: the loop context (callbacks, timers) held the loop. */
 void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns);
 /* The last handle of t went away: note it if its status was never read. */

@@ -75,7 +75,7 @@ int cio_lock_release(cio_lock *l) {
   cio__waiter *w = cio__waiters_pop_live(&l->waiters);
   l->owner = w ? w->task : NULL;
   if (w)
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
   return 0;
 }
 

@@ -268,22 +268,25 @@ int cio_loop_close(cio_loop *loop) {
   if (loop->running || loop->current)
     return -EBUSY;
   loop->closing = true;
-  /* Cancel whatever is left and let it unwind (asyncio.run's shutdown). */
-  size_t cancelled = 0;
-  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
-    cio_task *t = cio__container_of(l, cio_task, live);
-    if (cio_task_cancel(t))
-      cancelled++;
-  }
-  if (cancelled)
-    cio__debug_close_report(loop, cancelled);
+  /* Cancel whatever is left and let it unwind (asyncio.run's shutdown);
+   * the report comes first, so it shows what each task did before. */
+  if (loop->ntasks)
+    cio__debug_close_report(loop);
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
+    cio_task_cancel(cio__container_of(l, cio_task, live));
   loop->running = true;
   loop->run_start = cio__clock_ns();
+  int64_t slow_at = loop->run_start + CIO__SLOW_SHUTDOWN_NS;
   for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000);
        rounds++) {
-    loop->stopping =
-        false; /* a cleanup calling cio_loop_stop() must not stall close */
+    /* a cleanup calling cio_loop_stop() must not stall close */
+    loop->stopping = false;
     run_once(loop);
+    if (CIO_UNLIKELY(loop->debug) && loop->ntasks && slow_at &&
+        cio__clock_ns() >= slow_at) {
+      cio__debug_slow_shutdown(loop);
+      slow_at = 0; /* once */
+    }
   }
   loop->running = false;
   /* Per-loop state of upper layers goes now, while the reactor still works. */
@@ -333,7 +336,7 @@ void cio_loop_free(cio_loop *loop) {
 }
 
 size_t cio_loop_task_count(const cio_loop *loop) {
-  return loop ? loop->ntasks : 0;
+  return loop ? loop->ntasks - loop->ndaemon : 0;
 }
 
 int cio_run(cio_task_fn fn, void *arg) {

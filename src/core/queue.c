@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct pent {
   void *item;
@@ -161,7 +162,7 @@ int cio_queue_put_nowait(cio_queue *q, void *item) {
   if (w) {
     w->item = item;
     q->unfinished++;
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     return 0;
   }
   if (cio_queue_full(q))
@@ -191,7 +192,7 @@ int cio_queue_get_nowait(cio_queue *q, void **item) {
   if (w) {
     /* Room for exactly one: just taken, so this cannot need memory. */
     store(q, w->item);
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
   }
   return 0;
 }
@@ -220,7 +221,7 @@ int cio_queue_task_done(cio_queue *q) {
   if (--q->unfinished == 0) {
     cio__waiter *w;
     while ((w = cio__waiters_pop_live(&q->joiners)))
-      cio__wake(w->task, 0);
+      cio__wake(w->task, w->code);
   }
   return 0;
 }
@@ -234,4 +235,54 @@ int cio_queue_join(cio_queue *q) {
     return r;
   cio__waiter w = {.task = cur};
   return cio__wait_on(&q->joiners, &w, "queue join");
+}
+
+/* ---- select cases ---- */
+
+static int get_try(cio_case *c) { return cio_queue_get_nowait(c->obj, &c->item) == 0; }
+
+static int get_arm(cio_case *c, cio_task *t, int code) {
+  cio_queue *q = c->obj;
+  return cio__case_arm_list(c, &q->getters, t, code);
+}
+
+static int get_finish(cio_case *c) {
+  c->item = cio__case_waiter(c)->item;
+  return cio__case_finish_list(c);
+}
+
+static const cio_case_ops get_ops = {get_try, get_arm, cio__case_disarm_list, get_finish};
+
+cio_case cio_case_get(cio_queue *q) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &get_ops;
+  c.obj = q;
+  return c;
+}
+
+static int put_try(cio_case *c) {
+  int r = cio_queue_put_nowait(c->obj, c->item);
+  if (r == -EAGAIN) return 0;
+  if (r < 0) c->status = r;
+  return r < 0 ? r : 1;
+}
+
+static int put_arm(cio_case *c, cio_task *t, int code) {
+  cio_queue *q = c->obj;
+  int r = cio__case_arm_list(c, &q->putters, t, code);
+  cio__case_waiter(c)->item = c->item;
+  return r;
+}
+
+static const cio_case_ops put_ops = {put_try, put_arm, cio__case_disarm_list,
+                                     cio__case_finish_list};
+
+cio_case cio_case_put(cio_queue *q, void *item) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &put_ops;
+  c.obj = q;
+  c.item = item;
+  return c;
 }

@@ -96,6 +96,7 @@ void cio__task_finish(cio_task *t, int status) {
   t->waiting_on = NULL;
   cio__list_remove(&t->live);
   loop->ntasks--;
+  loop->ndaemon -= t->daemon;
   cio__link *l;
   while ((l = cio__list_pop_front(&t->watchers))) {
     cio__watch *w = cio__container_of(l, cio__watch, link);
@@ -264,8 +265,10 @@ cio__waiter *cio__waiters_pop_live(cio__link *list) {
 
 void cio__waiters_abort(cio__link *list) {
   cio__waiter *w;
-  while ((w = cio__waiters_pop_live(list)))
-    cio__wake(w->task, -EBADF);
+  while ((w = cio__waiters_pop_live(list))) {
+    w->status = -EBADF;
+    cio__wake(w->task, w->code ? w->code : -EBADF);
+  }
   cio__list_detach_all(list); /* interrupted ones, not yet run */
 }
 

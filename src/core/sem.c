@@ -69,7 +69,7 @@ int cio_sem_release(cio_sem *s) {
   if (s->held)
     s->held--;
   if (w) {
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     return 0;
   }
   if (s->value == SIZE_MAX)

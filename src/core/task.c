@@ -22,7 +22,9 @@ static void set_autoname(cio_task *t) {
   t->name = t->autoname;
 }
 
-cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
+/* A new task; with extra > 0, that many bytes of argument storage follow
+ * it and arg is copied there (cio_spawn_copy). */
+static cio_task *spawn(cio_loop *loop, cio_task_fn fn, const void *arg, size_t extra,
                        const cio_spawn_opts *opts) {
   if (!loop) {
     errno = ENOENT;
@@ -36,14 +38,26 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
     errno = ESHUTDOWN;
     return NULL;
   }
-  cio_task *t = cio__calloc(1, sizeof *t);
+  /* The copy starts on a max_align_t boundary after the task. */
+  size_t head = (sizeof(cio_task) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+  if (extra > SIZE_MAX - head) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  cio_task *t = cio__calloc(1, extra ? head + extra : sizeof *t);
   if (!t) {
     errno = ENOMEM;
     return NULL;
   }
   t->loop = loop;
   t->fn = fn;
-  t->arg = arg;
+  if (extra) {
+    t->arg = (char *)t + head;
+    memcpy(t->arg, arg, extra);
+  } else {
+    t->arg = (void *)(uintptr_t)arg;
+  }
+  t->daemon = opts && opts->daemon;
   t->id = loop->next_id++;
   t->refs = 2; /* the caller's handle + the loop's, dropped when it finishes */
   t->hrefs = 1;
@@ -64,8 +78,22 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
   cio__tnode_init(&t->sleep_timer, sleep_fire);
   cio__list_push_back(&loop->tasks, &t->live);
   loop->ntasks++;
+  loop->ndaemon += t->daemon;
   cio__ready_push(loop, t);
   return t;
+}
+
+cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
+  return spawn(loop, fn, arg, 0, opts);
+}
+
+cio_task *cio_spawn_copy(cio_task_fn fn, const void *arg, size_t size,
+                         const cio_spawn_opts *opts) {
+  if (size && !arg) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return spawn(cio__tls_loop, fn, arg, size, opts);
 }
 
 cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
@@ -103,8 +131,7 @@ void cio_detach(cio_task *t) {
     return;
   t->detached = true;
   t->hrefs--;
-  if (t->state == CIO_TASK_DONE && t->status < 0 && t->status != -ECANCELED &&
-      !t->awaited)
+  if (t->state == CIO_TASK_DONE && cio__status_is_failure(t->status) && !t->awaited)
     cio__debug_task_failed_detached(t);
   cio__task_unref(t);
 }
@@ -173,12 +200,38 @@ int cio_task_cancel(cio_task *t) {
   if (t->cancel_pending || t->cancel_delivering)
     return 1;
   if (t->state == CIO_TASK_WAITING && t->intr && !t->shield &&
-      cio__wake(t, -ECANCELED))
+      cio__wake(t, -ECANCELED)) {
     t->cancel_delivering = true;
+    t->ndelivered++;
+  }
   else
     t->cancel_pending = true;
   return 1;
 }
+
+unsigned cio_task_cancelling(const cio_task *t) { return t ? t->ncancel : 0; }
+
+unsigned cio_task_uncancel(cio_task *t) {
+  if (t && t->ncancel) t->ncancel--;
+  return t ? t->ncancel : 0;
+}
+
+int cio_set_result(void *value) {
+  cio_task *t = cio__current();
+  if (!t) return -EPERM;
+  t->result.p = value;
+  return 0;
+}
+
+int cio_set_result_int(int64_t value) {
+  cio_task *t = cio__current();
+  if (!t) return -EPERM;
+  t->result.i = value;
+  return 0;
+}
+
+void *cio_task_result(const cio_task *t) { return t->result.p; }
+int64_t cio_task_result_int(const cio_task *t) { return t->result.i; }
 
 int cio_task_done(const cio_task *t) { return t->state == CIO_TASK_DONE; }
 int cio_task_cancelled(const cio_task *t) {

@@ -386,7 +386,7 @@ static int sigloop_get(struct sigloop **out) {
     free(sl);
     return r;
   }
-  cio_spawn_opts so = {.name = "cio-signals", .stack_size = 64 * 1024};
+  cio_spawn_opts so = {.name = "cio-signals", .stack_size = 64 * 1024, .daemon = 1};
   cio_task *t = cio_spawn_ex(dispatcher, sl, &so);
   if (!t) {
     int r = -errno;

@@ -816,7 +816,65 @@ static void test_strerror(void) {
   CHECK(cio_strerror(ETIMEDOUT) != NULL);
   CHECK(cio_strerror(-123456) != NULL);
   CHECK(strcmp(cio_strerror(-ECANCELED), cio_strerror(-ETIMEDOUT)) != 0);
-  CHECK(cio_version() != NULL);
+  CHECK_STR(cio_strerror_name(-ECANCELED), "ECANCELED");
+  CHECK_STR(cio_strerror_name(ETIMEDOUT), "ETIMEDOUT");
+  CHECK_STR(cio_strerror_name(-ECONNRESET), "ECONNRESET"); /* from libc's table */
+  CHECK_STR(cio_strerror_name(-CIO_ETLS), "CIO_ETLS");
+  CHECK_STR(cio_strerror_name(-CIO_ESERVER), "CIO_ESERVER");
+  CHECK_STR(cio_strerror_name(0), "0");
+  CHECK_STR(cio_strerror_name(-123456), "E?");
+  CHECK(strstr(cio_strerror(-CIO_ESERVER), "server") != NULL);
+  char v[32];
+  snprintf(v, sizeof v, "%d.%d.%d", CIO_VERSION_MAJOR, CIO_VERSION_MINOR, CIO_VERSION_PATCH);
+  CHECK_STR(cio_version(), v);
+}
+
+/* ---- close vs free ---- */
+
+static int count_main(void *arg) {
+  cio_task *sleeper = arg;
+  (void)sleeper;
+  return (int)cio_loop_task_count(cio_loop_current());
+}
+
+static int sleep_long(void *arg) {
+  (void)arg;
+  return cio_sleep(60);
+}
+
+static void on_threadsafe(void *arg) { (*(int *)arg)++; }
+
+static void test_close_then_free(void) {
+  cio_loop *loop = cio_loop_new(NULL);
+  CHECK(loop != NULL);
+  cio_task *s = cio_spawn(sleep_long, NULL);
+  cio_spawn_opts d = {.name = "svc", .daemon = 1};
+  cio_task *svc = cio_spawn_ex(sleep_long, NULL, &d);
+  cio_task *m = cio_spawn(count_main, s);
+  CHECK_EQ(cio_loop_run_until_complete(loop, m), 2); /* the daemon is not counted */
+  CHECK_EQ(cio_loop_task_count(loop), 1);
+  CHECK_EQ(cio_loop_close(loop), 0);
+  /* closed, not freed: queries work, new work is refused */
+  CHECK(cio_loop_current() == NULL);
+  CHECK_EQ(cio_loop_task_count(loop), 0);
+  CHECK_EQ(cio_task_status(s), -ECANCELED);
+  CHECK_EQ(cio_task_status(svc), -ECANCELED);
+  CHECK_EQ(cio_loop_close(loop), 0); /* again: nothing to do */
+  int runs = 0;
+  CHECK_EQ(cio_call_soon(loop, on_threadsafe, &runs), -ESHUTDOWN);
+  CHECK_EQ(cio_call_soon_threadsafe(loop, on_threadsafe, &runs), -ESHUTDOWN);
+  CHECK_EQ(cio_call_later(loop, 0.1, on_threadsafe, &runs), -ESHUTDOWN);
+  /* the thread may have a new loop while the old one awaits its free */
+  cio_loop *next = cio_loop_new(NULL);
+  CHECK(next != NULL);
+  cio_loop_free(loop);
+  cio_loop_free(next); /* free alone closes too */
+  CHECK(cio_loop_current() == NULL);
+  CHECK_EQ(runs, 0);
+  cio_task_release(s);
+  cio_task_release(svc);
+  cio_task_release(m);
+  cio_loop_free(NULL);
 }
 
 /* ---- close hooks ---- */
@@ -892,6 +950,7 @@ int main(void) {
   RUN(test_close_reaps_leftovers);
   RUN(test_loop_time_monotonic);
   RUN(test_strerror);
+  RUN(test_close_then_free);
   RUN(test_close_hooks);
   return test_report();
 }
