@@ -15,6 +15,8 @@
 
 #include "task.h"
 
+#include <sys/types.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,17 +42,17 @@ typedef enum cio_wait_mode {
 } cio_wait_mode;
 
 /* asyncio.wait(): suspend until the mode's condition holds or `timeout`
- * seconds pass (timeout < 0: no limit). Nothing is cancelled, ever, and a
+ * seconds pass (CIO_FOREVER: no limit). Nothing is cancelled, ever, and a
  * timeout is not an error: the call returns how many of the tasks are done.
  * If done_flags != NULL, done_flags[i] is set to 1 for done tasks and 0 for
  * pending ones. Returns the done count (>= 0), -ECANCELED / -ETIMEDOUT if the
  * caller is cancelled or its scope expires, -ENOMEM, -EPERM outside a task. */
-CIO_API int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
-                     double timeout, unsigned char *done_flags);
+CIO_API ssize_t cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
+                         double timeout, unsigned char *done_flags);
 
 /* asyncio.wait_for(): await t for at most `timeout` seconds. On timeout t is
  * cancelled, the call waits for it to unwind, and returns -ETIMEDOUT.
- * Otherwise returns t's status. timeout < 0 means no limit. */
+ * Otherwise returns t's status. CIO_FOREVER means no limit. */
 CIO_API int cio_wait_for(cio_task *t, double timeout);
 
 /* asyncio.shield(): await t, but if the caller is cancelled or times out,
@@ -63,7 +65,7 @@ CIO_API int cio_shield(cio_task *t);
  *   while ((r = cio_as_completed_next(it, &t)) == 1) use(cio_task_status(t));
  *   cio_as_completed_free(it);
  * next returns 1 and sets *out, 0 when every task has been returned,
- * -ETIMEDOUT once `timeout` seconds (from _new; < 0 = none) have passed,
+ * -ETIMEDOUT once `timeout` seconds (from _new; CIO_FOREVER = none) have passed,
  * -ECANCELED when the caller is cancelled. Neither timeout nor cancel cancels
  * the tasks here (as in asyncio). _new returns NULL + errno ENOMEM/EPERM. */
 typedef struct cio_as_completed cio_as_completed;

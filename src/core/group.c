@@ -112,8 +112,8 @@ int cio_group_wait(cio_group *g) {
   if (g->cancelled_owner) {
     /* Take back the cancellation the group itself sent (asyncio's uncancel),
      * unless someone else cancelled the owner as well. */
-    if (--cur->ncancel == g->owner_ncancel)
-      cur->cancel_pending = false;
+    if (cio_task_uncancel(cur) == g->owner_ncancel)
+      cio__cancel_withdraw(cur);
     g->cancelled_owner = false;
   }
   /* Cancelled from outside while in the body (the body then came here to

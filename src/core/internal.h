@@ -250,6 +250,13 @@ void cio__waiters_abort(cio__link *list);
 /* Park on a primitive: link w on list, suspend, unlink on interruption. */
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
 
+/* cancel.c: drop a pending (not yet delivered) cancellation request. */
+void cio__cancel_withdraw(cio_task *t);
+
+/* timeout.c: does t->nexpired count scope s (not if s began before t's
+ * innermost shield)? */
+bool cio__scope_counted(const cio_task *t, const cio_timeout_scope *s);
+
 /* select.c: cases that wait on a primitive's wait list. */
 cio__waiter *cio__case_waiter(cio_case *c);
 int cio__case_arm_list(cio_case *c, cio__link *list, cio_task *t, int code);

@@ -28,6 +28,7 @@ cio_task *cio__current(void) {
 }
 
 void cio__ready_push(cio_loop *loop, cio_task *t) {
+  cio__assert(t->state == CIO_TASK_READY && t->loop == loop);
   t->next = NULL;
   if (loop->rq_tail)
     loop->rq_tail->next = t;
@@ -155,8 +156,10 @@ static void reschedule(cio_loop *loop, cio_task *t) {
     t->state = CIO_TASK_RUNNING;
     return;
   }
-  if (next)
+  if (next) {
+    cio__assert(next->state == CIO_TASK_READY);
     next->state = CIO_TASK_RUNNING;
+  }
   switch_to(loop, t, next);
 }
 
@@ -212,16 +215,22 @@ int cio__park(cio_task *t, const char *what, int flags) {
     if (r < 0)
       return r;
   }
+  /* Only the running task parks itself, on its own loop's thread. */
+  cio__assert(t->state == CIO_TASK_RUNNING && t->loop->current == t);
   t->intr = flags == CIO__PARK_INTR;
   t->state = CIO_TASK_WAITING;
   t->waiting_on = what;
   reschedule(t->loop, t);
+  cio__assert(t->state == CIO_TASK_RUNNING && t->loop->current == t);
   t->waiting_on = NULL;
   t->cancel_delivering = false;
   return t->wake_code;
 }
 
 int cio__wake(cio_task *t, int code) {
+  /* Wakes come from the task's own loop: other threads go through
+   * cio_call_soon_threadsafe. */
+  cio__assert(t->loop == cio__tls_loop);
   if (t->state != CIO_TASK_WAITING)
     return 0;
   t->wake_code = code;

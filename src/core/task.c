@@ -192,30 +192,6 @@ int cio_shield(cio_task *t) { return await_task(t, false); }
 
 /* ---- cancellation, queries ---- */
 
-int cio_task_cancel(cio_task *t) {
-  if (!t || t->state == CIO_TASK_DONE)
-    return 0;
-  t->ncancel++;
-  /* Requests made before the first is delivered merge into it (asyncio). */
-  if (t->cancel_pending || t->cancel_delivering)
-    return 1;
-  if (t->state == CIO_TASK_WAITING && t->intr && !t->shield &&
-      cio__wake(t, -ECANCELED)) {
-    t->cancel_delivering = true;
-    t->ndelivered++;
-  }
-  else
-    t->cancel_pending = true;
-  return 1;
-}
-
-unsigned cio_task_cancelling(const cio_task *t) { return t ? t->ncancel : 0; }
-
-unsigned cio_task_uncancel(cio_task *t) {
-  if (t && t->ncancel) t->ncancel--;
-  return t ? t->ncancel : 0;
-}
-
 int cio_set_result(void *value) {
   cio_task *t = cio__current();
   if (!t) return -EPERM;
@@ -294,11 +270,6 @@ int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
     cio__free(d);
   }
   return r;
-}
-
-int cio_checkpoint(void) {
-  cio_task *t = cio__current();
-  return t ? cio__checkpoint(t) : -EPERM;
 }
 
 /* ---- sleep, suspend ---- */

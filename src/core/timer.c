@@ -31,6 +31,7 @@ static void sift_up(cio__theap *h, size_t i) {
     i = parent;
   }
   put(h, i, e);
+  cio__assert(i == 0 || !before(&h->v[i], &h->v[(i - 1) / D]));
 }
 
 static void sift_down(cio__theap *h, size_t i) {
@@ -49,6 +50,7 @@ static void sift_down(cio__theap *h, size_t i) {
     i = best;
   }
   put(h, i, e);
+  cio__assert(i == 0 || !before(&h->v[i], &h->v[(i - 1) / D]));
 }
 
 int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
@@ -75,6 +77,7 @@ void cio__theap_remove(cio__theap *h, cio__tnode *n) {
   size_t i = n->idx;
   if (i == CIO__TIDLE)
     return;
+  cio__assert(i < h->len && h->v[i].n == n); /* the node is where it says */
   n->idx = CIO__TIDLE;
   size_t last = --h->len;
   if (i == last)
@@ -90,6 +93,7 @@ cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now) {
   if (!h->len || h->v[0].when > now)
     return NULL;
   cio__tnode *n = h->v[0].n;
+  cio__assert(n->idx == 0);
   cio__theap_remove(h, n);
   return n;
 }

@@ -161,8 +161,8 @@ static int end_own_scope(cio_timeout_scope *s, cio_task *cur, int r) {
   return r;
 }
 
-int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
-             double timeout, unsigned char *done_flags) {
+ssize_t cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
+                 double timeout, unsigned char *done_flags) {
   cio_task *cur = cio__current();
   if (!cur)
     return -EPERM;
@@ -180,14 +180,14 @@ int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
   if (timeout >= 0)
     r = end_own_scope(&s, cur, r);
   multi_fini(&m);
-  int ndone = 0;
+  size_t ndone = 0;
   for (size_t i = 0; i < n; i++) {
     bool d = tasks[i]->state == CIO_TASK_DONE;
     ndone += d;
     if (done_flags)
       done_flags[i] = d;
   }
-  return r < 0 ? r : ndone;
+  return r < 0 ? r : (ssize_t)ndone;
 }
 
 int cio_wait_for(cio_task *t, double timeout) {
