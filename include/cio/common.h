@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #if defined(__GNUC__)
-#define CIO_API __attribute__((visibility("default")))
+#define CIO_API       __attribute__((visibility("default")))
 #define CIO_NODISCARD __attribute__((warn_unused_result))
 #else
 #define CIO_API
@@ -35,12 +35,11 @@
  * values (-CIO_ENONAME). cio_strerror() describes them, cio_strerror_name()
  * names them. */
 #define CIO_ENONAME 3001 /* host name does not resolve */
-#define CIO_EDNS 3002    /* resolver failure (no server answered, bad reply) */
-#define CIO_ETLS 3003    /* TLS protocol failure (handshake, bad record) */
-#define CIO_ECERT                                                              \
-  3004 /* TLS peer certificate rejected (untrusted, wrong name, expired) */
-#define CIO_ESERVER                                                            \
-  3005 /* a server answered with an error (SQL, Redis): its words are          \
+#define CIO_EDNS    3002 /* resolver failure (no server answered, bad reply) */
+#define CIO_ETLS    3003 /* TLS protocol failure (handshake, bad record) */
+#define CIO_ECERT   3004 /* TLS peer certificate rejected (untrusted, wrong name, expired) */
+#define CIO_ESERVER                                                                                \
+  3005 /* a server answered with an error (SQL, Redis): its words are                              \
           readable from the client's last-error call */
 
 /* Timeouts are double seconds. CIO_FOREVER (any negative value) means no

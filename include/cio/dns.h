@@ -56,8 +56,7 @@ extern "C" {
  *   -EPERM         a lookup that needs DNS or /etc/hosts outside a task;
  *   -ENOMEM.
  * *res is NULL on failure. May suspend (not on the fast paths above). */
-CIO_API int cio_getaddrinfo(const char *host, const char *service,
-                            const struct addrinfo *hints,
+CIO_API int cio_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
                             struct addrinfo **res);
 
 /* Free a list returned by cio_getaddrinfo (NULL is fine). */

@@ -50,8 +50,7 @@ typedef struct cio_file cio_file;
 /* open(2) with the given flags (O_CLOEXEC is added) and mode (for
  * O_CREAT). On success *out owns the file: close it with cio_file_close()
  * (or cio_file_free()). Returns 0 or -errno (-ENOENT...). */
-CIO_API int cio_file_open(const char *path, int flags, mode_t mode,
-                          cio_file **out);
+CIO_API int cio_file_open(const char *path, int flags, mode_t mode, cio_file **out);
 
 /* Adopt an fd the caller opened (ownership passes to the file). NULL +
  * errno (ENOMEM, EBADF) on failure (then the caller still owns fd). Never
@@ -67,8 +66,7 @@ CIO_API ssize_t cio_file_write(cio_file *f, const void *buf, size_t n);
 
 /* pread(2) / pwrite(2) at offset off; the file position does not move. */
 CIO_API ssize_t cio_file_pread(cio_file *f, void *buf, size_t n, off_t off);
-CIO_API ssize_t cio_file_pwrite(cio_file *f, const void *buf, size_t n,
-                                off_t off);
+CIO_API ssize_t cio_file_pwrite(cio_file *f, const void *buf, size_t n, off_t off);
 
 /* fsync(2) / fdatasync(2), ftruncate(2), fstat(2). */
 CIO_API int cio_file_fsync(cio_file *f);
@@ -103,8 +101,7 @@ CIO_API int cio_file_read_all(const char *path, void **data, size_t *len);
 
 /* Create or truncate path (mode 0666 & ~umask) and write len bytes of data
  * to it; with sync != 0 also fsync before closing. Returns 0 or -errno. */
-CIO_API int cio_file_write_all(const char *path, const void *data, size_t len,
-                               int sync);
+CIO_API int cio_file_write_all(const char *path, const void *data, size_t len, int sync);
 
 /* stat(2) of a path. */
 CIO_API int cio_file_stat_path(const char *path, struct stat *st);

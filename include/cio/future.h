@@ -60,13 +60,11 @@ CIO_API int cio_future_await(cio_future *f, void **value);
 /* Run fn(f, arg) on the loop once f completes (immediately scheduled if it
  * already has). Returns 0 or -ENOMEM. The future keeps itself alive until
  * its callbacks have run. */
-CIO_API int cio_future_add_done_callback(cio_future *f, cio_future_cb fn,
-                                         void *arg);
+CIO_API int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg);
 /* Remove the first callback registered with this fn and arg; returns 1 if
  * removed, 0 if not found. Once the future is complete every callback is
  * already scheduled, and nothing can be removed (returns 0), as in asyncio. */
-CIO_API int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn,
-                                            void *arg);
+CIO_API int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn, void *arg);
 
 #ifdef __cplusplus
 }

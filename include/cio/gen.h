@@ -65,8 +65,7 @@ typedef int (*cio_gen_fn)(cio_gen *g, void *arg);
  * cio_gen_free() it (after cio_gen_close() to wait for its cleanup); or NULL
  * with errno: ENOENT without a loop,
  * EINVAL, ENOMEM, ESHUTDOWN when the loop is closing. Does not suspend. */
-CIO_API cio_gen *cio_gen_new(cio_gen_fn fn, void *arg,
-                             const cio_spawn_opts *opts);
+CIO_API cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts);
 
 /* In the generator's body: hand `value` to the consumer, then suspend until
  * the consumer asks for the next value. Returns 0 when asked for more;

@@ -29,9 +29,8 @@ typedef void (*cio_callback_fn)(void *arg);
 /* Debug mode (reports on stderr, SIGQUIT task dumps, exact stack high-water
  * marks) is described in cio/debug.h and docs/DEBUGGING.md. */
 typedef struct cio_loop_opts {
-  size_t
-      stack_size; /* default stack size for tasks of this loop; 0 = default */
-  int debug;      /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
+  size_t stack_size;          /* default stack size for tasks of this loop; 0 = default */
+  int debug;                  /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
   double slow_task_threshold; /* debug: report a task holding the loop longer
                                  (s); 0 = 0.1 */
 } cio_loop_opts;
@@ -113,8 +112,7 @@ CIO_API size_t cio_loop_task_count(const cio_loop *loop);
  * layers and libraries that keep per-loop state (a resolver channel, signal
  * watchers). Returns 0, -ENOMEM, -EINVAL, or -ESHUTDOWN once the hooks are
  * running. Loop thread only. */
-CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn,
-                                    void *arg);
+CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg);
 
 /* Monotonic time of the loop in seconds (asyncio's loop.time()). */
 CIO_API double cio_loop_time(cio_loop *loop);
@@ -134,16 +132,13 @@ CIO_API int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg);
  * before that run, also while close is still cancelling tasks. The loop pointer
  * must stay valid: the caller must not use it after cio_loop_free() (coordinate
  * lifetimes with the loop's owner). */
-CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn,
-                                     void *arg);
+CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg);
 
 /* Fire-and-forget timers: run fn(arg) after delay seconds / at loop time
  * `when` (seconds, cio_loop_time() scale). Returns 0 or -ENOMEM. Loop thread.
  */
-CIO_API int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn,
-                           void *arg);
-CIO_API int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn,
-                        void *arg);
+CIO_API int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn, void *arg);
+CIO_API int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn, void *arg);
 
 /* Cancellable timers. cio_timer_new returns a stopped timer owned by the
  * caller (NULL + errno ENOMEM, EINVAL). start (re)arms it: fn(arg) runs once
@@ -172,8 +167,7 @@ typedef struct cio_poller_ops {
 } cio_poller_ops;
 
 /* Install a poller; returns 0, or -EBUSY if one is installed already. */
-CIO_API int cio_loop_set_poller(cio_loop *loop, const cio_poller_ops *ops,
-                                void *ctx);
+CIO_API int cio_loop_set_poller(cio_loop *loop, const cio_poller_ops *ops, void *ctx);
 CIO_API void *cio_loop_poller_ctx(cio_loop *loop);
 CIO_API int cio_loop_wakeup_fd(cio_loop *loop);
 CIO_API void cio_loop_wakeup_drain(cio_loop *loop);

@@ -35,13 +35,12 @@ typedef struct cio_connect_opts {
  * fail), a resolver error (-CIO_ENONAME, -CIO_EDNS), -EINVAL (bad port, out
  * NULL), -EPERM outside a task, a TLS error (-CIO_ETLS, -CIO_ECERT), or
  * another -errno. May suspend. */
-CIO_API int cio_open_connection(const char *host, int port,
-                                const cio_connect_opts *opts, cio_stream **out);
+CIO_API int cio_open_connection(const char *host, int port, const cio_connect_opts *opts,
+                                cio_stream **out);
 /* Same over a Unix-domain stream socket. A path starting with '@' names
  * Linux's abstract namespace. A full listen backlog (EAGAIN) is retried with
  * a short back-off until opts->timeout. */
-CIO_API int cio_open_unix_connection(const char *path,
-                                     const cio_connect_opts *opts,
+CIO_API int cio_open_unix_connection(const char *path, const cio_connect_opts *opts,
                                      cio_stream **out);
 
 /* ---- servers ---- */
@@ -75,11 +74,9 @@ typedef struct cio_server_opts {
  * The caller owns the server (cio_server_free). On EMFILE/ENFILE accept
  * backs off (10 to 100 ms) and keeps serving. Suspends only to resolve a
  * host name that is not numeric or "localhost". Loop thread. */
-CIO_API cio_server *cio_start_server(const char *host, int port,
-                                     cio_conn_handler handler, void *arg,
-                                     const cio_server_opts *opts);
-CIO_API cio_server *cio_start_unix_server(const char *path,
-                                          cio_conn_handler handler, void *arg,
+CIO_API cio_server *cio_start_server(const char *host, int port, cio_conn_handler handler,
+                                     void *arg, const cio_server_opts *opts);
+CIO_API cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler, void *arg,
                                           const cio_server_opts *opts);
 
 /* Bound port (useful with port 0). */
@@ -112,20 +109,17 @@ typedef struct cio_udp cio_udp;
  * remote_host is non-NULL, connect it to remote_host:remote_port (the local
  * address then takes the remote's family). NULL + errno on failure.
  * Suspends only to resolve names that are not numeric or "localhost". */
-CIO_API cio_udp *cio_udp_open(const char *host, int port,
-                              const char *remote_host, int remote_port);
+CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_host, int remote_port);
 /* Send one datagram (to the connected peer when addr is NULL). Returns the
  * size sent or -errno. May suspend. */
-CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n,
-                               const struct sockaddr *addr, socklen_t alen);
+CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n, const struct sockaddr *addr,
+                               socklen_t alen);
 /* Receive one datagram (truncated to cap). addr/alen may be NULL. Returns
  * its size or -errno (-ECONNREFUSED on a connected socket after an ICMP
  * port-unreachable). May suspend. */
-CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap,
-                                 struct sockaddr_storage *addr,
+CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap, struct sockaddr_storage *addr,
                                  socklen_t *alen);
-CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr,
-                             socklen_t *len);
+CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr, socklen_t *len);
 CIO_API int cio_udp_fd(const cio_udp *u);
 CIO_API void cio_udp_close(cio_udp *u);
 

@@ -59,8 +59,8 @@ typedef enum cio_stdio_mode {
   CIO_STDIO_INHERIT = 0, /* the parent's own descriptor */
   CIO_STDIO_PIPE,        /* a pipe; the parent's end is a cio_stream */
   CIO_STDIO_DEVNULL,     /* /dev/null */
-  CIO_STDIO_FD,    /* the descriptor in .fd (borrowed, dup'ed into the child) */
-  CIO_STDIO_STDOUT /* stderr only: the same as the child's stdout (2>&1) */
+  CIO_STDIO_FD,          /* the descriptor in .fd (borrowed, dup'ed into the child) */
+  CIO_STDIO_STDOUT       /* stderr only: the same as the child's stdout (2>&1) */
 } cio_stdio_mode;
 
 typedef struct cio_stdio {
@@ -73,7 +73,7 @@ typedef struct cio_process_opts {
   const char *cwd;        /* working directory of the child; NULL = ours */
   const char *const *env; /* "NAME=value" list, NULL-terminated; NULL = ours */
   int new_process_group;  /* the child leads a new process group (setpgid) */
-  int kill_on_free; /* cio_process_free() sends SIGKILL to a running child */
+  int kill_on_free;       /* cio_process_free() sends SIGKILL to a running child */
   cio_stream_opts stream; /* options of the pipe streams */
 } cio_process_opts;
 
@@ -85,12 +85,11 @@ typedef struct cio_process_opts {
  * -EINVAL (bad argv/opts), -ENOMEM, -EMFILE, or another -errno from the
  * spawn; an error of the cwd change in the child is reported likewise.
  * Never suspends. */
-CIO_API int cio_process_spawn(const char *const *argv,
-                              const cio_process_opts *opts, cio_process **out);
+CIO_API int cio_process_spawn(const char *const *argv, const cio_process_opts *opts,
+                              cio_process **out);
 
 /* create_subprocess_shell: /bin/sh -c cmd. Same returns. */
-CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts,
-                              cio_process **out);
+CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts, cio_process **out);
 
 /* Suspend until the child has exited; return its wait status (>= 0: decode
  * with WIFEXITED/WEXITSTATUS, WIFSIGNALED/WTERMSIG from <sys/wait.h>), or
@@ -139,9 +138,8 @@ CIO_API int cio_process_close_stdin(cio_process *p);
  * Returns the wait status (>= 0) or an error (-ECANCELED, -ETIMEDOUT,
  * -ENOMEM, an I/O error); on error nothing is returned in the buffers (set
  * to NULL / 0) and the child keeps running. May suspend. */
-CIO_API int cio_process_communicate(cio_process *p, const void *input,
-                                    size_t len, char **out, size_t *out_len,
-                                    char **err, size_t *err_len);
+CIO_API int cio_process_communicate(cio_process *p, const void *input, size_t len, char **out,
+                                    size_t *out_len, char **err, size_t *err_len);
 
 /* Close the pipes, reap the child if it has exited, otherwise hand it to the
  * background reaper (after SIGKILL when kill_on_free was set). No task may

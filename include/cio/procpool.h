@@ -49,8 +49,7 @@ extern "C" {
 typedef struct cio_procpool cio_procpool;
 
 /* A job run in a worker process: in/in_len is a copy of the caller's input. */
-typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out,
-                           size_t *out_len);
+typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out, size_t *out_len);
 
 /* cio_procpool_shutdown(): besides CIO_EXEC_WAIT and CIO_EXEC_CANCEL (see
  * exec.h), KILL also kills the workers running jobs; those jobs fail with
@@ -79,8 +78,8 @@ CIO_API cio_procpool *cio_procpool_new(int nworkers);
  *   -ESHUTDOWN   the pool is shut down; -ENOMEM; -EPERM outside a task;
  *   -EIO         the worker broke the protocol (its output was lost).
  * May suspend. */
-CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in,
-                             size_t in_len, void **out, size_t *out_len);
+CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t in_len,
+                             void **out, size_t *out_len);
 
 /* Stop accepting jobs and wait for the pool's jobs as `how` says:
  * CIO_EXEC_WAIT runs the queued jobs, CIO_EXEC_CANCEL drops them (their

@@ -61,8 +61,7 @@ CIO_API ssize_t cio_stream_read(cio_stream *s, void *buf, size_t n);
  * n <= the read buffer size (*got = 0); a larger n is read straight into
  * buf, and what arrived before the interruption is there, counted in *got.
  * May suspend. */
-CIO_API ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n,
-                                       size_t *got);
+CIO_API ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got);
 
 /* Read up to and including '\n' into buf (cap bytes, not NUL-terminated).
  * Returns the line length; at EOF a last line without '\n' is returned as is,
@@ -74,9 +73,8 @@ CIO_API ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap);
  * the delimiter. On EOF before the delimiter: -EPIPE with the partial data
  * (consumed) in buf and counted in *got (got may be NULL). -EINVAL for an
  * empty delimiter or cap 0. May suspend. */
-CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim,
-                                     size_t dlen, void *buf, size_t cap,
-                                     size_t *got);
+CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void *buf,
+                                     size_t cap, size_t *got);
 
 /* Bytes already buffered (readable without waiting). */
 CIO_API size_t cio_stream_buffered(const cio_stream *s);
@@ -119,10 +117,8 @@ CIO_API int cio_stream_wait_closed(cio_stream *s);
 CIO_API void cio_stream_free(cio_stream *s);
 
 /* Addresses of a socket stream (getpeername / getsockname). 0 or -errno. */
-CIO_API int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr,
-                                socklen_t *len);
-CIO_API int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr,
-                                socklen_t *len);
+CIO_API int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
+CIO_API int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
 /* "ip:port" / "[ip6]:port" / "unix:path" of the peer into buf. 0 or -errno. */
 CIO_API int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap);
 
@@ -149,8 +145,7 @@ typedef struct cio_transport_ops {
  * ops NULL = back to the plain fd. Returns 0, -EBADF if closed, -EINVAL, or
  * -EBUSY if input is buffered or output is pending (a switch such as
  * STARTTLS must happen at a quiet point of the protocol). Never suspends. */
-CIO_API int cio_stream_set_transport(cio_stream *s,
-                                     const cio_transport_ops *ops, void *ctx);
+CIO_API int cio_stream_set_transport(cio_stream *s, const cio_transport_ops *ops, void *ctx);
 
 #ifdef __cplusplus
 }

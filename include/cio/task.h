@@ -54,8 +54,7 @@ typedef struct cio_spawn_opts {
  * Returns a handle (see Ownership) or NULL with errno: ENOENT when the thread
  * has no loop, ENOMEM, ESHUTDOWN when the loop is closing. */
 CIO_API cio_task *cio_spawn(cio_task_fn fn, void *arg);
-CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg,
-                               const cio_spawn_opts *opts);
+CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *opts);
 /* Spawn on a given loop (which must be the calling thread's). */
 CIO_API cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
                                const cio_spawn_opts *opts);
@@ -131,8 +130,7 @@ CIO_API const char *cio_task_waiting_on(const cio_task *t);
  * ran, so it is the place to free an arg the task owned. The callback holds
  * its own reference to t. Returns 0, -ENOMEM, -EINVAL. Never suspends. */
 typedef void (*cio_task_done_fn)(cio_task *t, void *arg);
-CIO_API int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn,
-                                       void *arg);
+CIO_API int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg);
 
 /* The entry check of every waiting call, without waiting: returns
  * -ECANCELED (consuming a pending cancellation), -ETIMEDOUT (an expired

@@ -62,8 +62,7 @@ typedef struct cio_xtask cio_xtask;
  * the handle with -ESHUTDOWN; one that closes while the task runs cancels
  * the task like any other, and the handle gets the task's status. Never
  * suspends. */
-CIO_API cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn,
-                                                void *arg);
+CIO_API cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *arg);
 
 /* From a thread that is not the target loop's: block until the task has
  * finished, or `timeout` seconds (< 0: no limit). Returns the task's status,

@@ -52,12 +52,12 @@ typedef struct cio_tls_client_opts {
 } cio_tls_client_opts;
 
 typedef struct cio_tls_server_opts {
-  const char *cert_file; /* certificate chain, PEM, leaf first (required) */
-  const char *key_file;  /* private key, PEM; NULL = in cert_file */
+  const char *cert_file;      /* certificate chain, PEM, leaf first (required) */
+  const char *key_file;       /* private key, PEM; NULL = in cert_file */
   const char *client_ca_file; /* non-NULL: ask clients for a certificate and
                              verify it against these CAs (PEM) */
-  int require_client_cert; /* with client_ca_file: refuse clients without one */
-  int min_version;         /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
+  int require_client_cert;    /* with client_ca_file: refuse clients without one */
+  int min_version;            /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
 } cio_tls_server_opts;
 
 /* Create a client context (opts NULL = defaults: verify against the system
@@ -89,8 +89,7 @@ CIO_API void *cio_tls_ctx_native(cio_tls_ctx *ctx);
  * handshake), -ECANCELED, -ETIMEDOUT, -EINVAL, -EBUSY, -EBADF, -EPERM
  * (outside a task), -ENOMEM. After a failure the stream can only be closed
  * or freed (its reads and writes fail). May suspend. */
-CIO_API int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx,
-                                 const char *server_name);
+CIO_API int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx, const char *server_name);
 
 /* Words on the last TLS failure on this thread (handshake, read, write, or
  * context creation): e.g. "certificate verify failed: unable to get local

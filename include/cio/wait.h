@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 /* gather flags */
-#define CIO_GATHER_ALL                                                         \
-  1 /* asyncio's return_exceptions=True: wait for every task,                  \
-       a failure cancels no sibling, report each status.                       \
+#define CIO_GATHER_ALL                                                                             \
+  1 /* asyncio's return_exceptions=True: wait for every task,                                      \
+       a failure cancels no sibling, report each status.                                           \
        (A cancelled caller still cancels them all.) */
 
 /* Wait for tasks[0..n). statuses (may be NULL) receives each task's status in
@@ -32,8 +32,7 @@ extern "C" {
  * cancels the others; gather waits for them to unwind and returns that first
  * error. With CIO_GATHER_ALL: waits for all, cancels nobody, returns 0 (read
  * statuses). Returns 0 when all succeeded, -ENOMEM, -EPERM outside a task. */
-CIO_API int cio_gather(cio_task *const *tasks, size_t n, int *statuses,
-                       int flags);
+CIO_API int cio_gather(cio_task *const *tasks, size_t n, int *statuses, int flags);
 
 typedef enum cio_wait_mode {
   CIO_ALL_COMPLETED = 0,
@@ -47,8 +46,8 @@ typedef enum cio_wait_mode {
  * If done_flags != NULL, done_flags[i] is set to 1 for done tasks and 0 for
  * pending ones. Returns the done count (>= 0), -ECANCELED / -ETIMEDOUT if the
  * caller is cancelled or its scope expires, -ENOMEM, -EPERM outside a task. */
-CIO_API ssize_t cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode,
-                         double timeout, unsigned char *done_flags);
+CIO_API ssize_t cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode, double timeout,
+                         unsigned char *done_flags);
 
 /* asyncio.wait_for(): await t for at most `timeout` seconds. On timeout t is
  * cancelled, the call waits for it to unwind, and returns -ETIMEDOUT.
@@ -69,8 +68,7 @@ CIO_API int cio_shield(cio_task *t);
  * -ECANCELED when the caller is cancelled. Neither timeout nor cancel cancels
  * the tasks here (as in asyncio). _new returns NULL + errno ENOMEM/EPERM. */
 typedef struct cio_as_completed cio_as_completed;
-CIO_API cio_as_completed *cio_as_completed_new(cio_task *const *tasks, size_t n,
-                                               double timeout);
+CIO_API cio_as_completed *cio_as_completed_new(cio_task *const *tasks, size_t n, double timeout);
 CIO_API int cio_as_completed_next(cio_as_completed *it, cio_task **out);
 CIO_API void cio_as_completed_free(cio_as_completed *it);
 

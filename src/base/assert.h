@@ -20,17 +20,13 @@
 #endif
 
 /* Abort with a message: only for broken internal invariants. */
-CIO__BASE_API __attribute__((noreturn, format(printf, 1, 2))) void
-cio__panic(const char *fmt, ...);
-CIO__BASE_API __attribute__((noreturn)) void cio__assert_fail(const char *cond,
-                                                              const char *file,
-                                                              int line,
-                                                              const char *func);
+CIO__BASE_API __attribute__((noreturn, format(printf, 1, 2))) void cio__panic(const char *fmt, ...);
+CIO__BASE_API __attribute__((noreturn)) void cio__assert_fail(const char *cond, const char *file,
+                                                              int line, const char *func);
 
 #if CIO_ASSERTS
-#define cio__assert(cond)                                                      \
-  (CIO_LIKELY(cond) ? (void)0                                                  \
-                    : cio__assert_fail(#cond, __FILE__, __LINE__, __func__))
+#define cio__assert(cond)                                                                          \
+  (CIO_LIKELY(cond) ? (void)0 : cio__assert_fail(#cond, __FILE__, __LINE__, __func__))
 #else
 #define cio__assert(cond) ((void)sizeof(!(cond)))
 #endif

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CIO_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* The struct of type T whose member m is at p. */

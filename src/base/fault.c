@@ -23,26 +23,22 @@ int cio__fault_take(cio__fault_site site) {
   if (s->countdown > 0 && --s->countdown == 0) {
     err = s->err;
     s->failed++;
-    if (s->persist)
-      s->countdown = 1;
+    if (s->persist) s->countdown = 1;
   }
   pthread_mutex_unlock(&mu);
   return err;
 }
 
-void cio__fault_sys_fail(cio__fault_site site, long nth, int err,
-                         bool persist) {
+void cio__fault_sys_fail(cio__fault_site site, long nth, int err, bool persist) {
   pthread_mutex_lock(&mu);
-  sites[site] = (site_state){
-      .countdown = nth > 0 ? nth : 0, .err = err, .persist = persist};
+  sites[site] = (site_state){.countdown = nth > 0 ? nth : 0, .err = err, .persist = persist};
   atomic_store(&cio__fault_any, 1);
   pthread_mutex_unlock(&mu);
 }
 
 void cio__fault_sys_clear(void) {
   pthread_mutex_lock(&mu);
-  for (int i = 0; i < CIO__FAULT_NSITES; i++)
-    sites[i] = (site_state){0};
+  for (int i = 0; i < CIO__FAULT_NSITES; i++) sites[i] = (site_state){0};
   atomic_store(&cio__fault_any, 0);
   pthread_mutex_unlock(&mu);
 }

@@ -31,21 +31,16 @@ CIO__BASE_API extern atomic_int cio__fault_any; /* some site is armed */
 /* 0, or the errno the call at `site` must fail with now. */
 CIO__BASE_API int cio__fault_take(cio__fault_site site);
 static inline int cio__fault_sys(cio__fault_site site) {
-  if (CIO_LIKELY(!atomic_load_explicit(&cio__fault_any, memory_order_relaxed)))
-    return 0;
+  if (CIO_LIKELY(!atomic_load_explicit(&cio__fault_any, memory_order_relaxed))) return 0;
   return cio__fault_take(site);
 }
 /* A write of n bytes at a site: n, or less when a short write is armed. */
 static inline size_t cio__fault_short(size_t n) {
-  if (CIO_LIKELY(
-          !atomic_load_explicit(&cio__fault_any, memory_order_relaxed)) ||
-      n <= 1)
-    return n;
+  if (CIO_LIKELY(!atomic_load_explicit(&cio__fault_any, memory_order_relaxed)) || n <= 1) return n;
   return cio__fault_take(CIO__FAULT_SHORT) ? 1 : n;
 }
 
-CIO__BASE_API void cio__fault_sys_fail(cio__fault_site site, long nth, int err,
-                                       bool persist);
+CIO__BASE_API void cio__fault_sys_fail(cio__fault_site site, long nth, int err, bool persist);
 CIO__BASE_API void cio__fault_sys_clear(void);
 /* Calls failed at site since it was armed. */
 CIO__BASE_API long cio__fault_sys_failed(cio__fault_site site);

@@ -39,8 +39,7 @@ static inline void cio__list_remove(cio__link *n) {
 }
 static inline cio__link *cio__list_pop_front(cio__link *h) {
   cio__link *n = h->next;
-  if (n == h)
-    return NULL;
+  if (n == h) return NULL;
   cio__list_remove(n);
   return n;
 }
@@ -53,8 +52,7 @@ static inline void cio__list_detach_all(cio__link *h) {
 
 #define cio__list_entry(p, T, m) cio__container_of(p, T, m)
 /* for (l in h), safe against removing l inside the body. */
-#define cio__list_each_safe(l, tmp, h)                                         \
-  for ((l) = (h)->next, (tmp) = (l)->next; (l) != (h);                         \
-       (l) = (tmp), (tmp) = (l)->next)
+#define cio__list_each_safe(l, tmp, h)                                                             \
+  for ((l) = (h)->next, (tmp) = (l)->next; (l) != (h); (l) = (tmp), (tmp) = (l)->next)
 
 #endif

@@ -15,7 +15,6 @@ void cio__panic(const char *fmt, ...) {
   abort();
 }
 
-void cio__assert_fail(const char *cond, const char *file, int line,
-                      const char *func) {
+void cio__assert_fail(const char *cond, const char *file, int line, const char *func) {
   cio__panic("assertion failed: %s (%s:%d, %s)", cond, file, line, func);
 }

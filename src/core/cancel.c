@@ -21,14 +21,11 @@ static void check_invariants(const cio_task *t) {
 }
 
 int cio_task_cancel(cio_task *t) {
-  if (!t || t->state == CIO_TASK_DONE)
-    return 0;
+  if (!t || t->state == CIO_TASK_DONE) return 0;
   t->ncancel++;
   /* Requests made before the first is delivered merge into it (asyncio). */
-  if (t->cancel_pending || t->cancel_delivering)
-    return 1;
-  if (t->state == CIO_TASK_WAITING && t->intr && !t->shield &&
-      cio__wake(t, -ECANCELED)) {
+  if (t->cancel_pending || t->cancel_delivering) return 1;
+  if (t->state == CIO_TASK_WAITING && t->intr && !t->shield && cio__wake(t, -ECANCELED)) {
     t->cancel_delivering = true;
     t->ndelivered++;
   } else {
@@ -46,8 +43,7 @@ void cio__cancel_withdraw(cio_task *t) {
 unsigned cio_task_cancelling(const cio_task *t) { return t ? t->ncancel : 0; }
 
 unsigned cio_task_uncancel(cio_task *t) {
-  if (t && t->ncancel)
-    t->ncancel--;
+  if (t && t->ncancel) t->ncancel--;
   return t ? t->ncancel : 0;
 }
 
@@ -60,8 +56,7 @@ int cio_checkpoint(void) {
 
 int cio_shield_begin(cio_shield_scope *s) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
+  if (!t) return -EPERM;
   s->task = t;
   s->mark = t->scope;
   s->outer = t->shield;
@@ -73,8 +68,7 @@ int cio_shield_begin(cio_shield_scope *s) {
 }
 
 int cio_shield_end(cio_shield_scope *s) {
-  if (!s->active)
-    return 0;
+  if (!s->active) return 0;
   cio_task *t = s->task;
   cio__assert(t->shield != NULL); /* an active scope is on its task's chain */
   for (cio_shield_scope **p = &t->shield; *p; p = &(*p)->outer) {
@@ -88,8 +82,7 @@ int cio_shield_end(cio_shield_scope *s) {
   const cio_timeout_scope *stop = t->shield ? t->shield->mark : NULL;
   unsigned n = 0;
   for (const cio_timeout_scope *p = t->scope; p && p != stop; p = p->outer)
-    if (p->expired)
-      n++;
+    if (p->expired) n++;
   t->nexpired = n;
   return t->cancel_pending || n ? 1 : 0;
 }

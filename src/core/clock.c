@@ -17,9 +17,7 @@ int64_t cio__deadline_in(double seconds) {
 }
 
 int64_t cio__sec_to_ns(double s) {
-  if (!(s > 0))
-    return 0; /* also NaN */
-  if (s >= 9.2e9)
-    return CIO__NEVER;
+  if (!(s > 0)) return 0; /* also NaN */
+  if (s >= 9.2e9) return CIO__NEVER;
   return (int64_t)(s * 1e9 + 0.5);
 }

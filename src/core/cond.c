@@ -33,11 +33,9 @@ cio_cond *cio_cond_new(cio_lock *lock) {
 }
 
 void cio_cond_free(cio_cond *c) {
-  if (!c)
-    return;
+  if (!c) return;
   cio__waiters_abort(&c->waiters);
-  if (c->own_lock)
-    cio_lock_free(c->lock);
+  if (c->own_lock) cio_lock_free(c->lock);
   cio__free(c);
 }
 
@@ -45,18 +43,14 @@ cio_lock *cio_cond_lock(cio_cond *c) { return c->lock; }
 
 int cio_cond_wait(cio_cond *c) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
-  cio_lock *l =
-      c->lock; /* c may be freed while an interrupted waiter is queued */
+  if (!cur) return -EPERM;
+  cio_lock *l = c->lock; /* c may be freed while an interrupted waiter is queued */
   bool own_lock = c->own_lock;
-  if (cio_lock_release(l) < 0)
-    return -EPERM; /* not held by the caller */
+  if (cio_lock_release(l) < 0) return -EPERM; /* not held by the caller */
   cio__waiter w = {.task = cur};
   int r = cio__wait_on(&c->waiters, &w, "condition");
   /* Freed meanwhile: its own lock went with it; there is nothing to take. */
-  if (r == -EBADF && own_lock)
-    return r;
+  if (r == -EBADF && own_lock) return r;
   /* Re-acquire whatever happened: the caller's cleanup runs under the lock.
    * -EBADF from it: a user's lock freed under us. */
   int lr = cio__lock_acquire(l, false);
@@ -65,20 +59,17 @@ int cio_cond_wait(cio_cond *c) {
 
 int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
   cio_task *cur = cio__current();
-  if (!cur || cio__lock_owner(c->lock) != cur)
-    return -EPERM;
+  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
   while (!pred(arg)) {
     int r = cio_cond_wait(c);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
 
 ssize_t cio_cond_notify(cio_cond *c, size_t n) {
   cio_task *cur = cio__current();
-  if (!cur || cio__lock_owner(c->lock) != cur)
-    return -EPERM;
+  if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
   size_t woken = 0;
   cio__waiter *w;
   while (woken < n && (w = cio__waiters_pop_live(&c->waiters))) {
@@ -88,6 +79,4 @@ ssize_t cio_cond_notify(cio_cond *c, size_t n) {
   return (ssize_t)woken;
 }
 
-ssize_t cio_cond_notify_all(cio_cond *c) {
-  return cio_cond_notify(c, SIZE_MAX);
-}
+ssize_t cio_cond_notify_all(cio_cond *c) { return cio_cond_notify(c, SIZE_MAX); }

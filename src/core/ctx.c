@@ -23,13 +23,11 @@ void cio__ctx_make(cio__ctx *c, void *lo, size_t size) {
   sp[11] = (void *)cio__ctx_trampoline;
   c->sp = sp;
 #else
-#error                                                                         \
-    "no hand-written context switch for this architecture: use -DCIO_CONTEXT=ucontext"
+#error "no hand-written context switch for this architecture: use -DCIO_CONTEXT=ucontext"
 #endif
 }
 
-void cio__ctx_peek_switch(void **save_sp, void *to_sp, void (*fn)(void *),
-                          void *arg);
+void cio__ctx_peek_switch(void **save_sp, void *to_sp, void (*fn)(void *), void *arg);
 void cio__ctx_peek_on_task(void);
 
 /* The frame that calls fn during a peek belongs to cio__ctx_peek_on_task. */

@@ -6,8 +6,7 @@
 static void ctx_start(void) { cio__task_entry(); }
 
 void cio__ctx_make(cio__ctx *c, void *lo, size_t size) {
-  if (getcontext(&c->uc) != 0)
-    cio__panic("getcontext failed");
+  if (getcontext(&c->uc) != 0) cio__panic("getcontext failed");
   c->uc.uc_stack.ss_sp = lo;
   c->uc.uc_stack.ss_size = size;
   c->uc.uc_link = NULL;
@@ -24,14 +23,12 @@ static _Thread_local struct peek {
 } * peek_req;
 
 void cio__ctx_swap(cio__ctx *from, cio__ctx *to) {
-  if (swapcontext(&from->uc, &to->uc) != 0)
-    cio__panic("swapcontext failed");
+  if (swapcontext(&from->uc, &to->uc) != 0) cio__panic("swapcontext failed");
   struct peek *p;
   while ((p = peek_req)) {
     peek_req = NULL;
     p->fn(p->arg);
-    if (swapcontext(&from->uc, &p->back) != 0)
-      cio__panic("swapcontext failed");
+    if (swapcontext(&from->uc, &p->back) != 0) cio__panic("swapcontext failed");
   }
 }
 
@@ -41,8 +38,7 @@ const void *const cio__ctx_peek_marker = (const void *)cio__ctx_swap;
 void cio__ctx_peek(cio__ctx *c, void (*fn)(void *), void *arg) {
   struct peek p = {.fn = fn, .arg = arg};
   peek_req = &p;
-  if (swapcontext(&p.back, &c->uc) != 0)
-    cio__panic("swapcontext failed");
+  if (swapcontext(&p.back, &c->uc) != 0) cio__panic("swapcontext failed");
 }
 
 uintptr_t cio__ctx_sp(const cio__ctx *c) {

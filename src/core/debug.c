@@ -39,7 +39,7 @@
 #endif
 
 #define MAX_FRAMES 48
-#define MAX_NOTES 64
+#define MAX_NOTES  64
 /* The unwinder needs a few KiB of stack: a task with less room left below
  * its saved stack pointer is listed without a backtrace. */
 #define PEEK_ROOM (8u * 1024u)
@@ -57,8 +57,7 @@ static void out_flush(out *o) {
   while (off < o->len) {
     ssize_t w = write(o->fd, o->buf + off, o->len - off);
     if (w <= 0) {
-      if (w < 0 && errno == EINTR)
-        continue;
+      if (w < 0 && errno == EINTR) continue;
       break;
     }
     off += (size_t)w;
@@ -66,16 +65,14 @@ static void out_flush(out *o) {
   o->len = 0;
 }
 
-__attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt,
-                                                       ...) {
+__attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt, ...) {
   for (int pass = 0; pass < 2; pass++) {
     va_list ap;
     va_start(ap, fmt);
     size_t room = sizeof o->buf - o->len;
     int n = vsnprintf(o->buf + o->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
-      return;
+    if (n < 0) return;
     if ((size_t)n < room) {
       o->len += (size_t)n;
       return;
@@ -91,20 +88,16 @@ __attribute__((format(printf, 2, 3))) static void outf(out *o, const char *fmt,
 /* ---- reports ---- */
 
 static const char *outcome(int status) {
-  if (status == -EINPROGRESS)
-    return "still running";
-  if (status == -ECANCELED)
-    return "cancelled";
-  if (status == 0)
-    return "succeeded";
+  if (status == -EINPROGRESS) return "still running";
+  if (status == -ECANCELED) return "cancelled";
+  if (status == 0) return "succeeded";
   return cio_strerror(status);
 }
 
 static void note(cio_loop *loop, cio_task *t, bool detached);
 
 void cio__debug_task_failed_detached(cio_task *t) {
-  if (t->loop != cio__tls_loop || !t->loop->debug)
-    return; /* loop may be gone */
+  if (t->loop != cio__tls_loop || !t->loop->debug) return; /* loop may be gone */
   fprintf(stderr, "cio: detached task '%s' (id %llu) failed: %s\n", t->name,
           (unsigned long long)t->id, cio_strerror(t->status));
   note(t->loop, t, true);
@@ -122,18 +115,15 @@ static void print_alive(cio_task *t, unsigned swallowed) {
 }
 
 void cio__debug_close_report(cio_loop *loop) {
-  if (!loop->debug)
-    return;
+  if (!loop->debug) return;
   size_t user = 0;
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
     user += !cio__container_of(l, cio_task, live)->daemon;
-  if (!user)
-    return; /* only service tasks of libraries: their normal end */
+  if (!user) return; /* only service tasks of libraries: their normal end */
   fprintf(stderr, "cio: loop closed with %zu task(s) still running; cancelling:\n", user);
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
     cio_task *t = cio__container_of(l, cio_task, live);
-    if (!t->daemon)
-      print_alive(t, t->ndelivered);
+    if (!t->daemon) print_alive(t, t->ndelivered);
   }
 }
 
@@ -157,16 +147,13 @@ void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns) {
             "suspending\n",
             t->name, (unsigned long long)t->id, (double)held_ns / 1e9);
   else
-    fprintf(
-        stderr,
-        "cio: the loop context (callbacks, timers) held the loop for %.3f s\n",
-        (double)held_ns / 1e9);
+    fprintf(stderr, "cio: the loop context (callbacks, timers) held the loop for %.3f s\n",
+            (double)held_ns / 1e9);
 }
 
 static void note(cio_loop *loop, cio_task *t, bool detached) {
   size_t len = strlen(t->name);
-  cio__dbg_note *n =
-      loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
+  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
   if (!n) {
     loop->notes_dropped++;
     return;
@@ -182,8 +169,7 @@ static void note(cio_loop *loop, cio_task *t, bool detached) {
 
 void cio__debug_handle_gone(cio_task *t) {
   cio_loop *loop = t->loop;
-  if (loop != cio__tls_loop || !loop->debug)
-    return; /* loop may be gone */
+  if (loop != cio__tls_loop || !loop->debug) return; /* loop may be gone */
   if (t->state == CIO_TASK_DONE)
     note(loop, t, false);
   else
@@ -191,11 +177,9 @@ void cio__debug_handle_gone(cio_task *t) {
 }
 
 void cio__debug_task_done(cio_task *t) {
-  if (t->awaited)
-    return;
+  if (t->awaited) return;
   if (t->detached) {
-    if (cio__status_is_failure(t->status))
-      cio__debug_task_failed_detached(t);
+    if (cio__status_is_failure(t->status)) cio__debug_task_failed_detached(t);
   } else if (t->orphaned) {
     note(t->loop, t, false);
   }
@@ -203,13 +187,10 @@ void cio__debug_task_done(cio_task *t) {
 
 static void print_notes(cio_loop *loop, bool detached) {
   size_t n = 0;
-  for (cio__dbg_note *p = loop->notes; p; p = p->next)
-    n += p->detached == detached;
-  if (!n)
-    return;
+  for (cio__dbg_note *p = loop->notes; p; p = p->next) n += p->detached == detached;
+  if (!n) return;
   if (detached)
-    fprintf(stderr,
-            "cio: %zu detached task(s) failed and nobody read the error:\n", n);
+    fprintf(stderr, "cio: %zu detached task(s) failed and nobody read the error:\n", n);
   else
     fprintf(stderr,
             "cio: %zu task(s) were never awaited (handle released without "
@@ -220,24 +201,22 @@ static void print_notes(cio_loop *loop, bool detached) {
   size_t k = 0;
   for (cio__dbg_note *p = loop->notes; p; p = p->next)
     if (p->detached == detached) {
-      if (v)
-        v[k] = p;
+      if (v) v[k] = p;
       k++;
       if (!v)
-        fprintf(stderr, "cio:   '%s' (id %llu): %s\n", p->name,
-                (unsigned long long)p->id, outcome(p->status));
+        fprintf(stderr, "cio:   '%s' (id %llu): %s\n", p->name, (unsigned long long)p->id,
+                outcome(p->status));
     }
   for (size_t i = v ? n : 0; i > 0; i--)
-    fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name,
-            (unsigned long long)v[i - 1]->id, outcome(v[i - 1]->status));
+    fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name, (unsigned long long)v[i - 1]->id,
+            outcome(v[i - 1]->status));
   cio__free(v);
 }
 
 void cio__debug_final_report(cio_loop *loop) {
   print_notes(loop, false);
   print_notes(loop, true);
-  if (loop->notes_dropped)
-    fprintf(stderr, "cio:   ... and %zu more\n", loop->notes_dropped);
+  if (loop->notes_dropped) fprintf(stderr, "cio:   ... and %zu more\n", loop->notes_dropped);
   while (loop->notes) {
     cio__dbg_note *n = loop->notes;
     loop->notes = n->next;
@@ -250,34 +229,27 @@ void cio__debug_final_report(cio_loop *loop) {
 
 void cio__debug_reap(cio_loop *loop, cio_task *t) {
   t->stack_hw = cio__stack_resident(t->stack);
-  if (t->stack_hw > loop->stack_hw_max)
-    loop->stack_hw_max = t->stack_hw;
-  cio__stack_clean(
-      t->stack); /* the next task on this stack is measured afresh */
+  if (t->stack_hw > loop->stack_hw_max) loop->stack_hw_max = t->stack_hw;
+  cio__stack_clean(t->stack); /* the next task on this stack is measured afresh */
 }
 
 size_t cio_task_stack_high_water(const cio_task *t) {
-  if (!t)
-    return 0;
-  if (t->state == CIO_TASK_DONE)
-    return t->stack ? cio__stack_resident(t->stack) : t->stack_hw;
+  if (!t) return 0;
+  if (t->state == CIO_TASK_DONE) return t->stack ? cio__stack_resident(t->stack) : t->stack_hw;
   return t->started && t->stack ? cio__stack_resident(t->stack) : 0;
 }
 
 size_t cio_task_stack_size(const cio_task *t) {
-  if (!t)
-    return 0;
+  if (!t) return 0;
   return t->stack ? t->stack->size : t->stack_size;
 }
 
-size_t cio_loop_stack_high_water(const cio_loop *loop) {
-  return loop ? loop->stack_hw_max : 0;
-}
+size_t cio_loop_stack_high_water(const cio_loop *loop) { return loop ? loop->stack_hw_max : 0; }
 
 /* ---- backtraces ---- */
 
 #define BT_SLACK 16 /* frames of the dump machinery itself */
-#define BT_CAP (MAX_FRAMES + BT_SLACK)
+#define BT_CAP   (MAX_FRAMES + BT_SLACK)
 
 /* Unwinding records every frame (its PC and the start of its function), and
  * where the last frame of a "marker" function was: the frames that matter
@@ -291,20 +263,16 @@ typedef struct bt {
   uintptr_t fn[BT_CAP];
 } bt;
 
-NO_ASAN static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx,
-                                            void *arg) {
+NO_ASAN static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg) {
   bt *b = arg;
-  if (b->n >= BT_CAP)
-    return _URC_END_OF_STACK;
+  if (b->n >= BT_CAP) return _URC_END_OF_STACK;
   int before = 0;
   uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-  if (!ip)
-    return _URC_END_OF_STACK;
+  if (!ip) return _URC_END_OF_STACK;
   uintptr_t fn = _Unwind_GetRegionStart(ctx);
   b->pc[b->n] = (void *)ip;
   b->fn[b->n++] = fn;
-  if (fn && (fn == b->m1 || fn == b->m2))
-    b->start = b->n;
+  if (fn && (fn == b->m1 || fn == b->m2)) b->start = b->n;
   return _URC_NO_REASON;
 }
 
@@ -314,11 +282,9 @@ static void bt_trim(bt *b) {
   int kind, last_switch = -1;
   for (int i = b->start; i < b->n && i < b->start + 6; i++) {
     cio__sched_frame(b->fn[i], &kind);
-    if (kind == CIO__FRAME_SWITCH)
-      last_switch = i;
+    if (kind == CIO__FRAME_SWITCH) last_switch = i;
   }
-  if (last_switch >= 0)
-    b->start = last_switch + 1;
+  if (last_switch >= 0) b->start = last_switch + 1;
   for (int i = b->start; i < b->n; i++) {
     cio__sched_frame(b->fn[i], &kind);
     if (kind == CIO__FRAME_ENTRY) {
@@ -326,13 +292,11 @@ static void bt_trim(bt *b) {
       break;
     }
   }
-  if (b->n - b->start > MAX_FRAMES)
-    b->n = b->start + MAX_FRAMES;
+  if (b->n - b->start > MAX_FRAMES) b->n = b->start + MAX_FRAMES;
 }
 
 /* The calling task's frames, from the caller of the marker functions on. */
-__attribute__((noinline)) static void bt_here(bt *b, uintptr_t m1,
-                                              uintptr_t m2) {
+__attribute__((noinline)) static void bt_here(bt *b, uintptr_t m1, uintptr_t m2) {
   b->m1 = m1;
   b->m2 = m2;
   b->n = b->start = 0;
@@ -367,8 +331,7 @@ NO_ASAN static void peek_fn(void *arg) {
 static int bt_peek(cio_loop *loop, cio_task *t, bt *b) {
   b->n = b->start = 0;
   uintptr_t sp = cio__ctx_sp(&t->ctx);
-  if (sp && (sp < (uintptr_t)t->stack->lo ||
-             sp - (uintptr_t)t->stack->lo < PEEK_ROOM))
+  if (sp && (sp < (uintptr_t)t->stack->lo || sp - (uintptr_t)t->stack->lo < PEEK_ROOM))
     return -ENOSPC;
   b->m1 = (uintptr_t)cio__ctx_peek_marker;
   b->m2 = 0;
@@ -394,12 +357,10 @@ int cio__loop_dump_self(cio_loop *loop, int fd);
 
 MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs, int max) {
   cio_loop *loop = cio__tls_loop;
-  if (!ct || !pcs || max < 0 || !loop || ct->loop != loop)
-    return -EINVAL;
+  if (!ct || !pcs || max < 0 || !loop || ct->loop != loop) return -EINVAL;
   cio_task *t = (cio_task *)(uintptr_t)ct;
   bt *b = cio__malloc(sizeof *b);
-  if (!b)
-    return -ENOMEM;
+  if (!b) return -ENOMEM;
   int r = 0;
   if (t == loop->current)
     bt_here(b, (uintptr_t)cio__task_backtrace_self, (uintptr_t)task_backtrace);
@@ -435,53 +396,40 @@ static void format_pc(out *o, void *pc, uintptr_t fn) {
   }
   const char *mod = di.dli_fname[0] ? di.dli_fname : "?";
   if (di.dli_sname && di.dli_saddr)
-    outf(o, "%p %s+0x%zx (%s)\n", pc, di.dli_sname,
-         (size_t)((char *)pc - (char *)di.dli_saddr), mod);
+    outf(o, "%p %s+0x%zx (%s)\n", pc, di.dli_sname, (size_t)((char *)pc - (char *)di.dli_saddr),
+         mod);
   else if (core)
     outf(o, "%p %s+0x%zx (%s)\n", pc, core, (size_t)((uintptr_t)pc - fn), mod);
   else
-    outf(o, "%p %s+0x%zx\n", pc, mod,
-         (size_t)((char *)pc - (char *)di.dli_fbase));
+    outf(o, "%p %s+0x%zx\n", pc, mod, (size_t)((char *)pc - (char *)di.dli_fbase));
 }
 
 /* ---- the dump ---- */
 
 static const char *state_name(int s) {
   switch (s) {
-  case CIO_TASK_READY:
-    return "ready";
-  case CIO_TASK_RUNNING:
-    return "running";
-  case CIO_TASK_WAITING:
-    return "waiting";
-  default:
-    return "done";
+  case CIO_TASK_READY: return "ready";
+  case CIO_TASK_RUNNING: return "running";
+  case CIO_TASK_WAITING: return "waiting";
+  default: return "done";
   }
 }
 
 static int dump(cio_loop *loop, int fd, const char *why);
 
 static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
-  outf(o, "\ntask '%s' (id %llu): %s", t->name, (unsigned long long)t->id,
-       state_name(t->state));
-  if (t->state == CIO_TASK_WAITING && t->waiting_on)
-    outf(o, " on '%s'", t->waiting_on);
-  if (!t->started)
-    outf(o, ", not started");
-  if (t->cancel_pending)
-    outf(o, ", cancellation pending");
-  if (t->cancel_delivering)
-    outf(o, ", woken by cancellation");
-  if (t->shield)
-    outf(o, ", shielded");
-  if (t->nexpired)
-    outf(o, ", timed out");
+  outf(o, "\ntask '%s' (id %llu): %s", t->name, (unsigned long long)t->id, state_name(t->state));
+  if (t->state == CIO_TASK_WAITING && t->waiting_on) outf(o, " on '%s'", t->waiting_on);
+  if (!t->started) outf(o, ", not started");
+  if (t->cancel_pending) outf(o, ", cancellation pending");
+  if (t->cancel_delivering) outf(o, ", woken by cancellation");
+  if (t->shield) outf(o, ", shielded");
+  if (t->nexpired) outf(o, ", timed out");
   if (t->started && t->stack)
-    outf(o, ", stack %zu KiB touched of %zu KiB",
-         cio__stack_resident(t->stack) / 1024, t->stack->size / 1024);
+    outf(o, ", stack %zu KiB touched of %zu KiB", cio__stack_resident(t->stack) / 1024,
+         t->stack->size / 1024);
   outf(o, "\n");
-  if (!t->started || !t->stack)
-    return;
+  if (!t->started || !t->stack) return;
   int r = 0;
   if (t == loop->current)
     bt_here(b, (uintptr_t)cio__loop_dump_self, (uintptr_t)dump);
@@ -491,8 +439,7 @@ static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
     outf(o, "    (too little stack left to unwind it safely)\n");
     return;
   }
-  if (b->n <= b->start)
-    outf(o, "    (no frames: built without unwind tables?)\n");
+  if (b->n <= b->start) outf(o, "    (no frames: built without unwind tables?)\n");
   for (int i = b->start; i < b->n; i++) {
     outf(o, "    #%-2d ", i - b->start);
     format_pc(o, b->pc[i], b->fn[i]);
@@ -500,21 +447,17 @@ static void dump_task(out *o, bt *b, cio_loop *loop, cio_task *t) {
 }
 
 MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
-  if (!loop)
-    loop = cio__tls_loop;
-  if (!loop || loop != cio__tls_loop)
-    return -EINVAL;
-  if (loop->peeking)
-    return -EBUSY;
+  if (!loop) loop = cio__tls_loop;
+  if (!loop || loop != cio__tls_loop) return -EINVAL;
+  if (loop->peeking) return -EBUSY;
   out o = {.fd = fd};
   bt *b = cio__malloc(sizeof *b);
   size_t nready = 0;
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
     nready += cio__container_of(l, cio_task, live)->state == CIO_TASK_READY;
-  outf(&o, "=== cio task dump%s%s: loop %p, %zu task(s), %zu ready, %s\n",
-       why ? " on " : "", why ? why : "", (void *)loop, loop->ntasks, nready,
-       loop->debug ? "debug mode"
-                   : "debug mode off (stack figures are upper bounds)");
+  outf(&o, "=== cio task dump%s%s: loop %p, %zu task(s), %zu ready, %s\n", why ? " on " : "",
+       why ? why : "", (void *)loop, loop->ntasks, nready,
+       loop->debug ? "debug mode" : "debug mode off (stack figures are upper bounds)");
   if (loop->current)
     outf(&o, "running now: '%s' (id %llu)\n", loop->current->name,
          (unsigned long long)loop->current->id);
@@ -525,13 +468,11 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
     if (b)
       dump_task(&o, b, loop, t);
     else
-      outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name,
-           (unsigned long long)t->id);
+      outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name, (unsigned long long)t->id);
   }
   cio__free(b);
   if (loop->debug)
-    outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n",
-         loop->stack_hw_max / 1024);
+    outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n", loop->stack_hw_max / 1024);
   outf(&o, "=== end of cio task dump\n");
   out_flush(&o);
   return 0;

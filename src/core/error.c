@@ -14,8 +14,7 @@ static const struct code_info {
     {ECANCELED, "ECANCELED", "cancelled"},
     {ETIMEDOUT, "ETIMEDOUT", "timed out"},
     {EPERM, "EPERM", "not allowed here (outside a task, or not the owner)"},
-    {EDEADLK, "EDEADLK",
-     "would deadlock (awaiting itself, or lock already held)"},
+    {EDEADLK, "EDEADLK", "would deadlock (awaiting itself, or lock already held)"},
     {EAGAIN, "EAGAIN", "would have to wait"},
     {ESHUTDOWN, "ESHUTDOWN", "loop is closing"},
     {EINPROGRESS, "EINPROGRESS", "still running"},
@@ -30,33 +29,28 @@ static const struct code_info {
 };
 
 static const struct code_info *lookup(int code) {
-  if (code < 0)
-    code = -code;
+  if (code < 0) code = -code;
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-    if (codes[i].code == code)
-      return &codes[i];
+    if (codes[i].code == code) return &codes[i];
   return NULL;
 }
 
 const char *cio_strerror(int code) {
   const struct code_info *c = lookup(code);
-  if (c)
-    return c->msg;
+  if (c) return c->msg;
   /* strerror's table is static in glibc; the string is never freed. */
   return strerror(code < 0 ? -code : code);
 }
 
 const char *cio_strerror_name(int code) {
   const struct code_info *c = lookup(code);
-  if (c)
-    return c->name;
+  if (c) return c->name;
   const char *n = strerrorname_np(code < 0 ? -code : code);
   return n ? n : "E?";
 }
 
 #define CIO_STR2(x) #x
-#define CIO_STR(x) CIO_STR2(x)
+#define CIO_STR(x)  CIO_STR2(x)
 const char *cio_version(void) {
-  return CIO_STR(CIO_VERSION_MAJOR) "." CIO_STR(CIO_VERSION_MINOR) "." CIO_STR(
-      CIO_VERSION_PATCH);
+  return CIO_STR(CIO_VERSION_MAJOR) "." CIO_STR(CIO_VERSION_MINOR) "." CIO_STR(CIO_VERSION_PATCH);
 }

@@ -20,8 +20,7 @@ cio_event *cio_event_new(void) {
 }
 
 void cio_event_free(cio_event *e) {
-  if (!e)
-    return;
+  if (!e) return;
   cio__waiters_abort(&e->waiters);
   cio__free(e);
 }
@@ -29,8 +28,7 @@ void cio_event_free(cio_event *e) {
 void cio_event_set(cio_event *e) {
   e->set = true;
   cio__waiter *w;
-  while ((w = cio__waiters_pop_live(&e->waiters)))
-    cio__wake(w->task, w->code);
+  while ((w = cio__waiters_pop_live(&e->waiters))) cio__wake(w->task, w->code);
 }
 
 void cio_event_clear(cio_event *e) { e->set = false; }
@@ -38,10 +36,8 @@ int cio_event_is_set(const cio_event *e) { return e->set; }
 
 int cio_event_wait(cio_event *e) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
-  if (e->set)
-    return cio__checkpoint(cur);
+  if (!cur) return -EPERM;
+  if (e->set) return cio__checkpoint(cur);
   cio__waiter w = {.task = cur};
   return cio__wait_on(&e->waiters, &w, "event");
 }

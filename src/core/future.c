@@ -45,8 +45,7 @@ cio_future *cio_future_ref(cio_future *f) {
 }
 
 void cio_future_release(cio_future *f) {
-  if (!f || --f->refs > 0)
-    return;
+  if (!f || --f->refs > 0) return;
   cio__list_detach_all(&f->waiters);
   cio__free(f->cbs);
   cio__free(f);
@@ -66,30 +65,24 @@ static void run_callbacks(void *arg) {
 }
 
 static void schedule_callbacks(cio_future *f) {
-  if (f->cb_scheduled || !f->ncbs)
-    return;
-  if (cio_call_soon(f->loop, run_callbacks, f) < 0)
-    return; /* retried on next add */
+  if (f->cb_scheduled || !f->ncbs) return;
+  if (cio_call_soon(f->loop, run_callbacks, f) < 0) return; /* retried on next add */
   f->cb_scheduled = true;
   f->refs++;
 }
 
 static int complete(cio_future *f, int status, void *value) {
-  if (f->done)
-    return -EALREADY;
+  if (f->done) return -EALREADY;
   f->done = true;
   f->status = status;
   f->value = value;
   cio__waiter *w;
-  while ((w = cio__waiters_pop_live(&f->waiters)))
-    cio__wake(w->task, w->code);
+  while ((w = cio__waiters_pop_live(&f->waiters))) cio__wake(w->task, w->code);
   schedule_callbacks(f);
   return 0;
 }
 
-int cio_future_set_result(cio_future *f, void *value) {
-  return complete(f, 0, value);
-}
+int cio_future_set_result(cio_future *f, void *value) { return complete(f, 0, value); }
 int cio_future_set_error(cio_future *f, int err) {
   return complete(f, err < 0 ? err : err > 0 ? -err : -EINVAL, NULL);
 }
@@ -110,12 +103,10 @@ static void ts_complete(void *arg) {
 
 static int set_threadsafe(cio_future *f, int status, void *value) {
   ts_set *s = cio__malloc(sizeof *s);
-  if (!s)
-    return -ENOMEM;
+  if (!s) return -ENOMEM;
   *s = (ts_set){f, status, value};
   int r = cio_call_soon_threadsafe(f->loop, ts_complete, s);
-  if (r < 0)
-    cio__free(s);
+  if (r < 0) cio__free(s);
   return r;
 }
 
@@ -132,19 +123,16 @@ void *cio_future_value(const cio_future *f) { return f->value; }
 
 int cio_future_await(cio_future *f, void **value) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
+  if (!cur) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_future_ref(f); /* a waiter keeps the future alive */
   if (!f->done) {
     cio__waiter w = {.item = NULL};
     r = cio__wait_on(&f->waiters, &w, "future");
   }
   if (r == 0) {
-    if (value)
-      *value = f->value;
+    if (value) *value = f->value;
     r = f->status;
   }
   cio_future_release(f);
@@ -152,26 +140,21 @@ int cio_future_await(cio_future *f, void **value) {
 }
 
 int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
-  if (!fn)
-    return -EINVAL;
+  if (!fn) return -EINVAL;
   if (f->ncbs == f->cbcap) {
     size_t cap = f->cbcap ? f->cbcap * 2 : 4;
     fcb *v = cio__realloc(f->cbs, cap * sizeof *v);
-    if (!v)
-      return -ENOMEM;
+    if (!v) return -ENOMEM;
     f->cbs = v;
     f->cbcap = cap;
   }
   f->cbs[f->ncbs++] = (fcb){fn, arg};
-  if (f->done)
-    schedule_callbacks(f);
+  if (f->done) schedule_callbacks(f);
   return 0;
 }
 
-int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn,
-                                    void *arg) {
-  if (f->done)
-    return 0; /* all scheduled at completion, as in asyncio */
+int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
+  if (f->done) return 0; /* all scheduled at completion, as in asyncio */
   for (size_t i = 0; i < f->ncbs; i++) {
     if (f->cbs[i].fn == fn && f->cbs[i].arg == arg) {
       memmove(&f->cbs[i], &f->cbs[i + 1], (f->ncbs - i - 1) * sizeof *f->cbs);

@@ -30,8 +30,7 @@ struct cio_gen {
 
 /* Release g if it was freed and nothing refers to it any more. */
 static void gen_release(cio_gen *g) {
-  if (!g->freed || g->consumer || g->task->state != CIO_TASK_DONE)
-    return;
+  if (!g->freed || g->consumer || g->task->state != CIO_TASK_DONE) return;
   cio__watch_remove(&g->done);
   cio_task_release(g->task);
   cio__free(g);
@@ -40,8 +39,7 @@ static void gen_release(cio_gen *g) {
 static void gen_done(cio__watch *w, cio_task *t) {
   (void)t;
   cio_gen *g = cio__container_of(w, cio_gen, done);
-  if (g->consumer)
-    cio__wake(g->consumer, 0);
+  if (g->consumer) cio__wake(g->consumer, 0);
   /* Finishing context: the task is freed by the loop after this, and the
    * handle dropped here is only one of its references. */
   gen_release(g);
@@ -50,13 +48,11 @@ static void gen_done(cio__watch *w, cio_task *t) {
 /* Generator side: park until the consumer wants a value or we are closed. */
 static int wait_request(cio_gen *g, cio_task *self, const char *what) {
   while (!g->want) {
-    if (g->closing)
-      return -ECANCELED;
+    if (g->closing) return -ECANCELED;
     g->parked = true;
     int r = cio__park(self, what, CIO__PARK_INTR);
     g->parked = false;
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -97,45 +93,34 @@ cio_task *cio_gen_task(const cio_gen *g) { return g ? g->task : NULL; }
 
 int cio_gen_yield(cio_gen *g, void *value) {
   cio_task *cur = cio__current();
-  if (!g || !cur || cur != g->task)
-    return -EPERM;
+  if (!g || !cur || cur != g->task) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0)
-    return r;
-  if (g->closing)
-    return -ECANCELED;
+  if (r < 0) return r;
+  if (g->closing) return -ECANCELED;
   g->value = value;
   g->full = true;
   g->want = false;
-  if (g->consumer)
-    cio__wake(g->consumer, 0);
+  if (g->consumer) cio__wake(g->consumer, 0);
   return wait_request(g, cur, "generator yield");
 }
 
 int cio_gen_next(cio_gen *g, void **value) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
-  if (!g)
-    return -EINVAL;
-  if (cur == g->task)
-    return -EDEADLK;
-  if (g->consumer)
-    return -EBUSY;
+  if (!cur) return -EPERM;
+  if (!g) return -EINVAL;
+  if (cur == g->task) return -EDEADLK;
+  if (g->consumer) return -EBUSY;
   int r = cio__checkpoint(cur);
   while (r == 0) {
     if (g->full) {
       g->full = false;
-      if (value)
-        *value = g->value;
+      if (value) *value = g->value;
       g->value = NULL;
       return 1;
     }
-    if (g->task->state == CIO_TASK_DONE)
-      return g->task->status < 0 ? g->task->status : 0;
+    if (g->task->state == CIO_TASK_DONE) return g->task->status < 0 ? g->task->status : 0;
     g->want = true;
-    if (g->parked)
-      cio__wake(g->task, 0);
+    if (g->parked) cio__wake(g->task, 0);
     g->consumer = cur;
     r = cio__park(cur, "generator next", CIO__PARK_INTR);
     g->consumer = NULL;
@@ -148,19 +133,15 @@ int cio_gen_next(cio_gen *g, void **value) {
 }
 
 int cio_gen_close(cio_gen *g) {
-  if (!g)
-    return 0;
+  if (!g) return 0;
   cio_task *cur = cio__current();
   cio_task *t = g->task;
-  if (cur == t)
-    return -EDEADLK;
-  if (g->consumer)
-    return -EBUSY;
+  if (cur == t) return -EDEADLK;
+  if (g->consumer) return -EBUSY;
   if (t->state != CIO_TASK_DONE) {
     g->closing = true;
     cio_task_cancel(t);
-    if (!cur)
-      return -EINPROGRESS; /* a callback cannot wait */
+    if (!cur) return -EINPROGRESS; /* a callback cannot wait */
     cio__await_done(t);
   }
   int st = t->status;
@@ -168,14 +149,12 @@ int cio_gen_close(cio_gen *g) {
 }
 
 void cio_gen_free(cio_gen *g) {
-  if (!g)
-    return;
+  if (!g) return;
   g->freed = true;
   if (g->task->state != CIO_TASK_DONE) {
     g->closing = true;
     cio_task_cancel(g->task);
   }
-  if (g->consumer)
-    cio__wake(g->consumer, -EBADF);
+  if (g->consumer) cio__wake(g->consumer, -EBADF);
   gen_release(g);
 }

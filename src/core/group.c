@@ -25,8 +25,7 @@ struct cio_group {
 
 static void cancel_running(cio_group *g, cio_task *except) {
   for (size_t i = 0; i < g->n; i++)
-    if (g->kids[i]->t != except)
-      cio_task_cancel(g->kids[i]->t);
+    if (g->kids[i]->t != except) cio_task_cancel(g->kids[i]->t);
 }
 
 static void child_done(cio__watch *w, cio_task *t) {
@@ -37,12 +36,10 @@ static void child_done(cio__watch *w, cio_task *t) {
     g->first_err = t->status;
     cancel_running(g, t);
     /* Stop the owner's body too, unless it is already just waiting. */
-    if (!g->waiting && g->owner->state != CIO_TASK_DONE &&
-        cio_task_cancel(g->owner))
+    if (!g->waiting && g->owner->state != CIO_TASK_DONE && cio_task_cancel(g->owner))
       g->cancelled_owner = true;
   }
-  if (g->parked && g->running == 0)
-    cio__wake(g->owner, 0);
+  if (g->parked && g->running == 0) cio__wake(g->owner, 0);
 }
 
 cio_group *cio_group_new(void) {
@@ -61,8 +58,7 @@ cio_group *cio_group_new(void) {
   return g;
 }
 
-cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg,
-                          const cio_spawn_opts *opts) {
+cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
   if (g->waited) {
     errno = EINVAL;
     return NULL;
@@ -104,16 +100,13 @@ void cio_group_cancel(cio_group *g) { cancel_running(g, NULL); }
 
 int cio_group_wait(cio_group *g) {
   cio_task *cur = cio__current();
-  if (cur != g->owner)
-    return -EPERM;
-  if (g->waited)
-    return -EINVAL;
+  if (cur != g->owner) return -EPERM;
+  if (g->waited) return -EINVAL;
   g->waiting = true;
   if (g->cancelled_owner) {
     /* Take back the cancellation the group itself sent (asyncio's uncancel),
      * unless someone else cancelled the owner as well. */
-    if (cio_task_uncancel(cur) == g->owner_ncancel)
-      cio__cancel_withdraw(cur);
+    if (cio_task_uncancel(cur) == g->owner_ncancel) cio__cancel_withdraw(cur);
     g->cancelled_owner = false;
   }
   /* Cancelled from outside while in the body (the body then came here to
@@ -123,8 +116,7 @@ int cio_group_wait(cio_group *g) {
   if (ext) {
     cur->cancel_pending = false; /* delivered by this return */
     cancel_running(g, NULL);
-    for (size_t i = 0; i < g->n; i++)
-      cio__await_done(g->kids[i]->t);
+    for (size_t i = 0; i < g->n; i++) cio__await_done(g->kids[i]->t);
   }
   while (g->running) {
     g->parked = true;
@@ -133,8 +125,7 @@ int cio_group_wait(cio_group *g) {
     if (r < 0) {
       ext = r;
       cancel_running(g, NULL);
-      for (size_t i = 0; i < g->n; i++)
-        cio__await_done(g->kids[i]->t);
+      for (size_t i = 0; i < g->n; i++) cio__await_done(g->kids[i]->t);
     }
   }
   g->waited = true;
@@ -143,13 +134,10 @@ int cio_group_wait(cio_group *g) {
 
 size_t cio_group_size(const cio_group *g) { return g->n; }
 
-cio_task *cio_group_task(const cio_group *g, size_t i) {
-  return i < g->n ? g->kids[i]->t : NULL;
-}
+cio_task *cio_group_task(const cio_group *g, size_t i) { return i < g->n ? g->kids[i]->t : NULL; }
 
 void cio_group_free(cio_group *g) {
-  if (!g)
-    return;
+  if (!g) return;
   for (size_t i = 0; i < g->n; i++) {
     gchild *c = g->kids[i];
     cio__watch_remove(&c->w);

@@ -111,13 +111,10 @@ static inline void cio__tnode_init(cio__tnode *n, void (*fire)(cio__tnode *)) {
   n->idx = CIO__TIDLE;
   n->fire = fire;
 }
-static inline bool cio__tnode_armed(const cio__tnode *n) {
-  return n->idx != CIO__TIDLE;
-}
-int cio__theap_push(cio__theap *h, cio__tnode *n,
-                    int64_t when);                          /* 0 / -ENOMEM */
-void cio__theap_remove(cio__theap *h, cio__tnode *n);       /* no-op if idle */
-cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now); /* NULL if none */
+static inline bool cio__tnode_armed(const cio__tnode *n) { return n->idx != CIO__TIDLE; }
+int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when); /* 0 / -ENOMEM */
+void cio__theap_remove(cio__theap *h, cio__tnode *n);            /* no-op if idle */
+cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now);      /* NULL if none */
 static inline int64_t cio__theap_next(const cio__theap *h) {
   return h->len ? h->v[0].when : CIO__NEVER;
 }
@@ -197,16 +194,16 @@ struct cio_task {
   bool cancel_pending;
   bool cancel_delivering; /* woken with -ECANCELED, has not run yet */
   bool detached;
-  bool awaited;      /* someone read the status (debug reports) */
-  bool user_suspend; /* parked in cio_suspend(): cio_task_wake() may wake it */
-  bool orphaned;     /* debug: handle released unawaited while running */
-  unsigned ncancel;  /* cancellation requests not taken back (uncancel) */
+  bool awaited;        /* someone read the status (debug reports) */
+  bool user_suspend;   /* parked in cio_suspend(): cio_task_wake() may wake it */
+  bool orphaned;       /* debug: handle released unawaited while running */
+  unsigned ncancel;    /* cancellation requests not taken back (uncancel) */
   unsigned ndelivered; /* -ECANCELED deliveries (debug: swallowed ones) */
   bool daemon;         /* a library's service task (debug reports) */
   union {
     void *p;
     int64_t i;
-  } result; /* cio_set_result */
+  } result;          /* cio_set_result */
   unsigned nexpired; /* expired timeout scopes active on this task */
   int refs;
   int hrefs; /* of refs, the user's handles */
@@ -220,7 +217,7 @@ struct cio_task {
   cio_timeout_scope *scope; /* innermost active timeout scope */
   cio_shield_scope *shield; /* innermost active shield scope */
   int64_t run_start;        /* debug: when it got the CPU */
-  size_t stack_hw; /* debug: stack pages touched, measured when it finished */
+  size_t stack_hw;          /* debug: stack pages touched, measured when it finished */
 #ifdef CIO_ASAN
   void *asan_fake;
 #endif
@@ -264,8 +261,7 @@ void cio__case_disarm_list(cio_case *c);
 int cio__case_finish_list(cio_case *c);
 
 /* Core scheduling primitives (sched.c). */
-#define CIO__BUDGET                                                            \
-  64 /* task runs per loop turn before timers/I/O are looked at */
+#define CIO__BUDGET 64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
 /* Entry check of every call that may wait, also when it completes without
@@ -285,11 +281,8 @@ void cio__ready_push(cio_loop *loop, cio_task *t);
 void cio__task_finish(cio_task *t, int status);
 /* Wait for t to finish without being interruptible. */
 void cio__await_done(cio_task *t);
-void cio__watch_add(cio_task *t, cio__watch *w,
-                    void (*fn)(cio__watch *, cio_task *));
-static inline void cio__watch_remove(cio__watch *w) {
-  cio__list_remove(&w->link);
-}
+void cio__watch_add(cio_task *t, cio__watch *w, void (*fn)(cio__watch *, cio_task *));
+static inline void cio__watch_remove(cio__watch *w) { cio__list_remove(&w->link); }
 /* The current task or NULL; the current thread's loop or NULL. */
 cio_task *cio__current(void);
 extern _Thread_local cio_loop *cio__tls_loop;
@@ -318,7 +311,7 @@ typedef struct cio__dbg_note {
 } cio__dbg_note;
 
 /* loop->sig_pending bits, set by signal handlers (signal.c) */
-#define CIO__SIG_INT 1
+#define CIO__SIG_INT  1
 #define CIO__SIG_DUMP 2
 
 struct cio_loop {
@@ -336,7 +329,7 @@ struct cio_loop {
   size_t default_stack;
   cio__link tasks; /* every task not yet done */
   size_t ntasks;
-  size_t ndaemon;            /* of ntasks, daemon (service) tasks */
+  size_t ndaemon; /* of ntasks, daemon (service) tasks */
   uint64_t next_id;
   int64_t now;
   bool running;

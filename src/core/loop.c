@@ -26,10 +26,8 @@ int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg) {
   if (r->len == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
     cio__callback *v = cio__malloc(cap * sizeof *v);
-    if (!v)
-      return -ENOMEM;
-    for (size_t i = 0; i < r->len; i++)
-      v[i] = r->v[(r->head + i) & (r->cap - 1)];
+    if (!v) return -ENOMEM;
+    for (size_t i = 0; i < r->len; i++) v[i] = r->v[(r->head + i) & (r->cap - 1)];
     cio__free(r->v);
     r->v = v;
     r->head = 0;
@@ -84,13 +82,11 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   cio__list_init(&loop->tasks);
   loop->next_id = 1;
   loop->thread = pthread_self();
-  size_t ss =
-      opts && opts->stack_size ? opts->stack_size : CIO_DEFAULT_STACK_SIZE;
+  size_t ss = opts && opts->stack_size ? opts->stack_size : CIO_DEFAULT_STACK_SIZE;
   loop->default_stack = cio__stack_round(ss);
   int dbg = opts ? opts->debug : -1;
   loop->debug = dbg < 0 ? debug_from_env() : dbg > 0;
-  double slow =
-      opts && opts->slow_task_threshold > 0 ? opts->slow_task_threshold : 0.1;
+  double slow = opts && opts->slow_task_threshold > 0 ? opts->slow_task_threshold : 0.1;
   loop->slow_ns = cio__sec_to_ns(slow);
   loop->stacks.nohuge = loop->debug;
 #ifdef CIO_ASAN
@@ -108,8 +104,7 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   loop->tsan_fiber = __tsan_get_current_fiber();
 #endif
   cio__tls_loop = loop;
-  if (loop->debug)
-    cio__sigquit_register(loop);
+  if (loop->debug) cio__sigquit_register(loop);
   return loop;
 }
 
@@ -123,8 +118,7 @@ static void drain_threadsafe(cio_loop *loop) {
   (void)r; /* EAGAIN when a poller already drained it */
   atomic_store(&loop->ts_notified, 0);
   int sig = atomic_exchange(&loop->sig_pending, 0);
-  if (sig)
-    cio__signals_pending(loop, sig);
+  if (sig) cio__signals_pending(loop, sig);
   pthread_mutex_lock(&loop->ts_mu);
   cio__cbring q = loop->ts_queue;
   memset(&loop->ts_queue, 0, sizeof loop->ts_queue);
@@ -159,8 +153,7 @@ static int64_t poll_timeout(cio_loop *loop) {
   if (loop->rq_head || loop->soon.len || loop->stopping ||
       atomic_load_explicit(&loop->ts_notified, memory_order_acquire))
     return 0;
-  if (!loop->timers.len)
-    return -1;
+  if (!loop->timers.len) return -1;
   int64_t next = cio__theap_next(&loop->timers), now = cio__clock_ns();
   return next <= now ? 0 : next - now;
 }
@@ -169,8 +162,7 @@ static void run_timers(cio_loop *loop) {
   int64_t now = cio__clock_ns();
   loop->now = now;
   cio__tnode *n;
-  while ((n = cio__theap_pop_due(&loop->timers, now)))
-    n->fire(n);
+  while ((n = cio__theap_pop_due(&loop->timers, now))) n->fire(n);
 }
 
 static void run_soon(cio_loop *loop) {
@@ -192,59 +184,45 @@ static void debug_loop_held(cio_loop *loop) {
 
 static void run_once(cio_loop *loop) {
   int64_t timeout = poll_timeout(loop);
-  if (CIO_UNLIKELY(loop->debug))
-    debug_loop_held(loop);
+  if (CIO_UNLIKELY(loop->debug)) debug_loop_held(loop);
   if (loop->poller) {
     loop->poller->poll(loop->poller_ctx, timeout);
   } else if (timeout != 0) {
     default_poll(loop, timeout);
   }
-  if (CIO_UNLIKELY(loop->debug))
-    loop->run_start = cio__clock_ns();
-  if (loop->timers.len)
-    run_timers(loop);
-  if (atomic_load_explicit(&loop->ts_notified, memory_order_acquire))
-    drain_threadsafe(loop);
-  if (loop->soon.len)
-    run_soon(loop);
+  if (CIO_UNLIKELY(loop->debug)) loop->run_start = cio__clock_ns();
+  if (loop->timers.len) run_timers(loop);
+  if (atomic_load_explicit(&loop->ts_notified, memory_order_acquire)) drain_threadsafe(loop);
+  if (loop->soon.len) run_soon(loop);
   cio__run_ready(loop);
 }
 
 static int run_begin(cio_loop *loop) {
-  if (!on_loop_thread(loop))
-    return -EINVAL;
-  if (loop->running || loop->current)
-    return -EBUSY;
+  if (!on_loop_thread(loop)) return -EINVAL;
+  if (loop->running || loop->current) return -EBUSY;
   loop->running = true;
-  loop->run_start =
-      cio__clock_ns(); /* debug: idle time before the run is no one's */
+  loop->run_start = cio__clock_ns(); /* debug: idle time before the run is no one's */
   return 0;
 }
 
 int cio_loop_run_until_complete(cio_loop *loop, cio_task *t) {
-  if (!t || t->loop != loop)
-    return -EINVAL;
+  if (!t || t->loop != loop) return -EINVAL;
   int r = run_begin(loop);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   loop->until = t;
-  while (t->state != CIO_TASK_DONE && !loop->stopping)
-    run_once(loop);
+  while (t->state != CIO_TASK_DONE && !loop->stopping) run_once(loop);
   loop->until = NULL;
   loop->stopping = false;
   loop->running = false;
-  if (t->state != CIO_TASK_DONE)
-    return -EINTR; /* stopped before t finished */
+  if (t->state != CIO_TASK_DONE) return -EINTR; /* stopped before t finished */
   t->awaited = true;
   return t->status;
 }
 
 int cio_loop_run_forever(cio_loop *loop) {
   int r = run_begin(loop);
-  if (r < 0)
-    return r;
-  while (!loop->stopping)
-    run_once(loop);
+  if (r < 0) return r;
+  while (!loop->stopping) run_once(loop);
   loop->stopping = false;
   loop->running = false;
   return 0;
@@ -259,31 +237,24 @@ int cio_loop_stop_threadsafe(cio_loop *loop) {
 }
 
 int cio_loop_close(cio_loop *loop) {
-  if (!loop)
-    return -EINVAL;
-  if (loop->closed)
-    return 0;
-  if (!on_loop_thread(loop))
-    return -EINVAL;
-  if (loop->running || loop->current)
-    return -EBUSY;
+  if (!loop) return -EINVAL;
+  if (loop->closed) return 0;
+  if (!on_loop_thread(loop)) return -EINVAL;
+  if (loop->running || loop->current) return -EBUSY;
   loop->closing = true;
   /* Cancel whatever is left and let it unwind (asyncio.run's shutdown);
    * the report comes first, so it shows what each task did before. */
-  if (loop->ntasks)
-    cio__debug_close_report(loop);
+  if (loop->ntasks) cio__debug_close_report(loop);
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
     cio_task_cancel(cio__container_of(l, cio_task, live));
   loop->running = true;
   loop->run_start = cio__clock_ns();
   int64_t slow_at = loop->run_start + CIO__SLOW_SHUTDOWN_NS;
-  for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000);
-       rounds++) {
+  for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000); rounds++) {
     /* a cleanup calling cio_loop_stop() must not stall close */
     loop->stopping = false;
     run_once(loop);
-    if (CIO_UNLIKELY(loop->debug) && loop->ntasks && slow_at &&
-        cio__clock_ns() >= slow_at) {
+    if (CIO_UNLIKELY(loop->debug) && loop->ntasks && slow_at && cio__clock_ns() >= slow_at) {
       cio__debug_slow_shutdown(loop);
       slow_at = 0; /* once */
     }
@@ -309,8 +280,7 @@ int cio_loop_close(cio_loop *loop) {
   cio__free(loop->ts_queue.v);
   cio__free(loop->soon.v);
   cio__timers_close(loop);
-  if (loop->poller && loop->poller->close)
-    loop->poller->close(loop->poller_ctx);
+  if (loop->poller && loop->poller->close) loop->poller->close(loop->poller_ctx);
   cio__stack_pool_free(&loop->stacks);
   close(loop->wake_fd);
   loop->wake_fd = -1;
@@ -321,28 +291,23 @@ int cio_loop_close(cio_loop *loop) {
 }
 
 void cio_loop_free(cio_loop *loop) {
-  if (!loop)
-    return;
+  if (!loop) return;
   if (!loop->closed && cio_loop_close(loop) < 0) {
     /* Closing needs the loop's own thread, outside a run: freeing it from
      * anywhere else would pull the memory from under its tasks. */
-    fprintf(stderr,
-            "cio: cio_loop_free: loop not closed (running, or another thread): "
-            "not freed\n");
+    fprintf(stderr, "cio: cio_loop_free: loop not closed (running, or another thread): "
+                    "not freed\n");
     return;
   }
   pthread_mutex_destroy(&loop->ts_mu);
   cio__free(loop);
 }
 
-size_t cio_loop_task_count(const cio_loop *loop) {
-  return loop ? loop->ntasks - loop->ndaemon : 0;
-}
+size_t cio_loop_task_count(const cio_loop *loop) { return loop ? loop->ntasks - loop->ndaemon : 0; }
 
 int cio_run(cio_task_fn fn, void *arg) {
   cio_loop *loop = cio_loop_new(NULL);
-  if (!loop)
-    return -errno;
+  if (!loop) return -errno;
   cio_spawn_opts o = {.name = "main", .stack_size = 0};
   cio_task *t = cio_spawn_on(loop, fn, arg, &o);
   if (!t) {
@@ -354,8 +319,7 @@ int cio_run(cio_task_fn fn, void *arg) {
   loop->main_task = t;
   bool sigint = cio__sigint_install(loop);
   int r = cio_loop_run_until_complete(loop, t);
-  if (sigint)
-    cio__sigint_uninstall(loop);
+  if (sigint) cio__sigint_uninstall(loop);
   loop->main_task = NULL;
   cio_task_release(t);
   cio_loop_free(loop);
@@ -372,28 +336,21 @@ double cio_loop_time(cio_loop *loop) {
 int cio_loop_debug(cio_loop *loop) { return loop ? loop->debug : 0; }
 
 int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg) {
-  if (!loop || !fn)
-    return -EINVAL;
-  if (loop->hooks_ran)
-    return -ESHUTDOWN;
+  if (!loop || !fn) return -EINVAL;
+  if (loop->hooks_ran) return -ESHUTDOWN;
   return cio__cbring_push(&loop->close_hooks, fn, arg);
 }
 
 int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg) {
-  if (!loop || !fn)
-    return -EINVAL;
-  if (loop->closed)
-    return -ESHUTDOWN;
+  if (!loop || !fn) return -EINVAL;
+  if (loop->closed) return -ESHUTDOWN;
   return cio__cbring_push(&loop->soon, fn, arg);
 }
 
 int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg) {
-  if (!loop || !fn)
-    return -EINVAL;
+  if (!loop || !fn) return -EINVAL;
   pthread_mutex_lock(&loop->ts_mu);
-  int r = atomic_load(&loop->ts_closed)
-              ? -ESHUTDOWN
-              : cio__cbring_push(&loop->ts_queue, fn, arg);
+  int r = atomic_load(&loop->ts_closed) ? -ESHUTDOWN : cio__cbring_push(&loop->ts_queue, fn, arg);
   /* Wake the loop before unlocking: once the callback is visible the loop may
    * run it and close, and close takes this mutex before closing wake_fd.
    * One eventfd write per burst: the loop clears the flag when it drains. */
@@ -409,10 +366,8 @@ int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg) {
 /* ---- reactor plug-in ---- */
 
 int cio_loop_set_poller(cio_loop *loop, const cio_poller_ops *ops, void *ctx) {
-  if (!loop || !ops || !ops->poll)
-    return -EINVAL;
-  if (loop->poller)
-    return -EBUSY;
+  if (!loop || !ops || !ops->poll) return -EINVAL;
+  if (loop->poller) return -EBUSY;
   loop->poller = ops;
   loop->poller_ctx = ctx;
   return 0;

@@ -30,8 +30,7 @@ struct cio_queue {
 
 cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
                          int (*cmp)(const void *a, const void *b)) {
-  if ((kind != CIO_QUEUE_FIFO && kind != CIO_QUEUE_LIFO &&
-       kind != CIO_QUEUE_PRIORITY) ||
+  if ((kind != CIO_QUEUE_FIFO && kind != CIO_QUEUE_LIFO && kind != CIO_QUEUE_PRIORITY) ||
       (kind == CIO_QUEUE_PRIORITY && !cmp)) {
     errno = EINVAL;
     return NULL;
@@ -51,8 +50,7 @@ cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
 }
 
 void cio_queue_free(cio_queue *q) {
-  if (!q)
-    return;
+  if (!q) return;
   cio__waiters_abort(&q->getters);
   cio__waiters_abort(&q->putters);
   cio__waiters_abort(&q->joiners);
@@ -64,9 +62,7 @@ void cio_queue_free(cio_queue *q) {
 size_t cio_queue_size(const cio_queue *q) { return q->len; }
 size_t cio_queue_maxsize(const cio_queue *q) { return q->maxsize; }
 int cio_queue_empty(const cio_queue *q) { return q->len == 0; }
-int cio_queue_full(const cio_queue *q) {
-  return q->maxsize && q->len >= q->maxsize;
-}
+int cio_queue_full(const cio_queue *q) { return q->maxsize && q->len >= q->maxsize; }
 
 /* ---- storage ---- */
 
@@ -79,8 +75,7 @@ static int heap_push(cio_queue *q, void *item) {
   if (q->len == q->hcap) {
     size_t cap = q->hcap ? q->hcap * 2 : 16;
     pent *h = cio__realloc(q->heap, cap * sizeof *h);
-    if (!h)
-      return -ENOMEM;
+    if (!h) return -ENOMEM;
     q->heap = h;
     q->hcap = cap;
   }
@@ -100,17 +95,13 @@ static void *heap_pop(cio_queue *q) {
   size_t i = 0;
   for (;;) {
     size_t c = 2 * i + 1;
-    if (c >= q->len)
-      break;
-    if (c + 1 < q->len && pless(q, &q->heap[c + 1], &q->heap[c]))
-      c++;
-    if (!pless(q, &q->heap[c], &e))
-      break;
+    if (c >= q->len) break;
+    if (c + 1 < q->len && pless(q, &q->heap[c + 1], &q->heap[c])) c++;
+    if (!pless(q, &q->heap[c], &e)) break;
     q->heap[i] = q->heap[c];
     i = c;
   }
-  if (q->len)
-    q->heap[i] = e;
+  if (q->len) q->heap[i] = e;
   return top;
 }
 
@@ -118,10 +109,8 @@ static int ring_push(cio_queue *q, void *item) {
   if (q->len == q->cap) {
     size_t cap = q->cap ? q->cap * 2 : 16;
     void **v = cio__malloc(cap * sizeof *v);
-    if (!v)
-      return -ENOMEM;
-    for (size_t i = 0; i < q->len; i++)
-      v[i] = q->ring[(q->head + i) & (q->cap - 1)];
+    if (!v) return -ENOMEM;
+    for (size_t i = 0; i < q->len; i++) v[i] = q->ring[(q->head + i) & (q->cap - 1)];
     cio__free(q->ring);
     q->ring = v;
     q->head = 0;
@@ -144,10 +133,8 @@ static void *ring_pop(cio_queue *q) {
 }
 
 static int store(cio_queue *q, void *item) {
-  int r =
-      q->kind == CIO_QUEUE_PRIORITY ? heap_push(q, item) : ring_push(q, item);
-  if (r == 0)
-    q->unfinished++;
+  int r = q->kind == CIO_QUEUE_PRIORITY ? heap_push(q, item) : ring_push(q, item);
+  if (r == 0) q->unfinished++;
   return r;
 }
 
@@ -165,28 +152,23 @@ int cio_queue_put_nowait(cio_queue *q, void *item) {
     cio__wake(w->task, w->code);
     return 0;
   }
-  if (cio_queue_full(q))
-    return -EAGAIN;
+  if (cio_queue_full(q)) return -EAGAIN;
   return store(q, item);
 }
 
 int cio_queue_put(cio_queue *q, void *item) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
+  if (!cur) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   r = cio_queue_put_nowait(q, item);
-  if (r != -EAGAIN)
-    return r;
+  if (r != -EAGAIN) return r;
   cio__waiter w = {.task = cur, .item = item};
   return cio__wait_on(&q->putters, &w, "queue put");
 }
 
 int cio_queue_get_nowait(cio_queue *q, void **item) {
-  if (!q->len)
-    return -EAGAIN;
+  if (!q->len) return -EAGAIN;
   *item = take(q);
   cio__waiter *w = cio__waiters_pop_live(&q->putters);
   if (w) {
@@ -199,40 +181,32 @@ int cio_queue_get_nowait(cio_queue *q, void **item) {
 
 int cio_queue_get(cio_queue *q, void **item) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
+  if (!cur) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0)
-    return r;
-  if (q->len)
-    return cio_queue_get_nowait(q, item);
+  if (r < 0) return r;
+  if (q->len) return cio_queue_get_nowait(q, item);
   cio__waiter w = {.task = cur, .item = NULL};
   r = cio__wait_on(&q->getters, &w, "queue get");
-  if (r == 0)
-    *item = w.item;
+  if (r == 0) *item = w.item;
   return r;
 }
 
 /* ---- task_done / join ---- */
 
 int cio_queue_task_done(cio_queue *q) {
-  if (!q->unfinished)
-    return -EINVAL;
+  if (!q->unfinished) return -EINVAL;
   if (--q->unfinished == 0) {
     cio__waiter *w;
-    while ((w = cio__waiters_pop_live(&q->joiners)))
-      cio__wake(w->task, w->code);
+    while ((w = cio__waiters_pop_live(&q->joiners))) cio__wake(w->task, w->code);
   }
   return 0;
 }
 
 int cio_queue_join(cio_queue *q) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
+  if (!cur) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0 || !q->unfinished)
-    return r;
+  if (r < 0 || !q->unfinished) return r;
   cio__waiter w = {.task = cur};
   return cio__wait_on(&q->joiners, &w, "queue join");
 }

@@ -42,8 +42,7 @@ static inline cio_task *ready_pop(cio_loop *loop) {
   cio_task *t = loop->rq_head;
   if (t) {
     loop->rq_head = t->next;
-    if (!loop->rq_head)
-      loop->rq_tail = NULL;
+    if (!loop->rq_head) loop->rq_tail = NULL;
     loop->rq_len--;
   }
   return t;
@@ -54,8 +53,7 @@ static inline cio_task *ready_pop(cio_loop *loop) {
 static void account_run(cio_loop *loop, cio_task *from, cio_task *to) {
   int64_t now = cio__clock_ns();
   int64_t start = from ? from->run_start : loop->run_start;
-  if (now - start > loop->slow_ns)
-    cio__debug_slow_task(loop, from, now - start);
+  if (now - start > loop->slow_ns) cio__debug_slow_task(loop, from, now - start);
   if (to)
     to->run_start = now;
   else
@@ -65,28 +63,23 @@ static void account_run(cio_loop *loop, cio_task *from, cio_task *to) {
 /* Switch from the running context (task `from`, or the loop when NULL) to
  * task `to` (or the loop when NULL). Returns when `from` is resumed. */
 static void switch_to(cio_loop *loop, cio_task *from, cio_task *to) {
-  if (CIO_UNLIKELY(loop->debug))
-    account_run(loop, from, to);
+  if (CIO_UNLIKELY(loop->debug)) account_run(loop, from, to);
   loop->current = to;
   cio__ctx *fc = from ? &from->ctx : &loop->sched_ctx;
   cio__ctx *tc = to ? &to->ctx : &loop->sched_ctx;
 #ifdef CIO_ASAN
-  void **fake = !from                          ? &loop->asan_fake
-                : from->state == CIO_TASK_DONE ? NULL
-                                               : &from->asan_fake;
+  void **fake = !from ? &loop->asan_fake : from->state == CIO_TASK_DONE ? NULL : &from->asan_fake;
   if (to)
     __sanitizer_start_switch_fiber(fake, to->stack->lo, to->stack->size);
   else
-    __sanitizer_start_switch_fiber(fake, loop->asan_stack_lo,
-                                   loop->asan_stack_size);
+    __sanitizer_start_switch_fiber(fake, loop->asan_stack_lo, loop->asan_stack_size);
 #endif
 #ifdef CIO_TSAN
   __tsan_switch_to_fiber(to ? to->tsan_fiber : loop->tsan_fiber, 0);
 #endif
   cio__ctx_swap(fc, tc);
 #ifdef CIO_ASAN
-  __sanitizer_finish_switch_fiber(from ? from->asan_fake : loop->asan_fake,
-                                  NULL, NULL);
+  __sanitizer_finish_switch_fiber(from ? from->asan_fake : loop->asan_fake, NULL, NULL);
 #endif
 }
 
@@ -103,8 +96,7 @@ void cio__task_finish(cio_task *t, int status) {
     cio__watch *w = cio__container_of(l, cio__watch, link);
     w->fn(w, t);
   }
-  if (CIO_UNLIKELY(loop->debug))
-    cio__debug_task_done(t);
+  if (CIO_UNLIKELY(loop->debug)) cio__debug_task_done(t);
 }
 
 /* Give a task its stack before its first run. Returns false if it finished
@@ -137,8 +129,7 @@ __attribute__((noinline)) static bool task_start(cio_loop *loop, cio_task *t) {
 static cio_task *pick(cio_loop *loop) {
   cio_task *t;
   while ((t = ready_pop(loop))) {
-    if (CIO_LIKELY(t->started) || task_start(loop, t))
-      return t;
+    if (CIO_LIKELY(t->started) || task_start(loop, t)) return t;
   }
   return NULL;
 }
@@ -149,8 +140,7 @@ static void reschedule(cio_loop *loop, cio_task *t) {
   cio_task *next = NULL;
   if (loop->budget && !loop->stopping && !loop->soon.len) {
     next = pick(loop);
-    if (next)
-      loop->budget--;
+    if (next) loop->budget--;
   }
   if (next == t) {
     t->state = CIO_TASK_RUNNING;
@@ -179,11 +169,9 @@ void cio__task_entry(void) {
 /* Loop context: release the stack of the task that just finished. */
 static void reap_zombie(cio_loop *loop) {
   cio_task *z = loop->zombie;
-  if (!z)
-    return;
+  if (!z) return;
   loop->zombie = NULL;
-  if (CIO_UNLIKELY(loop->debug))
-    cio__debug_reap(loop, z);
+  if (CIO_UNLIKELY(loop->debug)) cio__debug_reap(loop, z);
   cio__stack_put(&loop->stacks, z->stack);
   z->stack = NULL;
 #ifdef CIO_TSAN
@@ -198,22 +186,19 @@ void cio__run_ready(cio_loop *loop) {
   loop->budget = CIO__BUDGET;
   while (loop->budget && !loop->stopping) {
     cio_task *t = pick(loop);
-    if (!t)
-      break;
+    if (!t) break;
     loop->budget--;
     t->state = CIO_TASK_RUNNING;
     switch_to(loop, NULL, t);
     reap_zombie(loop);
-    if (loop->until && loop->until->state == CIO_TASK_DONE)
-      break;
+    if (loop->until && loop->until->state == CIO_TASK_DONE) break;
   }
 }
 
 int cio__park(cio_task *t, const char *what, int flags) {
   if (flags == CIO__PARK_INTR) {
     int r = cio__checkpoint(t);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   /* Only the running task parks itself, on its own loop's thread. */
   cio__assert(t->state == CIO_TASK_RUNNING && t->loop->current == t);
@@ -231,8 +216,7 @@ int cio__wake(cio_task *t, int code) {
   /* Wakes come from the task's own loop: other threads go through
    * cio_call_soon_threadsafe. */
   cio__assert(t->loop == cio__tls_loop);
-  if (t->state != CIO_TASK_WAITING)
-    return 0;
+  if (t->state != CIO_TASK_WAITING) return 0;
   t->wake_code = code;
   t->state = CIO_TASK_READY;
   t->user_suspend = false;
@@ -242,19 +226,16 @@ int cio__wake(cio_task *t, int code) {
 
 int cio_yield(void) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
+  if (!t) return -EPERM;
   int r = cio__checkpoint(t);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   t->state = CIO_TASK_READY;
   cio__ready_push(t->loop, t);
   reschedule(t->loop, t);
   return 0;
 }
 
-void cio__watch_add(cio_task *t, cio__watch *w,
-                    void (*fn)(cio__watch *, cio_task *)) {
+void cio__watch_add(cio_task *t, cio__watch *w, void (*fn)(cio__watch *, cio_task *)) {
   w->fn = fn;
   cio__list_push_back(&t->watchers, &w->link);
 }
@@ -266,8 +247,7 @@ cio__waiter *cio__waiters_pop_live(cio__link *list) {
   while ((l = cio__list_pop_front(list))) {
     cio__waiter *w = cio__container_of(l, cio__waiter, link);
     /* An interrupted waiter is READY until it runs and unlinks itself. */
-    if (w->task->state == CIO_TASK_WAITING)
-      return w;
+    if (w->task->state == CIO_TASK_WAITING) return w;
   }
   return NULL;
 }
@@ -283,21 +263,17 @@ void cio__waiters_abort(cio__link *list) {
 
 bool cio__waiters_any_live(cio__link *list) {
   for (cio__link *l = list->next; l != list; l = l->next)
-    if (cio__container_of(l, cio__waiter, link)->task->state ==
-        CIO_TASK_WAITING)
-      return true;
+    if (cio__container_of(l, cio__waiter, link)->task->state == CIO_TASK_WAITING) return true;
   return false;
 }
 
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
+  if (!t) return -EPERM;
   w->task = t;
   cio__list_push_back(list, &w->link);
   int r = cio__park(t, what, CIO__PARK_INTR);
-  if (r != 0)
-    cio__list_remove(&w->link);
+  if (r != 0) cio__list_remove(&w->link);
   return r;
 }
 
@@ -305,8 +281,7 @@ int cio__wait_on(cio__link *list, cio__waiter *w, const char *what) {
 
 const char *cio__sched_frame(uintptr_t fn, int *kind) {
   *kind = CIO__FRAME_OTHER;
-  if (!fn)
-    return NULL;
+  if (!fn) return NULL;
   if (fn == (uintptr_t)switch_to || fn == (uintptr_t)reschedule) {
     *kind = CIO__FRAME_SWITCH;
     return "switch_to";
@@ -319,9 +294,7 @@ const char *cio__sched_frame(uintptr_t fn, int *kind) {
     *kind = CIO__FRAME_ENTRY;
     return "cio__task_entry";
   }
-  if (fn == (uintptr_t)cio__wait_on)
-    return "cio__wait_on";
-  if (fn == (uintptr_t)cio__await_done)
-    return "cio__await_done";
+  if (fn == (uintptr_t)cio__wait_on) return "cio__wait_on";
+  if (fn == (uintptr_t)cio__await_done) return "cio__await_done";
   return NULL;
 }

@@ -13,8 +13,7 @@
 /* ---- the case's private area ---- */
 
 cio__waiter *cio__case_waiter(cio_case *c) {
-  _Static_assert(sizeof(cio__waiter) <= sizeof c->priv,
-                 "cio_case.priv too small");
+  _Static_assert(sizeof(cio__waiter) <= sizeof c->priv, "cio_case.priv too small");
   return (cio__waiter *)(void *)c->priv;
 }
 
@@ -32,8 +31,7 @@ void cio__case_disarm_list(cio_case *c) {
   cio__waiter *w = cio__case_waiter(c);
   /* Served or aborted nodes were unlinked by the object; interrupted ones
    * are still on the list (or detached by a free): both are harmless. */
-  if (w->link.next)
-    cio__list_remove(&w->link);
+  if (w->link.next) cio__list_remove(&w->link);
 }
 
 int cio__case_finish_list(cio_case *c) {
@@ -51,8 +49,7 @@ typedef struct after_node {
 } after_node;
 
 static after_node *after_of(cio_case *c) {
-  _Static_assert(sizeof(after_node) <= sizeof c->priv,
-                 "cio_case.priv too small");
+  _Static_assert(sizeof(after_node) <= sizeof c->priv, "cio_case.priv too small");
   return (after_node *)(void *)c->priv;
 }
 
@@ -68,8 +65,7 @@ static int after_try(cio_case *c) {
 
 static int after_arm(cio_case *c, cio_task *t, int code) {
   after_node *a = after_of(c);
-  if (a->deadline == CIO__NEVER)
-    return 0;
+  if (a->deadline == CIO__NEVER) return 0;
   cio__tnode_init(&a->n, after_fire);
   a->task = t;
   a->code = code;
@@ -78,8 +74,7 @@ static int after_arm(cio_case *c, cio_task *t, int code) {
 
 static void after_disarm(cio_case *c) {
   after_node *a = after_of(c);
-  if (a->deadline != CIO__NEVER && a->task)
-    cio__theap_remove(&a->task->loop->timers, &a->n);
+  if (a->deadline != CIO__NEVER && a->task) cio__theap_remove(&a->task->loop->timers, &a->n);
 }
 
 static int after_finish(cio_case *c) {
@@ -87,8 +82,7 @@ static int after_finish(cio_case *c) {
   return 0;
 }
 
-static const cio_case_ops after_ops = {after_try, after_arm, after_disarm,
-                                       after_finish};
+static const cio_case_ops after_ops = {after_try, after_arm, after_disarm, after_finish};
 
 cio_case cio_case_after(double seconds) {
   cio_case c;
@@ -108,8 +102,7 @@ typedef struct task_node {
 } task_node;
 
 static task_node *task_of(cio_case *c) {
-  _Static_assert(sizeof(task_node) <= sizeof c->priv,
-                 "cio_case.priv too small");
+  _Static_assert(sizeof(task_node) <= sizeof c->priv, "cio_case.priv too small");
   return (task_node *)(void *)c->priv;
 }
 
@@ -121,10 +114,8 @@ static void task_fire(cio__watch *w, cio_task *done) {
 
 static int task_try(cio_case *c) {
   cio_task *t = c->obj;
-  if (t->loop != cio__tls_loop)
-    return c->status = -EINVAL;
-  if (t == cio__current())
-    return c->status = -EDEADLK;
+  if (t->loop != cio__tls_loop) return c->status = -EINVAL;
+  if (t == cio__current()) return c->status = -EDEADLK;
   return t->state == CIO_TASK_DONE;
 }
 
@@ -138,8 +129,7 @@ static int task_arm(cio_case *c, cio_task *t, int code) {
 
 static void task_disarm(cio_case *c) {
   task_node *n = task_of(c);
-  if (n->w.link.next)
-    cio__watch_remove(&n->w);
+  if (n->w.link.next) cio__watch_remove(&n->w);
 }
 
 static int task_finish(cio_case *c) {
@@ -148,8 +138,7 @@ static int task_finish(cio_case *c) {
   return 0;
 }
 
-static const cio_case_ops task_ops = {task_try, task_arm, task_disarm,
-                                      task_finish};
+static const cio_case_ops task_ops = {task_try, task_arm, task_disarm, task_finish};
 
 cio_case cio_case_task(cio_task *t) {
   cio_case c;
@@ -162,16 +151,14 @@ cio_case cio_case_task(cio_task *t) {
 /* ---- select ---- */
 
 static void disarm_all(cio_case *cases, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    cases[i].ops->disarm(&cases[i]);
+  for (size_t i = 0; i < n; i++) cases[i].ops->disarm(&cases[i]);
 }
 
 /* A case ready (or failing) without waiting: its index, or -1. */
 static ssize_t first_ready(cio_case *cases, size_t n) {
   for (size_t i = 0; i < n; i++) {
     int r = cases[i].ops->try_now(&cases[i]);
-    if (r == 1)
-      return (ssize_t)i;
+    if (r == 1) return (ssize_t)i;
     if (r < 0) {
       cases[i].status = r;
       return (ssize_t)i;
@@ -182,27 +169,21 @@ static ssize_t first_ready(cio_case *cases, size_t n) {
 
 ssize_t cio_select(cio_case *cases, size_t n) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
-  if (!cases || n == 0 || n > INT32_MAX - 1)
-    return -EINVAL;
+  if (!t) return -EPERM;
+  if (!cases || n == 0 || n > INT32_MAX - 1) return -EINVAL;
   for (size_t i = 0; i < n; i++) {
-    if (!cases[i].ops)
-      return -EINVAL;
+    if (!cases[i].ops) return -EINVAL;
     cases[i].status = 0;
     memset(cases[i].priv, 0, sizeof cases[i].priv);
     if (cases[i].ops == &after_ops)
-      after_of(&cases[i])->deadline = cases[i].seconds < 0
-                                          ? CIO__NEVER
-                                          : cio__deadline_in(cases[i].seconds);
+      after_of(&cases[i])->deadline =
+          cases[i].seconds < 0 ? CIO__NEVER : cio__deadline_in(cases[i].seconds);
   }
   int r = cio__checkpoint(t);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   for (;;) {
     ssize_t i = first_ready(cases, n);
-    if (i >= 0)
-      return i;
+    if (i >= 0) return i;
     for (size_t k = 0; k < n; k++) {
       r = cases[k].ops->arm(&cases[k], t, (int)k + 1);
       if (r < 0) {
@@ -215,16 +196,12 @@ ssize_t cio_select(cio_case *cases, size_t n) {
     r = cio__park(t, "select", CIO__PARK_INTR);
     t->user_suspend = false;
     disarm_all(cases, n);
-    if (r <= 0)
-      return r < 0 ? r : -EINVAL; /* interrupted: nothing completed */
+    if (r <= 0) return r < 0 ? r : -EINVAL; /* interrupted: nothing completed */
     i = r - 1;
-    if (i >= (ssize_t)n)
-      return -EINVAL;
-    if (cases[i].ops->finish(&cases[i]) == 0)
-      return i;
+    if (i >= (ssize_t)n) return -EINVAL;
+    if (cases[i].ops->finish(&cases[i]) == 0) return i;
     /* A stale readiness: look again, then wait again. */
     r = cio__checkpoint(t);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
 }

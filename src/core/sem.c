@@ -26,15 +26,13 @@ cio_sem *cio_sem_new(size_t value) { return sem_new(value, false); }
 cio_sem *cio_sem_new_bounded(size_t value) { return sem_new(value, true); }
 
 void cio_sem_free(cio_sem *s) {
-  if (!s)
-    return;
+  if (!s) return;
   cio__waiters_abort(&s->waiters);
   cio__free(s);
 }
 
 int cio_sem_try_acquire(cio_sem *s) {
-  if (!s->value)
-    return -EAGAIN;
+  if (!s->value) return -EAGAIN;
   s->value--;
   s->held++;
   return 0;
@@ -42,11 +40,9 @@ int cio_sem_try_acquire(cio_sem *s) {
 
 int cio_sem_acquire(cio_sem *s) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
+  if (!cur) return -EPERM;
   int r = cio__checkpoint(cur);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   if (s->value) {
     s->value--;
     s->held++;
@@ -55,25 +51,21 @@ int cio_sem_acquire(cio_sem *s) {
   /* A release hands its permit straight to the waiter that wakes. */
   cio__waiter w = {.task = cur};
   r = cio__wait_on(&s->waiters, &w, "semaphore");
-  if (r == 0)
-    s->held++;
+  if (r == 0) s->held++;
   return r;
 }
 
 int cio_sem_release(cio_sem *s) {
   /* Bounded: the value may never exceed its initial value, i.e. every
    * release must match an acquisition. */
-  if (s->bounded && s->held == 0)
-    return -EOVERFLOW;
+  if (s->bounded && s->held == 0) return -EOVERFLOW;
   cio__waiter *w = cio__waiters_pop_live(&s->waiters);
-  if (s->held)
-    s->held--;
+  if (s->held) s->held--;
   if (w) {
     cio__wake(w->task, w->code);
     return 0;
   }
-  if (s->value == SIZE_MAX)
-    return -EOVERFLOW;
+  if (s->value == SIZE_MAX) return -EOVERFLOW;
   s->value++;
   return 0;
 }

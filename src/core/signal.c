@@ -34,8 +34,7 @@ static void sig_enter(void) { atomic_fetch_add(&in_handler, 1); }
 static void sig_leave(void) { atomic_fetch_sub(&in_handler, 1); }
 /* After a loop pointer is withdrawn, wait out handlers that may hold it. */
 static void sig_quiesce(void) {
-  while (atomic_load(&in_handler))
-    sched_yield();
+  while (atomic_load(&in_handler)) sched_yield();
 }
 
 /* Ask loop to act at its next turn; async-signal-safe. */
@@ -54,16 +53,13 @@ static bool is_default(int sig) {
 }
 
 /* Put back `old` unless someone replaced our handler meanwhile. */
-static void restore(int sig, void (*ours)(int, siginfo_t *, void *),
-                    const struct sigaction *old) {
+static void restore(int sig, void (*ours)(int, siginfo_t *, void *), const struct sigaction *old) {
   struct sigaction cur;
-  if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
-      cur.sa_sigaction == ours)
+  if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == ours)
     sigaction(sig, old, NULL);
 }
 
-static void install(int sig, void (*fn)(int, siginfo_t *, void *),
-                    struct sigaction *old) {
+static void install(int sig, void (*fn)(int, siginfo_t *, void *), struct sigaction *old) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = fn;
@@ -132,14 +128,12 @@ static void quit_handler(int sig, siginfo_t *si, void *uc) {
   bool forwarded = false;
   for (int i = 0; i < MAX_QUIT_LOOPS; i++) {
     cio_loop *loop = atomic_load(&quit_loops[i]);
-    if (loop && pthread_equal(loop->thread, self) &&
-        atomic_exchange(&loop->quit_fwd, 0))
+    if (loop && pthread_equal(loop->thread, self) && atomic_exchange(&loop->quit_fwd, 0))
       forwarded = true;
   }
   for (int i = 0; i < MAX_QUIT_LOOPS; i++) {
     cio_loop *loop = atomic_load(&quit_loops[i]);
-    if (!loop)
-      continue;
+    if (!loop) continue;
     if (pthread_equal(loop->thread, self)) {
       quit_print_holder(loop);
     } else if (!forwarded) {
@@ -147,8 +141,7 @@ static void quit_handler(int sig, siginfo_t *si, void *uc) {
       atomic_store(&loop->quit_fwd, 1);
       pthread_kill(loop->thread, SIGQUIT);
     }
-    if (!forwarded)
-      sig_notify(loop, CIO__SIG_DUMP);
+    if (!forwarded) sig_notify(loop, CIO__SIG_DUMP);
   }
   sig_leave();
   errno = saved;
@@ -157,8 +150,7 @@ static void quit_handler(int sig, siginfo_t *si, void *uc) {
 void cio__sigquit_register(cio_loop *loop) {
   pthread_mutex_lock(&sig_mu);
   for (int i = 0; i < MAX_QUIT_LOOPS; i++) {
-    if (atomic_load(&quit_loops[i]))
-      continue;
+    if (atomic_load(&quit_loops[i])) continue;
     atomic_store(&quit_loops[i], loop);
     if (quit_users++ == 0 && is_default(SIGQUIT)) {
       install(SIGQUIT, quit_handler, &quit_old);
@@ -172,8 +164,7 @@ void cio__sigquit_register(cio_loop *loop) {
 void cio__sigquit_unregister(cio_loop *loop) {
   pthread_mutex_lock(&sig_mu);
   for (int i = 0; i < MAX_QUIT_LOOPS; i++) {
-    if (atomic_load(&quit_loops[i]) != loop)
-      continue;
+    if (atomic_load(&quit_loops[i]) != loop) continue;
     atomic_store(&quit_loops[i], NULL);
     sig_quiesce();
     if (--quit_users == 0 && quit_installed) {
@@ -222,13 +213,12 @@ bool cio__sigint_install(cio_loop *loop) {
   /* Our own handler with no loop behind it acts as the default action: it
    * was put back by someone restoring what they had saved while cio_run ran
    * (cio/signal.h). Reuse it; int_old still holds what preceded us. */
-  bool stale = sigaction(SIGINT, NULL, &cur) == 0 &&
-               (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == int_handler;
+  bool stale = sigaction(SIGINT, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+               cur.sa_sigaction == int_handler;
   if (!atomic_load(&int_loop) && (stale || is_default(SIGINT))) {
     atomic_store(&int_count, 0);
     atomic_store(&int_loop, loop);
-    if (!stale)
-      install(SIGINT, int_handler, &int_old);
+    if (!stale) install(SIGINT, int_handler, &int_old);
     ok = true;
   }
   pthread_mutex_unlock(&sig_mu);
@@ -248,8 +238,6 @@ void cio__sigint_uninstall(cio_loop *loop) {
 /* ---- the loop's side ---- */
 
 void cio__signals_pending(cio_loop *loop, int bits) {
-  if ((bits & CIO__SIG_INT) && loop->main_task)
-    cio_task_cancel(loop->main_task);
-  if (bits & CIO__SIG_DUMP)
-    cio__debug_dump_signal(loop);
+  if ((bits & CIO__SIG_INT) && loop->main_task) cio_task_cancel(loop->main_task);
+  if (bits & CIO__SIG_DUMP) cio__debug_dump_signal(loop);
 }

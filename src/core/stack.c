@@ -33,10 +33,10 @@
 #define MADV_GUARD_INSTALL 102
 #endif
 
-#define GUARD_SIZE (64u * 1024u) /* a large frame must not jump over it */
-#define SLAB_MIN 16              /* stacks in the first slab of a class */
-#define SLAB_MAX 1024            /* ... growing to this many */
-#define WARM_MAX 1024            /* free stacks kept with their pages */
+#define GUARD_SIZE    (64u * 1024u) /* a large frame must not jump over it */
+#define SLAB_MIN      16            /* stacks in the first slab of a class */
+#define SLAB_MAX      1024          /* ... growing to this many */
+#define WARM_MAX      1024          /* free stacks kept with their pages */
 #define ALTSTACK_SIZE (64u * 1024u)
 
 enum { GUARD_UNKNOWN, GUARD_MADV, GUARD_MPROTECT };
@@ -44,15 +44,13 @@ static atomic_int guard_mode = GUARD_UNKNOWN;
 
 static size_t page_size(void) {
   static size_t ps;
-  if (!ps)
-    ps = (size_t)sysconf(_SC_PAGESIZE);
+  if (!ps) ps = (size_t)sysconf(_SC_PAGESIZE);
   return ps;
 }
 
 size_t cio__stack_round(size_t size) {
   size_t ps = page_size();
-  if (size < 4 * ps)
-    size = 4 * ps;
+  if (size < 4 * ps) size = 4 * ps;
   return (size + ps - 1) & ~(ps - 1);
 }
 
@@ -60,16 +58,14 @@ size_t cio__stack_round(size_t size) {
  * madvise, so probe: a write(2) from a guarded page must fail with EFAULT. */
 static int probe_guard_mode(void) {
   size_t ps = page_size();
-  char *p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  char *p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
   int mode = GUARD_MPROTECT;
-  if (p == MAP_FAILED)
-    return mode;
+  if (p == MAP_FAILED) return mode;
   if (madvise(p, ps, MADV_GUARD_INSTALL) == 0) {
     int fds[2];
     if (pipe(fds) == 0) {
-      if (write(fds[1], p, 1) < 0 && errno == EFAULT)
-        mode = GUARD_MADV;
+      if (write(fds[1], p, 1) < 0 && errno == EFAULT) mode = GUARD_MADV;
       close(fds[0]);
       close(fds[1]);
     }
@@ -85,8 +81,7 @@ static int guard_install(char *guard) {
     atomic_store(&guard_mode, mode);
   }
   if (mode == GUARD_MADV) {
-    if (madvise(guard, GUARD_SIZE, MADV_GUARD_INSTALL) == 0)
-      return 0;
+    if (madvise(guard, GUARD_SIZE, MADV_GUARD_INSTALL) == 0) return 0;
   } else if (mprotect(guard, GUARD_SIZE, PROT_NONE) == 0) {
     return 0;
   }
@@ -95,11 +90,9 @@ static int guard_install(char *guard) {
 
 static cio__stack_class *class_for(cio__stack_pool *p, size_t size) {
   for (cio__stack_class *c = p->classes; c; c = c->next)
-    if (c->size == size)
-      return c;
+    if (c->size == size) return c;
   cio__stack_class *c = cio__calloc(1, sizeof *c);
-  if (!c)
-    return NULL;
+  if (!c) return NULL;
   c->size = size;
   c->next = p->classes;
   p->classes = c;
@@ -108,18 +101,15 @@ static cio__stack_class *class_for(cio__stack_pool *p, size_t size) {
 
 static int slab_new(cio__stack_pool *p, cio__stack_class *c) {
   size_t nslabs = 0;
-  for (cio__slab *s = p->slabs; s; s = s->next)
-    nslabs++;
+  for (cio__slab *s = p->slabs; s; s = s->next) nslabs++;
   size_t n = SLAB_MIN;
-  while (n < SLAB_MAX && n < nslabs * SLAB_MIN)
-    n *= 2;
+  while (n < SLAB_MAX && n < nslabs * SLAB_MIN) n *= 2;
   size_t stride = c->size + GUARD_SIZE;
   size_t len = n * stride;
   cio__slab *slab = cio__malloc(sizeof *slab);
-  if (!slab)
-    return -ENOMEM;
-  void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (!slab) return -ENOMEM;
+  void *base =
+      mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     int err = -errno;
     cio__free(slab);
@@ -128,8 +118,7 @@ static int slab_new(cio__stack_pool *p, cio__stack_class *c) {
 #ifdef MADV_NOHUGEPAGE
   /* Debug loops count a stack's touched pages: a huge page would make
    * 2 MiB of stacks look touched at once. */
-  if (p->nohuge)
-    madvise(base, len, MADV_NOHUGEPAGE);
+  if (p->nohuge) madvise(base, len, MADV_NOHUGEPAGE);
 #endif
   slab->base = base;
   slab->len = len;
@@ -182,8 +171,7 @@ cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err) {
   if (s) {
     c->free = s->next;
     c->nfree--;
-    if (!s->cold)
-      c->nwarm--;
+    if (!s->cold) c->nwarm--;
     s->cold = false;
 #ifdef CIO_ASAN
     /* A task that finished leaves its entry frame's redzones poisoned. */
@@ -203,8 +191,7 @@ void cio__stack_put(cio__stack_pool *p, cio__stack *s) {
     char *top_page = (char *)((uintptr_t)s & ~(uintptr_t)(ps - 1));
     /* MADV_FREE: the kernel takes the pages only under memory pressure, and a
      * stack reused before that costs no page faults. */
-    if (top_page > s->lo)
-      madvise(s->lo, (size_t)(top_page - s->lo), MADV_FREE);
+    if (top_page > s->lo) madvise(s->lo, (size_t)(top_page - s->lo), MADV_FREE);
     s->cold = true;
   } else {
     c->nwarm++;
@@ -227,18 +214,15 @@ size_t cio__stack_resident(const cio__stack *s) {
   unsigned char vec[256];
   for (size_t i = 0; i < npages; i += sizeof vec) {
     size_t n = npages - i < sizeof vec ? npages - i : sizeof vec;
-    if (mincore(s->lo + i * ps, n * ps, vec) != 0)
-      return 0;
-    for (size_t k = 0; k < n; k++)
-      used += vec[k] & 1;
+    if (mincore(s->lo + i * ps, n * ps, vec) != 0) return 0;
+    for (size_t k = 0; k < n; k++) used += vec[k] & 1;
   }
   return used * ps;
 }
 
 void cio__stack_clean(cio__stack *s) {
   char *top = top_page_of(s);
-  if (top > s->lo)
-    madvise(s->lo, (size_t)(top - s->lo), MADV_DONTNEED);
+  if (top > s->lo) madvise(s->lo, (size_t)(top - s->lo), MADV_DONTNEED);
 }
 
 void cio__stack_pool_free(cio__stack_pool *p) {
@@ -247,8 +231,7 @@ void cio__stack_pool_free(cio__stack_pool *p) {
    * million descriptors costs a second, so only under Valgrind. */
   if (RUNNING_ON_VALGRIND)
     for (cio__stack_class *c = p->classes; c; c = c->next)
-      for (cio__stack *s = c->free; s; s = s->next)
-        VALGRIND_STACK_DEREGISTER(s->vg_id);
+      for (cio__stack *s = c->free; s; s = s->next) VALGRIND_STACK_DEREGISTER(s->vg_id);
 #endif
   while (p->slabs) {
     cio__slab *s = p->slabs;
@@ -289,8 +272,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc) {
   cio_loop *loop = cio__tls_loop;
   cio_task *t = loop ? loop->peeking ? loop->peeking : loop->current : NULL;
   char *addr = si->si_addr;
-  if (t && t->stack && addr >= t->stack->lo - GUARD_SIZE &&
-      addr < t->stack->lo + 256) {
+  if (t && t->stack && addr >= t->stack->lo - GUARD_SIZE && addr < t->stack->lo + 256) {
     write_str("cio: stack overflow in task '");
     write_str(cio_task_name(t));
     write_str("' (id ");
@@ -308,8 +290,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc) {
   } else if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN) {
     old_segv.sa_handler(sig);
   } else {
-    signal(SIGSEGV,
-           SIG_DFL); /* returning re-executes the fault: default action */
+    signal(SIGSEGV, SIG_DFL); /* returning re-executes the fault: default action */
   }
 }
 
@@ -325,12 +306,9 @@ static void install_segv(void) {
 int cio__overflow_guard_thread_init(void) {
   pthread_once(&segv_once, install_segv);
   stack_t cur;
-  if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
-    return 0;
-  void *mem = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED)
-    return -errno;
+  if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return 0;
+  void *mem = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return -errno;
   stack_t ss = {.ss_sp = mem, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
   if (sigaltstack(&ss, NULL) != 0) {
     int err = -errno;
@@ -342,8 +320,7 @@ int cio__overflow_guard_thread_init(void) {
 }
 
 void cio__overflow_guard_thread_fini(void) {
-  if (!thread_altstack)
-    return;
+  if (!thread_altstack) return;
   stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
   sigaltstack(&ss, NULL);
   munmap(thread_altstack, ALTSTACK_SIZE);

@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sleep_fire(cio__tnode *n) {
-  cio__wake(cio__container_of(n, cio_task, sleep_timer), 0);
-}
+static void sleep_fire(cio__tnode *n) { cio__wake(cio__container_of(n, cio_task, sleep_timer), 0); }
 
 static void set_autoname(cio_task *t) {
   char digits[21], *q = digits + sizeof digits;
@@ -62,8 +60,8 @@ static cio_task *spawn(cio_loop *loop, cio_task_fn fn, const void *arg, size_t e
   t->refs = 2; /* the caller's handle + the loop's, dropped when it finishes */
   t->hrefs = 1;
   t->state = CIO_TASK_READY;
-  t->stack_size = opts && opts->stack_size ? cio__stack_round(opts->stack_size)
-                                           : loop->default_stack;
+  t->stack_size =
+      opts && opts->stack_size ? cio__stack_round(opts->stack_size) : loop->default_stack;
   if (opts && opts->name) {
     t->name = cio__strdup(opts->name);
     if (!t->name) {
@@ -87,8 +85,7 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
   return spawn(loop, fn, arg, 0, opts);
 }
 
-cio_task *cio_spawn_copy(cio_task_fn fn, const void *arg, size_t size,
-                         const cio_spawn_opts *opts) {
+cio_task *cio_spawn_copy(cio_task_fn fn, const void *arg, size_t size, const cio_spawn_opts *opts) {
   if (size && !arg) {
     errno = EINVAL;
     return NULL;
@@ -105,10 +102,8 @@ cio_task *cio_spawn(cio_task_fn fn, void *arg) {
 }
 
 void cio__task_unref(cio_task *t) {
-  if (--t->refs > 0)
-    return;
-  if (t->name != t->autoname)
-    cio__free(t->name);
+  if (--t->refs > 0) return;
+  if (t->name != t->autoname) cio__free(t->name);
   cio__free(t);
 }
 
@@ -119,16 +114,13 @@ cio_task *cio_task_ref(cio_task *t) {
 }
 
 void cio_task_release(cio_task *t) {
-  if (!t)
-    return;
-  if (--t->hrefs == 0 && !t->awaited && !t->detached)
-    cio__debug_handle_gone(t);
+  if (!t) return;
+  if (--t->hrefs == 0 && !t->awaited && !t->detached) cio__debug_handle_gone(t);
   cio__task_unref(t);
 }
 
 void cio_detach(cio_task *t) {
-  if (!t)
-    return;
+  if (!t) return;
   t->detached = true;
   t->hrefs--;
   if (t->state == CIO_TASK_DONE && cio__status_is_failure(t->status) && !t->awaited)
@@ -162,12 +154,9 @@ void cio__await_done(cio_task *t) {
  * it running (cio_shield). */
 static int await_task(cio_task *t, bool cancel_on_interrupt) {
   cio_task *cur = cio__current();
-  if (!cur)
-    return -EPERM;
-  if (!t || t->loop != cur->loop)
-    return -EINVAL;
-  if (t == cur)
-    return -EDEADLK;
+  if (!cur) return -EPERM;
+  if (!t || t->loop != cur->loop) return -EINVAL;
+  if (t == cur) return -EDEADLK;
   t->awaited = true;
   int r = cio__checkpoint(cur);
   while (r == 0 && t->state != CIO_TASK_DONE) {
@@ -175,11 +164,9 @@ static int await_task(cio_task *t, bool cancel_on_interrupt) {
     cio__watch_add(t, &n.w, await_fire);
     r = cio__park(cur, "await", CIO__PARK_INTR);
     cio__watch_remove(&n.w);
-    if (r < 0)
-      break;
+    if (r < 0) break;
   }
-  if (r == 0)
-    return t->status;
+  if (r == 0) return t->status;
   if (cancel_on_interrupt) {
     cio_task_cancel(t);
     cio__await_done(t);
@@ -214,15 +201,12 @@ int cio_task_cancelled(const cio_task *t) {
   return t->state == CIO_TASK_DONE && t->status == -ECANCELED;
 }
 int cio_task_status(const cio_task *t) {
-  if (t->state != CIO_TASK_DONE)
-    return -EINPROGRESS;
+  if (t->state != CIO_TASK_DONE) return -EINPROGRESS;
   /* Reading the final status counts as awaiting, for the debug reports. */
   ((cio_task *)(uintptr_t)t)->awaited = true;
   return t->status;
 }
-cio_task_state cio_task_get_state(const cio_task *t) {
-  return (cio_task_state)t->state;
-}
+cio_task_state cio_task_get_state(const cio_task *t) { return (cio_task_state)t->state; }
 const char *cio_task_name(const cio_task *t) { return t->name; }
 uint64_t cio_task_id(const cio_task *t) { return t->id; }
 const char *cio_task_waiting_on(const cio_task *t) {
@@ -248,16 +232,13 @@ static void done_cb_run(void *p) {
 
 static void done_cb_fire(cio__watch *w, cio_task *t) {
   done_cb *d = cio__container_of(w, done_cb, w);
-  if (cio_call_soon(t->loop, done_cb_run, d) < 0)
-    done_cb_run(d); /* no memory: now */
+  if (cio_call_soon(t->loop, done_cb_run, d) < 0) done_cb_run(d); /* no memory: now */
 }
 
 int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
-  if (!t || !fn)
-    return -EINVAL;
+  if (!t || !fn) return -EINVAL;
   done_cb *d = cio__malloc(sizeof *d);
-  if (!d)
-    return -ENOMEM;
+  if (!d) return -ENOMEM;
   *d = (done_cb){.t = cio_task_ref(t), .fn = fn, .arg = arg};
   cio__list_init(&d->w.link);
   if (t->state != CIO_TASK_DONE) {
@@ -276,27 +257,21 @@ int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
 
 int cio_sleep(double seconds) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
+  if (!t) return -EPERM;
   int64_t ns = cio__sec_to_ns(seconds);
-  if (ns == 0)
-    return cio_yield();
+  if (ns == 0) return cio_yield();
   int r = cio__checkpoint(t);
-  if (r < 0)
-    return r;
-  if (cio__theap_push(&t->loop->timers, &t->sleep_timer,
-                      cio__deadline_in(seconds)) < 0)
+  if (r < 0) return r;
+  if (cio__theap_push(&t->loop->timers, &t->sleep_timer, cio__deadline_in(seconds)) < 0)
     return -ENOMEM;
   r = cio__park(t, "sleep", CIO__PARK_INTR);
-  if (r != 0)
-    cio__theap_remove(&t->loop->timers, &t->sleep_timer);
+  if (r != 0) cio__theap_remove(&t->loop->timers, &t->sleep_timer);
   return r;
 }
 
 int cio_suspend(const char *what) {
   cio_task *t = cio__current();
-  if (!t)
-    return -EPERM;
+  if (!t) return -EPERM;
   t->user_suspend = true;
   int r = cio__park(t, what ? what : "suspend", CIO__PARK_INTR);
   t->user_suspend = false;
@@ -304,7 +279,6 @@ int cio_suspend(const char *what) {
 }
 
 int cio_task_wake(cio_task *t, int code) {
-  if (!t || t->state != CIO_TASK_WAITING || !t->user_suspend)
-    return 0;
+  if (!t || t->state != CIO_TASK_WAITING || !t->user_suspend) return 0;
   return cio__wake(t, code);
 }

@@ -25,8 +25,7 @@ static void sift_up(cio__theap *h, size_t i) {
   cio__theap_ent e = h->v[i];
   while (i > 0) {
     size_t parent = (i - 1) / D;
-    if (!before(&e, &h->v[parent]))
-      break;
+    if (!before(&e, &h->v[parent])) break;
     put(h, i, h->v[parent]);
     i = parent;
   }
@@ -38,14 +37,11 @@ static void sift_down(cio__theap *h, size_t i) {
   cio__theap_ent e = h->v[i];
   for (;;) {
     size_t first = i * D + 1;
-    if (first >= h->len)
-      break;
+    if (first >= h->len) break;
     size_t best = first, last = first + D < h->len ? first + D : h->len;
     for (size_t c = first + 1; c < last; c++)
-      if (before(&h->v[c], &h->v[best]))
-        best = c;
-    if (!before(&h->v[best], &e))
-      break;
+      if (before(&h->v[c], &h->v[best])) best = c;
+    if (!before(&h->v[best], &e)) break;
     put(h, i, h->v[best]);
     i = best;
   }
@@ -54,13 +50,11 @@ static void sift_down(cio__theap *h, size_t i) {
 }
 
 int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
-  if (cio__tnode_armed(n))
-    cio__theap_remove(h, n);
+  if (cio__tnode_armed(n)) cio__theap_remove(h, n);
   if (h->len == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 64;
     cio__theap_ent *v = cio__realloc(h->v, cap * sizeof *v);
-    if (!v)
-      return -ENOMEM;
+    if (!v) return -ENOMEM;
     h->v = v;
     h->cap = cap;
   }
@@ -75,13 +69,11 @@ int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
 
 void cio__theap_remove(cio__theap *h, cio__tnode *n) {
   size_t i = n->idx;
-  if (i == CIO__TIDLE)
-    return;
+  if (i == CIO__TIDLE) return;
   cio__assert(i < h->len && h->v[i].n == n); /* the node is where it says */
   n->idx = CIO__TIDLE;
   size_t last = --h->len;
-  if (i == last)
-    return;
+  if (i == last) return;
   put(h, i, h->v[last]);
   if (i > 0 && before(&h->v[i], &h->v[(i - 1) / D]))
     sift_up(h, i);
@@ -90,8 +82,7 @@ void cio__theap_remove(cio__theap *h, cio__tnode *n) {
 }
 
 cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now) {
-  if (!h->len || h->v[0].when > now)
-    return NULL;
+  if (!h->len || h->v[0].when > now) return NULL;
   cio__tnode *n = h->v[0].n;
   cio__assert(n->idx == 0);
   cio__theap_remove(h, n);
@@ -121,8 +112,7 @@ static void timer_fire(cio__tnode *n) {
   t->firing = true;
   t->fn(t->arg);
   t->firing = false;
-  if (t->oneshot || t->freed)
-    cio__free(t);
+  if (t->oneshot || t->freed) cio__free(t);
 }
 
 cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
@@ -143,25 +133,20 @@ cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
 }
 
 static int timer_arm_at(cio_timer *t, int64_t when) {
-  if (!t->loop || t->loop->closed)
-    return -ESHUTDOWN;
+  if (!t->loop || t->loop->closed) return -ESHUTDOWN;
   return cio__theap_push(&t->loop->timers, &t->node, when);
 }
 
-int cio_timer_start(cio_timer *t, double delay) {
-  return timer_arm_at(t, cio__deadline_in(delay));
-}
+int cio_timer_start(cio_timer *t, double delay) { return timer_arm_at(t, cio__deadline_in(delay)); }
 
 void cio_timer_stop(cio_timer *t) {
-  if (t->loop)
-    cio__theap_remove(&t->loop->timers, &t->node);
+  if (t->loop) cio__theap_remove(&t->loop->timers, &t->node);
 }
 
 int cio_timer_active(const cio_timer *t) { return cio__tnode_armed(&t->node); }
 
 void cio_timer_free(cio_timer *t) {
-  if (!t)
-    return;
+  if (!t) return;
   cio_timer_stop(t);
   if (t->firing)
     t->freed = true;
@@ -169,29 +154,22 @@ void cio_timer_free(cio_timer *t) {
     cio__free(t);
 }
 
-static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn,
-                      void *arg) {
-  if (!loop || !fn)
-    return -EINVAL;
+static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *arg) {
+  if (!loop || !fn) return -EINVAL;
   cio_timer *t = cio_timer_new(loop, fn, arg);
-  if (!t)
-    return -ENOMEM;
+  if (!t) return -ENOMEM;
   t->oneshot = true;
   int r = timer_arm_at(t, when);
-  if (r < 0)
-    cio__free(t);
+  if (r < 0) cio__free(t);
   return r;
 }
 
-int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn,
-                   void *arg) {
+int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn, void *arg) {
   return call_at_ns(loop, cio__deadline_in(delay), fn, arg);
 }
 
 int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn, void *arg) {
-  int64_t ns = when <= 0       ? 0
-               : when >= 9.2e9 ? CIO__NEVER
-                               : (int64_t)(when * 1e9);
+  int64_t ns = when <= 0 ? 0 : when >= 9.2e9 ? CIO__NEVER : (int64_t)(when * 1e9);
   return call_at_ns(loop, ns, fn, arg);
 }
 
@@ -205,8 +183,7 @@ void cio__timers_close(cio_loop *loop) {
     if (n->fire == timer_fire) {
       cio_timer *t = cio__container_of(n, cio_timer, node);
       t->loop = NULL;
-      if (t->oneshot)
-        cio__free(t);
+      if (t->oneshot) cio__free(t);
     }
   }
   cio__theap_free(h);
