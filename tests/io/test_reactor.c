@@ -242,7 +242,7 @@ static void test_threadsafe_wakes_epoll(void) {
   CHECK_EQ(cio_task_done(t), 0);
   cio_task_cancel(t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   close(p[0]);
   close(p[1]);
 }
@@ -339,7 +339,7 @@ static void test_outside_task(void) {
   CHECK_EQ(cio_io_init(loop), 0);
   CHECK_EQ(cio_io_init(loop), 0);
   CHECK_EQ(cio_io_init(NULL), -EINVAL);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 }
 
 /* Loops come and go on one thread: each gets a fresh reactor. */
