@@ -23,7 +23,8 @@ set(ENV{PKG_CONFIG_PATH} "")
 set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES /usr/include/aarch64-linux-gnu /usr/include)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,/usr/lib/aarch64-linux-gnu")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-Wl,-rpath-link,/usr/lib/aarch64-linux-gnu")
-# The loader and libc from the cross toolchain; the multiarch libraries by
-# their own path.
-set(CMAKE_CROSSCOMPILING_EMULATOR
-    qemu-aarch64;-L;/usr/aarch64-linux-gnu;-E;LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu)
+# Run with the arm64 loader and libc that multiarch installed with those
+# libraries (libc6:arm64), which find them on their own. Mixing the cross
+# toolchain's loader (/usr/aarch64-linux-gnu) with multiarch libraries makes
+# threaded programs hang under qemu.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/)
