@@ -338,9 +338,12 @@ CIO_API int cio_sql_query(cio_sql_conn *c, const char *sql,
  * rows (DDL, data loading). Returns 0 or a negative code. May suspend. */
 CIO_API int cio_sql_exec(cio_sql_conn *c, const char *sql);
 
-/* Prepare sql on c and keep it in the connection's statement cache (a
- * statement with a syntax error or an unknown table fails here with
- * -CIO_ESQL). Later queries with the same text use it. May suspend. */
+/* Prepare sql on c: the server parses and checks it, so a statement with a
+ * syntax error or an unknown table fails here with -CIO_ESQL. MariaDB and
+ * SQLite keep the statement in the connection's cache for later queries
+ * with the same text; PostgreSQL's prepared statements depend on the
+ * parameters' types, so there the first query prepares the one it keeps.
+ * May suspend. */
 CIO_API int cio_sql_prepare(cio_sql_conn *c, const char *sql);
 
 /* Transactions: BEGIN, COMMIT, ROLLBACK on c. cio_sql_rollback runs shielded
