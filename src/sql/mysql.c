@@ -686,7 +686,7 @@ static int my_connect(cio_sql_pool *p, cio_sql_conn **out) {
   } else {
     const char *host = p->url.host && *p->url.host ? p->url.host : "localhost";
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    char ps[8];
+    char ps[12];
     snprintf(ps, sizeof ps, "%u", port);
     r = cio_getaddrinfo(host, ps, &hints, &ai);
     if (r < 0) {

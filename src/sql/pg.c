@@ -777,7 +777,7 @@ static void pg_free(cio_sql_conn *base) {
 typedef struct kv {
   const char *k[40], *v[40];
   int n;
-  char hosts[1024], addrs[1024], port[8];
+  char hosts[1024], addrs[1024], port[12];
 } kv;
 
 static void kv_add(kv *x, const char *k, const char *v) {

@@ -153,8 +153,9 @@ int cio__sql_url_parse(const char *url, cio__sql_url *u) {
   }
   const char *hend = rest + authlen;
   const char *portp = NULL;
-  if (hp < hend && *hp == '[') {
-    const char *rb = memchr(hp, ']', (size_t)(hend - hp));
+  size_t hn = hp < hend ? (size_t)(hend - hp) : 0;
+  if (hn && *hp == '[') {
+    const char *rb = memchr(hp, ']', hn);
     if (!rb)
       return cio__sql_url_free(u), invalid(url, "unclosed '[' in host");
     if (!(u->host = decode(hp + 1, (size_t)(rb - hp - 1), &bad)))
@@ -165,7 +166,7 @@ int cio__sql_url_parse(const char *url, cio__sql_url *u) {
       portp = rb + 2;
     }
   } else {
-    const char *c = memchr(hp, ':', (size_t)(hend - hp));
+    const char *c = hn ? memchr(hp, ':', hn) : NULL;
     const char *e = c ? c : hend;
     if (e > hp && !(u->host = decode(hp, (size_t)(e - hp), &bad)))
       goto fail;
