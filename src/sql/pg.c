@@ -388,6 +388,11 @@ static void send_cancel(pg_conn *c) {
 static int await_req(pg_conn *c, pg_req *q) {
   cio_task *self = cio_current();
   int r = 0;
+  /* Alone in flight and just sent: nothing can have arrived for it yet, so
+   * neither read (EAGAIN) nor check the level (poll): every byte of its
+   * answer comes after the send and raises an edge the reactor keeps. That
+   * leaves one send, one epoll_wait and one recv per statement. */
+  bool fresh = c->ninflight == 1 && c->reader == NULL && !c->ssl;
   for (;;) {
     if (q->done)
       break;
@@ -400,6 +405,15 @@ static int await_req(pg_conn *c, pg_req *q) {
       if (r == W_DONE)
         break;
       goto abandon;
+    }
+    if (fresh) {
+      fresh = false;
+      if (PQflush(c->pg) == 0) {
+        r = cio_wait_fd(c->fd, CIO_READABLE);
+        if (r < 0)
+          goto abandon;
+        continue;
+      }
     }
     int pending = io_round(c, self);
     if (q->done)
