@@ -26,7 +26,8 @@
 #include <time.h>
 
 #define ROWS 100000
-static const char *QUERY = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+static const char *QUERY =
+    "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
 
 static const char *url, *label;
 static double seconds = 3;
@@ -44,11 +45,14 @@ static double wall_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void emit(const char *impl, const char *mode, double queries, double wall, double cpu) {
-  printf("{\"bench\": \"db\", \"impl\": \"%s\", \"db\": \"%s\", \"metric\": \"qps_%s\", "
+static void emit(const char *impl, const char *mode, double queries,
+                 double wall, double cpu) {
+  printf("{\"bench\": \"db\", \"impl\": \"%s\", \"db\": \"%s\", \"metric\": "
+         "\"qps_%s\", "
          "\"value\": %.0f, \"unit\": \"q/s\", \"n\": %.0f}\n",
          impl, label, mode, queries / wall, queries);
-  printf("{\"bench\": \"db\", \"impl\": \"%s\", \"db\": \"%s\", \"metric\": \"cpu_us_%s\", "
+  printf("{\"bench\": \"db\", \"impl\": \"%s\", \"db\": \"%s\", \"metric\": "
+         "\"cpu_us_%s\", "
          "\"value\": %.2f, \"unit\": \"us\", \"n\": %.0f}\n",
          impl, label, mode, cpu * 1e6 / queries, queries);
   fflush(stdout);
@@ -72,10 +76,12 @@ static int lookups(void *arg) {
       int r = w->shared ? cio_sql_query(w->shared, QUERY, a, 1, &res)
                         : cio_sql_pool_query(w->pool, QUERY, a, 1, &res);
       int64_t v;
-      if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0) r = -EIO;
+      if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0)
+        r = -EIO;
       cio_sql_result_free(res);
       if (r < 0) {
-        fprintf(stderr, "query: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
+        fprintf(stderr, "query: %s: %s\n", cio_strerror(r),
+                cio_sql_last_error()->message);
         return w->status = r;
       }
       w->done++;
@@ -89,11 +95,13 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, &o, &pool);
   if (r < 0) {
-    fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(r), cio_sql_last_error()->message);
+    fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(r),
+            cio_sql_last_error()->message);
     return r;
   }
   cio_sql_conn *c = NULL;
-  if (shared && (r = cio_sql_acquire(pool, &c)) < 0) return r;
+  if (shared && (r = cio_sql_acquire(pool, &c)) < 0)
+    return r;
   worker *w = calloc((size_t)tasks, sizeof *w);
   cio_task **t = calloc((size_t)tasks, sizeof *t);
   /* warm up: every connection prepares the statement */
@@ -112,7 +120,8 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
       total += w[i].done;
       cio_task_release(t[i]);
     }
-    if (pass && r == 0) emit("cio", mode, (double)total, wall, cpu);
+    if (pass && r == 0)
+      emit("cio", mode, (double)total, wall, cpu);
   }
   free(w);
   free(t);
@@ -127,21 +136,26 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
 static int ensure_sqlite_table(void) {
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, NULL, &pool);
-  if (r < 0) return r;
+  if (r < 0)
+    return r;
   cio_sql_result *res = NULL;
-  r = cio_sql_pool_query(pool, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'pgbench_accounts'",
-                         NULL, 0, &res);
+  r = cio_sql_pool_query(
+      pool,
+      "SELECT COUNT(*) FROM sqlite_master WHERE name = 'pgbench_accounts'",
+      NULL, 0, &res);
   int64_t n = 0;
-  if (r == 0) cio_sql_get_int64(cio_sql_cell(res, 0, 0), &n);
+  if (r == 0)
+    cio_sql_get_int64(cio_sql_cell(res, 0, 0), &n);
   cio_sql_result_free(res);
   if (r == 0 && n == 0) {
     cio_sql_conn *c;
     if ((r = cio_sql_acquire(pool, &c)) == 0) {
-      r = cio_sql_exec(c, "CREATE TABLE pgbench_accounts (aid INTEGER PRIMARY KEY, bid INT, "
-                          "abalance INT, filler CHAR(84));"
-                          "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
-                          "WHERE x < 100000) INSERT INTO pgbench_accounts "
-                          "SELECT x, 1, x % 1000, '' FROM s;");
+      r = cio_sql_exec(
+          c, "CREATE TABLE pgbench_accounts (aid INTEGER PRIMARY KEY, bid INT, "
+             "abalance INT, filler CHAR(84));"
+             "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
+             "WHERE x < 100000) INSERT INTO pgbench_accounts "
+             "SELECT x, 1, x % 1000, '' FROM s;");
       cio_sql_release(c);
     }
   }
@@ -155,8 +169,11 @@ static int ensure_sqlite_table(void) {
 static void sqlite_direct(const char *path) {
   sqlite3 *db;
   sqlite3_stmt *st;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return;
-  if (sqlite3_prepare_v2(db, "SELECT abalance FROM pgbench_accounts WHERE aid = ?", -1, &st, NULL)) {
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    return;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT abalance FROM pgbench_accounts WHERE aid = ?",
+                         -1, &st, NULL)) {
     sqlite3_close(db);
     return;
   }
@@ -183,8 +200,11 @@ static int main_task(void *arg) {
     fprintf(stderr, "%s: %s\n", url, cio_sql_last_error()->message);
     return r;
   }
-  if ((r = run_mode("point_1", 1, 1, false)) < 0) return r;
-  if ((r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2, false)) < 0) return r;
+  if ((r = run_mode("point_1", 1, 1, false)) < 0)
+    return r;
+  if ((r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2,
+                    false)) < 0)
+    return r;
   return run_mode("pipelined_64", 64, 1, true);
 }
 
@@ -195,8 +215,10 @@ int main(int argc, char **argv) {
   }
   url = argv[1];
   label = argv[2];
-  if (argc > 3) seconds = atof(argv[3]);
+  if (argc > 3)
+    seconds = atof(argv[3]);
   int r = cio_run(main_task, NULL);
-  if (r == 0 && !strncmp(url, "sqlite://", 9)) sqlite_direct(url + 9);
+  if (r == 0 && !strncmp(url, "sqlite://", 9))
+    sqlite_direct(url + 9);
   return r < 0;
 }

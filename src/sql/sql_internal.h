@@ -212,6 +212,8 @@ struct cio_sql_conn {
   bool orphan;       /* its pool was freed while a task was inside a call:
                         the last such task frees it */
   int users;         /* tasks inside calls on it */
+  int shared;        /* cio_sql_pool_query calls using it (concurrent
+                        drivers): the last one releases it */
   double idle_since; /* loop time */
   cio_task *cleaner; /* the cleanup task, in state CLEANUP */
   cio__sql_cache cache;
