@@ -1,6 +1,6 @@
 /* cio_db.c - point lookups by primary key through cio's sql layer.
  *
- *   db_cio URL LABEL [SECONDS]
+ *   db_cio URL LABEL [SECONDS [MODE]]
  *
  * The table is pgbench's: pgbench_accounts(aid INT PRIMARY KEY, abalance
  * INT, ...), 100,000 rows (bench/db/run_* create it; for a sqlite: URL this
@@ -193,6 +193,10 @@ static void sqlite_direct(const char *path) {
   sqlite3_close(db);
 }
 
+static const char *only; /* run one mode (4th argument) */
+
+static bool want(const char *mode) { return !only || !strcmp(only, mode); }
+
 static int main_task(void *arg) {
   (void)arg;
   int r = 0;
@@ -200,12 +204,15 @@ static int main_task(void *arg) {
     fprintf(stderr, "%s: %s\n", url, cio_sql_last_error()->message);
     return r;
   }
-  if ((r = run_mode("point_1", 1, 1, false)) < 0)
+  if (want("point_1") && (r = run_mode("point_1", 1, 1, false)) < 0)
     return r;
-  if ((r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2,
+  if (want("point_64") &&
+      (r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2,
                     false)) < 0)
     return r;
-  return run_mode("pipelined_64", 64, 1, true);
+  if (want("pipelined_64"))
+    r = run_mode("pipelined_64", 64, 1, true);
+  return r;
 }
 
 int main(int argc, char **argv) {
@@ -217,6 +224,8 @@ int main(int argc, char **argv) {
   label = argv[2];
   if (argc > 3)
     seconds = atof(argv[3]);
+  if (argc > 4)
+    only = argv[4];
   int r = cio_run(main_task, NULL);
   if (r == 0 && !strncmp(url, "sqlite://", 9))
     sqlite_direct(url + 9);

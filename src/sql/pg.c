@@ -31,6 +31,8 @@
 #include <libpq-fe.h>
 #include <math.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -62,6 +64,8 @@ typedef struct pg_conn {
   bool exclusive;     /* cio_sql_exec has left pipeline mode */
   cio__sql_link gate; /* tasks waiting for exclusive to end */
   SSL *ssl;
+  cio_timer *uncork; /* pushes out statements batched under TCP_CORK */
+  bool corked;
 } pg_conn;
 
 typedef struct gate_waiter {
@@ -445,6 +449,31 @@ abandon:
 
 /* ---------------------------------------------------------------- sending */
 
+/* Decimal digits of v at p; returns the end (no NUL). */
+static char *put_u64(char *p, uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10));
+  while (n)
+    *p++ = tmp[--n];
+  return p;
+}
+
+static char *put_i64(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return put_u64(p, (uint64_t)0 - (uint64_t)v);
+  }
+  return put_u64(p, (uint64_t)v);
+}
+
+static void stmt_name(char *buf, unsigned id) {
+  memcpy(buf, "cio_", 4);
+  *put_u64(buf + 4, id) = '\0';
+}
+
 /* Parameters in libpq's form. Text and numbers go in text format with
  * their type left to the server (text) or given (int8, float8); blobs in
  * binary as bytea. Scratch holds the texts. */
@@ -490,7 +519,8 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
       pp->sig[i] = 'i';
       pp->types[i] = 20;
       pp->values[i] = m;
-      m += sprintf(m, "%lld", (long long)v[i].v.i) + 1;
+      m = put_i64(m, v[i].v.i);
+      *m++ = '\0';
       break;
     case CIO_SQL_FLOAT: {
       double d = v[i].v.f;
@@ -527,6 +557,14 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
     }
   }
   return 0;
+}
+
+static void uncork(void *arg) {
+  pg_conn *c = arg;
+  int zero = 0;
+  if (c->corked && c->fd >= 0)
+    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+  c->corked = false;
 }
 
 static void evict_stmt(void *ctx, cio__sql_centry *e) {
@@ -570,6 +608,18 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
                                       : "%s",
                          cio_strerror(r));
   }
+  /* Statements joining others in flight are being pipelined: hold the
+   * socket's output (TCP_CORK) until the end of this loop turn, so a burst
+   * of statements from many tasks leaves in a few segments, not one each
+   * (libpq 15 flushes at every Sync; on loopback each flush also runs the
+   * server's receive path). A statement alone goes out at once. */
+  if (c->ninflight > 0 && !c->corked && c->uncork && !c->ssl) {
+    int one = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0) {
+      c->corked = true;
+      cio_timer_start(c->uncork, 0);
+    }
+  }
   size_t sqllen = strlen(sql), keylen = sqllen + 1 + n;
   char kbuf[512], *key = keylen <= sizeof kbuf ? kbuf : malloc(keylen);
   int ok = key != NULL;
@@ -581,7 +631,7 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
     char name[32];
     if (!e && c->base.cache.cap > 0 &&
         (e = cio__sql_cache_put(&c->base.cache, key, keylen, NULL))) {
-      snprintf(name, sizeof name, "cio_%u", e->id);
+      stmt_name(name, e->id);
       q->has_prepare = true;
       q->prep_id = e->id;
       q->prep_keylen = keylen;
@@ -592,7 +642,7 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
       if (!ok)
         cio__sql_cache_remove(&c->base.cache, e), e = NULL;
     } else if (e) {
-      snprintf(name, sizeof name, "cio_%u", e->id);
+      stmt_name(name, e->id);
     }
     if (ok && e)
       ok = PQsendQueryPrepared(c->pg, name, (int)n, pp.values, pp.lengths,
@@ -776,6 +826,7 @@ static void pg_free(cio_sql_conn *base) {
       req_free(q);
     }
   }
+  cio_timer_free(c->uncork);
   c->base.broken = true; /* no DEALLOCATE from the cache's eviction */
   cio__sql_cache_clear(&c->base.cache);
   if (c->pg) {
@@ -919,6 +970,8 @@ static int pg_connect(cio_sql_pool *p, cio_sql_conn **out) {
   if ((r = connect_poll(c)) < 0)
     goto out;
   c->fd = PQsocket(c->pg);
+  c->uncork =
+      cio_timer_new(cio_loop_current(), uncork, c); /* NULL: never cork */
   if (PQsslInUse(c->pg))
     c->ssl = PQsslStruct(c->pg, "OpenSSL");
   if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg)) {
