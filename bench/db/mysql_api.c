@@ -1,6 +1,6 @@
 /* mysql_api.c - MariaDB Connector/C's two ways to not block, measured.
  *
- *   db_mysql_api URL [N]
+ *   db_mysql_api URL [N [hook|cont]]
  *
  * The same point lookup (text protocol, SELECT abalance FROM
  * pgbench_accounts WHERE aid = <n>) N times (default 20000) from one task,
@@ -38,6 +38,7 @@ static double wall_now(void) {
 static char host[64], user[32] = "cio", pw[32] = "cio", dbname[32] = "cio";
 static unsigned port = 3306;
 static int n = 20000;
+static const char *only; /* "hook" or "cont": just that one, once */
 
 static int hook(my_socket fd, my_bool is_read, int timeout) {
   (void)timeout;
@@ -89,6 +90,8 @@ static int run_hook(void) {
     mysql_free_result(res);
   }
   emit("plain+io_wait hook", n, wall_now() - w0, cpu_now() - c0);
+  cio_fd_forget(
+      mysql_get_socket(m)); /* the next connection may reuse the number */
   mysql_close(m);
   return 0;
 }
@@ -126,12 +129,15 @@ static int run_cont(void) {
     mysql_free_result(res);
   }
   emit("nonblocking start/cont", n, wall_now() - w0, cpu_now() - c0);
+  cio_fd_forget(mysql_get_socket(m));
   mysql_close(m);
   return 0;
 }
 
 static int main_task(void *arg) {
   (void)arg;
+  if (only)
+    return !strcmp(only, "hook") ? run_hook() : run_cont();
   /* both twice, interleaved: the machine is shared */
   for (int round = 0; round < 2; round++)
     if (run_hook() < 0 || run_cont() < 0)
@@ -147,5 +153,7 @@ int main(int argc, char **argv) {
   }
   if (argc > 2)
     n = atoi(argv[2]);
+  if (argc > 3)
+    only = argv[3];
   return cio_run(main_task, NULL) == 0 ? 0 : 1;
 }
