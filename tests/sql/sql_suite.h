@@ -392,6 +392,64 @@ LOOP_TEST(test_server_mute) {
   return 0;
 }
 
+/* Cancelling pool_open while it connects, and wait_closed while it waits:
+ * both return at once and leave nothing behind. */
+typedef struct opener {
+  const char *url;
+  int r;
+} opener;
+
+static int open_and_free(void *arg) {
+  opener *o = arg;
+  cio_sql_pool *p = NULL;
+  cio_sql_pool_opts opts = {.connect_timeout = -1};
+  o->r = cio_sql_pool_open(o->url, &opts, &p);
+  cio_sql_pool_free(p);
+  return o->r;
+}
+
+LOOP_TEST(test_cancel_open_and_wait) {
+  if (db.server) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_EQ(listen(fd, 16), 0);
+    CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s://u:p@127.0.0.1:%d/x",
+             strcmp(db.name, "mysql") ? "postgresql" : "mysql",
+             ntohs(a.sin_port));
+    opener o = {url, 1};
+    cio_task *t = cio_spawn(open_and_free, &o);
+    cio_sleep(0.1);
+    double t0 = now_s();
+    cio_task_cancel(t);
+    CHECK_EQ(join(t), -ECANCELED);
+    CHECK(now_s() - t0 < 1);
+    close(fd);
+  }
+  /* wait_closed with a connection borrowed: a timeout scope bounds it */
+  cio_sql_pool *p = open_pool(1, 1);
+  if (!p)
+    return 0;
+  cio_sql_conn *c;
+  CHECK_EQ(cio_sql_acquire(p, &c), 0);
+  CHECK_EQ(cio_sql_pool_wait_closed(p), -EINVAL); /* not closed yet */
+  CHECK_EQ(cio_sql_pool_close(p), 0);
+  cio_timeout_scope sc;
+  cio_timeout_begin(&sc, 0.1);
+  CHECK_EQ(cio_sql_pool_wait_closed(p), -ETIMEDOUT);
+  cio_timeout_end(&sc);
+  /* the borrowed connection still works until it is released */
+  CHECK_EQ(scalar(c, "SELECT 4", NULL, 0), 4);
+  cio_sql_release(c);
+  CHECK_EQ(cio_sql_pool_wait_closed(p), 0);
+  cio_sql_pool_free(p);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- transactions
  */
 
@@ -870,6 +928,7 @@ static int suite_run(void) {
   RUN(test_bad_urls);
   RUN(test_server_down);
   RUN(test_server_mute);
+  RUN(test_cancel_open_and_wait);
   RUN(test_transactions);
   RUN(test_cancel_query);
   RUN(test_timeout_query);
