@@ -12,6 +12,10 @@
  *   point_64      64 tasks, a pool of 64 connections (pgbench -c 64)
  *   pipelined_64  64 tasks sharing one connection (PostgreSQL pipelines
  *                 their statements; the others run them one at a time)
+ *   batch_64      one task sending batches of 64 lookups
+ *                 (cio_sql_query_batch: one round trip and one Sync per
+ *                 batch on PostgreSQL, like pgx's SendBatch and pgbench's
+ *                 \startpipeline)
  * For SQLite it also measures the limit without cio: one thread calling
  * sqlite3 directly with a prepared statement (impl "sqlite3-direct"). */
 #include <cio.h>
@@ -90,6 +94,36 @@ static int lookups(void *arg) {
   return 0;
 }
 
+/* One task, batches of 64 lookups on one connection. */
+static int batches(void *arg) {
+  worker *w = arg;
+  enum { B = 64 };
+  cio_sql_batch_item items[B];
+  cio_sql_value args[B];
+  cio_sql_result *res[B];
+  while (wall_now() < w->until) {
+    for (int i = 0; i < B; i++) {
+      args[i] = cio_sql_int(1 + (int64_t)(rand_r(&w->seed) % ROWS));
+      items[i] = (cio_sql_batch_item){QUERY, &args[i], 1};
+    }
+    int r = cio_sql_query_batch(w->shared, items, B, res);
+    for (int i = 0; i < B && r == 0; i++) {
+      int64_t v;
+      if (cio_sql_get_int64(cio_sql_cell(res[i], 0, 0), &v) != 0)
+        r = -EIO;
+    }
+    for (int i = 0; r == 0 && i < B; i++)
+      cio_sql_result_free(res[i]);
+    if (r < 0) {
+      fprintf(stderr, "batch: %s: %s\n", cio_strerror(r),
+              cio_sql_last_error()->message);
+      return w->status = r;
+    }
+    w->done += B;
+  }
+  return 0;
+}
+
 static int run_mode(const char *mode, int tasks, int conns, bool shared) {
   cio_sql_pool_opts o = {.min_size = conns, .max_size = conns};
   cio_sql_pool *pool;
@@ -110,7 +144,7 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
     double until = pass ? wall_now() + seconds : warm;
     for (int i = 0; i < tasks; i++) {
       w[i] = (worker){pool, c, until, (unsigned)(i * 7919 + 1), 0, 0};
-      t[i] = cio_spawn(lookups, &w[i]);
+      t[i] = cio_spawn(strcmp(mode, "batch_64") ? lookups : batches, &w[i]);
     }
     double c0 = cpu_now(), w0 = wall_now();
     r = cio_gather(t, (size_t)tasks, NULL, 0);
@@ -210,8 +244,10 @@ static int main_task(void *arg) {
       (r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2,
                     false)) < 0)
     return r;
-  if (want("pipelined_64"))
-    r = run_mode("pipelined_64", 64, 1, true);
+  if (want("pipelined_64") && (r = run_mode("pipelined_64", 64, 1, true)) < 0)
+    return r;
+  if (want("batch_64"))
+    r = run_mode("batch_64", 1, 1, true);
   return r;
 }
 

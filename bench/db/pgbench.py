@@ -6,8 +6,9 @@ libpq, as JSON lines like db_cio's (impl "pgbench").
     pgbench.py PGBENCH PORT SECONDS
 
 point_1: one client; point_64: 64 clients on one thread (-j 1, like one
-event loop); pipelined_64: one client sending 64 lookups per pipeline
-(\\startpipeline), the counterpart of 64 tasks sharing one connection.
+event loop); batch_64: one client sending 64 lookups per pipeline
+(\\startpipeline ... \\endpipeline: one Sync), the counterpart of
+cio_sql_query_batch.
 CPU is pgbench's own (user + system, RUSAGE_CHILDREN), connection set-up
 included; q/s is pgbench's tps without connection time."""
 import json
@@ -54,7 +55,7 @@ with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
     f.write("SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n" * 64)
     f.write("\\endpipeline\n")
 try:
-    ok = run("pipelined_64", 1, f.name, 64) and ok
+    ok = run("batch_64", 1, f.name, 64) and ok
 finally:
     os.unlink(f.name)
 sys.exit(0 if ok else 1)

@@ -751,6 +751,7 @@ const cio__sql_driver cio__sql_mysql_driver = {
     .prepare = my_prepare,
     .ping = my_ping,
     .idle_ok = my_idle_ok,
+    .in_transaction = my_needs_cleanup, /* the same question here */
     .needs_cleanup = my_needs_cleanup,
     .cleanup = my_cleanup,
     .free = my_free,

@@ -495,6 +495,67 @@ LOOP_TEST(test_transactions) {
   return 0;
 }
 
+/* Batches: one unit, all or nothing. */
+LOOP_TEST(test_batch) {
+  cio_sql_pool *p = open_pool(1, 1);
+  if (!p)
+    return 0;
+  cio_sql_conn *c;
+  CHECK_EQ(cio_sql_acquire(p, &c), 0);
+  fresh_table(c);
+  char ins[128], cnt[128];
+  snprintf(ins, sizeof ins, "INSERT INTO %s (id, txt) VALUES ($1, $2)", T);
+  snprintf(cnt, sizeof cnt, "SELECT COUNT(*) FROM %s", T);
+  cio_sql_value a1[] = {cio_sql_int(1), cio_sql_text("one")};
+  cio_sql_value a2[] = {cio_sql_int(2), cio_sql_text("two")};
+  cio_sql_value a3[] = {cio_sql_int(3), cio_sql_null()};
+  cio_sql_batch_item ok[] = {
+      {ins, a1, 2}, {ins, a2, 2}, {ins, a3, 2}, {cnt, NULL, 0}};
+  cio_sql_result *res[4];
+  CHECK_EQ(cio_sql_query_batch(c, ok, 4, res), 0);
+  int64_t n = 0;
+  CHECK_EQ(cio_sql_result_affected(res[0]), 1);
+  CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res[3], 0, 0), &n), 0);
+  CHECK_EQ(n, 3);
+  for (int i = 0; i < 4; i++)
+    cio_sql_result_free(res[i]);
+  /* a duplicate in the middle: nothing of the batch stays */
+  cio_sql_value a4[] = {cio_sql_int(4), cio_sql_text("four")};
+  cio_sql_batch_item bad[] = {{ins, a4, 2}, {ins, a1, 2}, {cnt, NULL, 0}};
+  CHECK_EQ(cio_sql_query_batch(c, bad, 3, res), -CIO_ESQL);
+  CHECK_STR(cio_sql_last_error()->sqlstate, db.dup_state);
+  CHECK(res[0] == NULL && res[1] == NULL && res[2] == NULL);
+  CHECK_EQ(count_rows(c), 3);
+  /* inside the caller's transaction, the caller decides */
+  CHECK_EQ(cio_sql_begin(c), 0);
+  CHECK_EQ(cio_sql_query_batch(c, bad, 1, NULL), 0);
+  CHECK_EQ(cio_sql_rollback(c), 0);
+  CHECK_EQ(count_rows(c), 3);
+  /* many lookups in one go */
+  enum { K = 100 };
+  cio_sql_batch_item many[K];
+  cio_sql_value args[K];
+  cio_sql_result *out[K];
+  for (int i = 0; i < K; i++) {
+    args[i] = cio_sql_int(i);
+    many[i] = (cio_sql_batch_item){"SELECT $1 * 3", &args[i], 1};
+  }
+  CHECK_EQ(cio_sql_query_batch(c, many, K, out), 0);
+  int wrong = 0;
+  for (int i = 0; i < K; i++) {
+    wrong +=
+        cio_sql_get_int64(cio_sql_cell(out[i], 0, 0), &n) != 0 || n != 3 * i;
+    cio_sql_result_free(out[i]);
+  }
+  CHECK_EQ(wrong, 0);
+  CHECK_EQ(cio_sql_query_batch(c, NULL, 0, NULL), 0);
+  cio_sql_batch_item nul[] = {{NULL, NULL, 0}};
+  CHECK_EQ(cio_sql_query_batch(c, nul, 1, NULL), -EINVAL);
+  cio_sql_release(c);
+  close_pool(p);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- cancellation
  */
 
@@ -930,6 +991,7 @@ static int suite_run(void) {
   RUN(test_server_mute);
   RUN(test_cancel_open_and_wait);
   RUN(test_transactions);
+  RUN(test_batch);
   RUN(test_cancel_query);
   RUN(test_timeout_query);
   RUN(test_cancel_transaction);

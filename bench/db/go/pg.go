@@ -1,7 +1,7 @@
 // Go peer for bench/db on PostgreSQL: pgx v4's pool (Debian
 // golang-github-jackc-pgx-v4-dev), point lookups as in bench/db/cio_db.c.
 // Modes point_1 (one goroutine, pool of 1), point_64 (64 goroutines, pool
-// of 64) and pipelined_64 (one connection sending 64 lookups per batch,
+// of 64) and batch_64 (one connection sending 64 lookups per batch,
 // pgx's pipelining). GOMAXPROCS=1 (set by run).
 package main
 
@@ -106,7 +106,7 @@ func pipelined(url string, secs float64) {
 	run(time.Now().Add(300 * time.Millisecond))
 	c0, w0 := cpu(), time.Now()
 	n := run(w0.Add(time.Duration(secs * float64(time.Second))))
-	emit("pgx", "postgresql", "pipelined_64", n, time.Since(w0).Seconds(), cpu()-c0)
+	emit("pgx", "postgresql", "batch_64", n, time.Since(w0).Seconds(), cpu()-c0)
 }
 
 func main() {
