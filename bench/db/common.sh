@@ -10,10 +10,11 @@ pin=(${CIO_BENCH_PIN:-})
 py=/usr/bin/python3
 [ -x $py ] || py=$(command -v python3)
 servers=$root/scripts/servers
-# The server runs on the other core than the client (bench/run pins the
-# client to CIO_BENCH_CPU, default 1).
-server_cpu=${CIO_BENCH_SERVER_CPU:-${CIO_BENCH_CLIENT_CPU:-0}}
-[ "$server_cpu" = -1 ] && server_cpu=0
+# The client is pinned (bench/run: CIO_BENCH_CPU, default core 1); the
+# server is left to the scheduler unless CIO_BENCH_SERVER_CPU names a core.
+# Pinned to one core of this shared 2-core machine, MariaDB's 64 threads
+# made every client's point_64 figure swing by 4x (bench/README.md).
+server_cpu=${CIO_BENCH_SERVER_CPU:-none}
 started=()
 
 # start_server NAME: start it unless running; remembered to stop at exit.
@@ -32,6 +33,7 @@ trap stop_started EXIT
 
 # pin_pid PID: move a server's process (and its threads) to server_cpu.
 pin_pid() {
+  [ "$server_cpu" != none ] || return 0
   command -v taskset >/dev/null 2>&1 || return 0
   taskset -apc "$server_cpu" "$1" >/dev/null 2>&1 || true
 }
