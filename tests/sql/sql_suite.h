@@ -41,6 +41,11 @@ static const char *const T = "cio_suite_t";
 
 #define SUITE_SKIP 77
 
+/* Timing checks here are one-sided and wide: an upper bound only tells
+ * "returned instead of hanging" (far below the 30 s statement or the 10 s
+ * default connect timeout a hang would take), a lower bound that a timeout
+ * did not fire early. The machine may be loaded or under Valgrind. */
+
 /* The URL for a server, or NULL: env var, else $CIO_SERVERS_DIR/<name>/url. */
 static TEST_UNUSED int suite_server_url(const char *env, const char *name,
                                         char *out, size_t cap) {
@@ -351,7 +356,7 @@ LOOP_TEST(test_server_down) {
   CHECK_EQ(r, -ECONNREFUSED);
   if (r != -ECONNREFUSED)
     fprintf(stderr, "server down: %s\n", cio_sql_last_error()->message);
-  CHECK(now_s() - t0 < 5);
+  CHECK(now_s() - t0 < 9); /* refused, not the 10 s connect timeout */
   CHECK(strlen(cio_sql_last_error()->message) > 0);
   CHECK(p == NULL);
   /* a name that does not resolve */
@@ -381,7 +386,7 @@ LOOP_TEST(test_server_mute) {
   double t0 = now_s();
   CHECK_EQ(cio_sql_pool_open(url, &o, &p), -ETIMEDOUT);
   double took = now_s() - t0;
-  CHECK(took >= 0.25 && took < 5);
+  CHECK(took >= 0.25 && took < 15); /* the 0.3 s timeout, not a hang */
   CHECK(strstr(cio_sql_last_error()->message, "timed out") != NULL);
   /* and an enclosing scope works the same */
   cio_timeout_scope s;
@@ -427,7 +432,7 @@ LOOP_TEST(test_cancel_open_and_wait) {
     double t0 = now_s();
     cio_task_cancel(t);
     CHECK_EQ(join(t), -ECANCELED);
-    CHECK(now_s() - t0 < 1);
+    CHECK(now_s() - t0 < 15); /* not the endless connect */
     close(fd);
   }
   /* wait_closed with a connection borrowed: a timeout scope bounds it */
@@ -587,7 +592,7 @@ LOOP_TEST(test_cancel_query) {
   double t0 = now_s();
   cio_task_cancel(t);
   CHECK_EQ(join(t), -ECANCELED);
-  CHECK(now_s() - t0 < 2);
+  CHECK(now_s() - t0 < 15); /* not the 30 s statement */
   CHECK_EQ(cio_sql_conn_broken(c), db.cancel_breaks);
   cio_sql_release(c);
   /* the pool hands out a working connection: the same one cleaned up, or a
@@ -612,7 +617,7 @@ LOOP_TEST(test_timeout_query) {
   cio_timeout_begin(&sc, 0.3);
   double t0 = now_s();
   CHECK_EQ(cio_sql_query(c, db.sleep_sql, NULL, 0, NULL), -ETIMEDOUT);
-  CHECK(now_s() - t0 < 2);
+  CHECK(now_s() - t0 < 15); /* not the 30 s statement */
   CHECK_EQ(cio_sql_last_error()->code, -ETIMEDOUT);
   /* level-triggered: the next call fails on entry, having done nothing */
   CHECK_EQ(cio_sql_query(c, "SELECT 1", NULL, 0, NULL), -ETIMEDOUT);
@@ -931,7 +936,7 @@ LOOP_TEST(test_killed_midquery) {
   if (r != -ECONNRESET)
     fprintf(stderr, "got %s: %s\n", cio_strerror(r),
             cio_sql_last_error()->message);
-  CHECK(now_s() - t0 < 10);
+  CHECK(now_s() - t0 < 25); /* not the 30 s statement */
   CHECK(strlen(cio_sql_last_error()->message) > 0);
   CHECK_EQ(cio_sql_conn_broken(c), 1);
   CHECK_EQ(cio_sql_query(c, "SELECT 1", NULL, 0, NULL), -ECONNRESET);

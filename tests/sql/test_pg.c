@@ -52,8 +52,8 @@ LOOP_TEST(test_cancel_request) {
   CHECK_EQ(join(t), -ECANCELED);
   double t0 = now_s();
   CHECK_EQ(scalar(c, "SELECT 11", NULL, 0),
-           11); /* waits behind the cancelled sleep */
-  CHECK(now_s() - t0 < 10);
+           11);             /* waits behind the cancelled sleep */
+  CHECK(now_s() - t0 < 25); /* not the 30 s sleep: the cancel request worked */
   cio_sql_release(c);
   cio_sql_pool_stats st;
   cio_sql_pool_stats_get(p, &st);
