@@ -38,9 +38,9 @@
 #define CIO_EDNS    3002 /* resolver failure (no server answered, bad reply) */
 #define CIO_ETLS    3003 /* TLS protocol failure (handshake, bad record) */
 #define CIO_ECERT   3004 /* TLS peer certificate rejected (untrusted, wrong name, expired) */
-#define CIO_ESERVER                                                                                \
-  3005 /* a server answered with an error (SQL, Redis): its words are                              \
-          readable from the client's last-error call */
+#define CIO_ESQL    3005 /* the database reported an error (cio/sql.h: cio_sql_last_error) */
+#define CIO_EREDIS  3006 /* the Redis server replied with an error (cio/redis.h) */
+#define CIO_EWATCH  3007 /* a Redis transaction was aborted: a WATCHed key changed */
 
 /* Timeouts are double seconds. CIO_FOREVER (any negative value) means no
  * limit, everywhere; 0 as a call's argument means "do not wait"; a zero field

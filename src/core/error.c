@@ -25,7 +25,9 @@ static const struct code_info {
     {CIO_EDNS, "CIO_EDNS", "name resolution failed"},
     {CIO_ETLS, "CIO_ETLS", "TLS failure"},
     {CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed"},
-    {CIO_ESERVER, "CIO_ESERVER", "the server answered with an error"},
+    {CIO_ESQL, "CIO_ESQL", "the database reported an error"},
+    {CIO_EREDIS, "CIO_EREDIS", "the Redis server replied with an error"},
+    {CIO_EWATCH, "CIO_EWATCH", "transaction aborted: a watched key changed"},
 };
 
 static const struct code_info *lookup(int code) {

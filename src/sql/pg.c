@@ -416,7 +416,7 @@ static void send_cancel(pg_conn *c) {
   PGcancel *pc = PQgetCancel(c->pg);
   if (!pc)
     return;
-  static const cio_spawn_opts o = {.name = "pg-cancel"};
+  static const cio_spawn_opts o = {.name = "pg-cancel", .daemon = 1};
   cio_task *t = cio_spawn_ex(cancel_task, pc, &o);
   if (t)
     cio_detach(t);

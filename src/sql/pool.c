@@ -138,7 +138,7 @@ static void prune_idle(cio_sql_pool *p) {
   if (p->opts.max_idle < 0)
     return;
   double t = now(p);
-  while (p->nidle && p->size > (size_t)p->opts.min_size) {
+  while (p->nidle && p->size > p->opts.min_size) {
     cio_sql_conn *c = cio__sql_container(p->idle.prev, cio_sql_conn, link);
     if (t - c->idle_since <= p->opts.max_idle)
       break;
@@ -192,7 +192,7 @@ static int cleanup_task(void *arg) {
 }
 
 static void start_cleanup(cio_sql_pool *p, cio_sql_conn *c) {
-  static const cio_spawn_opts o = {.name = "sql-cleanup"};
+  static const cio_spawn_opts o = {.name = "sql-cleanup", .daemon = 1};
   c->state = CIO__CONN_CLEANUP;
   cio_task *t = cio_spawn_ex(cleanup_task, c, &o);
   if (!t) {
@@ -291,7 +291,8 @@ static int fill_opts(cio_sql_pool_opts *o, const cio_sql_pool_opts *in,
     *o = *in;
   else
     memset(o, 0, sizeof *o);
-  if (o->min_size < 0 || o->max_size < 0)
+  /* A size this big is a mistake (a negative int passed as size_t). */
+  if (o->min_size > 100000 || o->max_size > 100000)
     return -EINVAL;
   if (!o->min_size)
     o->min_size = 1;
@@ -362,7 +363,7 @@ int cio_sql_pool_open(const char *url, const cio_sql_pool_opts *opts,
     cio__sql_pool_unref(p);
     return r;
   }
-  for (int i = 0; i < p->opts.min_size; i++) {
+  for (size_t i = 0; i < p->opts.min_size; i++) {
     cio_sql_conn *c;
     if ((r = grow(p, &c)) < 0) {
       cio_sql_pool_free(p);
@@ -432,7 +433,7 @@ int cio_sql_acquire(cio_sql_pool *p, cio_sql_conn **out) {
     prune_idle(p);
     if ((r = take_idle(p, out)) != 0)
       return r < 0 ? cio__sql_fail_code(p->drv->name, r) : 0;
-    if (p->size < (size_t)p->opts.max_size) {
+    if (p->size < p->opts.max_size) {
       cio_sql_conn *c;
       if ((r = grow(p, &c)) < 0)
         return r;
@@ -488,7 +489,7 @@ int cio_sql_pool_query(cio_sql_pool *p, const char *sql,
    * when none is idle and the pool is full, the statement joins one that
    * pool queries already use. */
   if (p->drv->concurrent && !p->closed && !p->nidle &&
-      p->size >= (size_t)p->opts.max_size) {
+      p->size >= p->opts.max_size) {
     if ((r = cio_checkpoint()) < 0)
       return cio__sql_fail_code(p->drv->name, r);
     c = pick_shared(p);

@@ -820,10 +820,11 @@ static void test_strerror(void) {
   CHECK_STR(cio_strerror_name(ETIMEDOUT), "ETIMEDOUT");
   CHECK_STR(cio_strerror_name(-ECONNRESET), "ECONNRESET"); /* from libc's table */
   CHECK_STR(cio_strerror_name(-CIO_ETLS), "CIO_ETLS");
-  CHECK_STR(cio_strerror_name(-CIO_ESERVER), "CIO_ESERVER");
+  CHECK_STR(cio_strerror_name(-CIO_ESQL), "CIO_ESQL");
+  CHECK_STR(cio_strerror_name(-CIO_EREDIS), "CIO_EREDIS");
   CHECK_STR(cio_strerror_name(0), "0");
   CHECK_STR(cio_strerror_name(-123456), "E?");
-  CHECK(strstr(cio_strerror(-CIO_ESERVER), "server") != NULL);
+  CHECK(strstr(cio_strerror(-CIO_ESQL), "database") != NULL);
   char v[32];
   snprintf(v, sizeof v, "%d.%d.%d", CIO_VERSION_MAJOR, CIO_VERSION_MINOR, CIO_VERSION_PATCH);
   CHECK_STR(cio_version(), v);
