@@ -63,6 +63,14 @@ static inline int cio__io_checkpoint(void) {
 
 /* ---- reactor (reactor.c) ---- */
 
+/* Install the reactor on loop, the calling thread's (idempotent). */
+int cio__reactor_init(cio_loop *loop);
+/* cio_wait_fd for task t (the current one), fd >= 0, events a non-empty
+ * subset of CIO_READABLE | CIO_WRITABLE. */
+int cio__fd_wait(cio_task *t, int fd, int events);
+/* cio_fd_forget. */
+void cio__fd_forget(int fd);
+
 /* A one-shot readiness callback, run from the poller (loop context: it must
  * not suspend). res is the ready events (> 0). Callbacks are dropped, not
  * called, when their fd is forgotten: the fd's owner arms them and knows. */
