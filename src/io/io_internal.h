@@ -90,8 +90,11 @@ void cio__fd_unwatch(int fd, int dir);
 
 /* cio_stream_new for an fd known to be a connected socket (no probing). */
 cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts);
-/* Bytes received so far (idle detection). */
+/* Bytes received so far, and bytes the transport has taken for sending
+ * (idle detection: progress in either direction). Every write path of a
+ * stream counts into tx. */
 uint64_t cio__stream_rx_bytes(const cio_stream *s);
+uint64_t cio__stream_tx_bytes(const cio_stream *s);
 
 /* ---- addresses (net.c) ---- */
 

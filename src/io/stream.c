@@ -60,6 +60,7 @@ struct cio_stream {
   const cio_transport_ops *tops;
   void *tctx;
   uint64_t rx;           /* bytes received (idle detection) */
+  uint64_t tx;           /* bytes the transport took (idle detection) */
 };
 
 /* ---- lifetime ---- */
@@ -171,7 +172,7 @@ static void finish_close(cio_stream *s) {
 
 /* ---- transport ---- */
 
-static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
+static ssize_t t_send(cio_stream *s, const void *buf, size_t n, int *want) {
   *want = CIO_WRITABLE;
   if (s->tops) return s->tops->write(s->tctx, s->fd, buf, n, want);
   for (;;) {
@@ -179,6 +180,12 @@ static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
     if (r >= 0) return r;
     if (errno != EINTR) return -errno;
   }
+}
+
+static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
+  ssize_t r = t_send(s, buf, n, want);
+  if (r > 0) s->tx += (uint64_t)r;
+  return r;
 }
 
 /* ---- input ---- */
@@ -693,6 +700,7 @@ int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap) {
 int cio_stream_fd(const cio_stream *s) { return s->fd; }
 
 uint64_t cio__stream_rx_bytes(const cio_stream *s) { return s->rx; }
+uint64_t cio__stream_tx_bytes(const cio_stream *s) { return s->tx; }
 
 /* ---- transports ---- */
 
