@@ -1,6 +1,6 @@
 # pkg-config files find their prefix from their own location (${pcfiledir})
 # so they stay right after `cmake --install --prefix DIR` or a moved tree.
-# Used by cio-core.pc.in and cio-layer.pc.in; needs GNUInstallDirs first.
+# Used by cio-layer.pc.in (every layer's .pc, the core's too); needs GNUInstallDirs first.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   set(CIO_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
   set(CIO_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
