@@ -59,7 +59,8 @@
 enum { GUARD_UNKNOWN, GUARD_MADV, GUARD_MPROTECT };
 static atomic_int guard_mode = GUARD_UNKNOWN;
 /* process_madvise(PIDFD_SELF_PROCESS, ...) works; cleared on the first
- * refusal (older kernels, Valgrind, seccomp filters). */
+ * refusal (older kernels, seccomp filters), under Valgrind and with mprotect
+ * guards. */
 static atomic_bool batch_ok = true;
 
 static size_t page_size(void) {
@@ -87,7 +88,7 @@ static size_t advise(const struct iovec *v, size_t n, int advice) {
        * one-by-one calls below then retry to learn why. */
       size_t bytes = (size_t)r;
       while (done < n && bytes >= v[done].iov_len) bytes -= v[done++].iov_len;
-    } else if (errno != ENOMEM && errno != EAGAIN) {
+    } else if (errno != ENOMEM && errno != EAGAIN && errno != EINTR) {
       atomic_store_explicit(&batch_ok, false, memory_order_relaxed);
     }
   }
@@ -125,6 +126,9 @@ static int guard_mode_get(void) {
     if (RUNNING_ON_VALGRIND) atomic_store(&batch_ok, false);
 #endif
     mode = probe_guard_mode();
+    /* An emulator that ignores madvise (qemu-user) need not translate a
+     * process_madvise iovec either: keep to plain madvise there. */
+    if (mode == GUARD_MPROTECT) atomic_store(&batch_ok, false);
     atomic_store(&guard_mode, mode);
   }
   return mode;
