@@ -14,12 +14,12 @@
  * at once: installing its guard, and the first-touch fault of its top page.
  * Guards are installed ahead of carving, GUARD_BATCH stacks per call with
  * process_madvise() on the calling process (Linux 6.15+ takes PIDFD_SELF),
- * which costs ~40 % less per guard than a madvise() each. Free stacks past
- * the warm limit give their pages back with MADV_FREE, but not when they are
- * freed: the loop trims them in batches while it is idle, and one batch per
- * TRIM_INTERVAL while it is busy, so a burst of finishing tasks costs no
- * system calls (most short-lived tasks never touch more than their top page,
- * which is kept anyway).
+ * about a third cheaper per guard than a madvise() each. Free stacks past
+ * the warm limit give their pages back with MADV_FREE, but not when they
+ * are returned: the loop has them trimmed in batches while it is idle, and
+ * a batch now and then while it is busy (loop.c), so a burst of finishing
+ * tasks costs no system call (most short-lived tasks never touch more than
+ * their top page, which is kept anyway).
  *
  * A fault inside the running task's guard region is reported with the task's
  * name from a SIGSEGV handler running on an alternate signal stack.
