@@ -270,6 +270,7 @@ void cio__case_disarm_list(cio_case *c);
 int cio__case_finish_list(cio_case *c);
 
 /* Core scheduling primitives (sched.c). */
+#define CIO__WOKEN_STREAK 32 /* woken tasks run in a row before a new/yielded one */
 #define CIO__BUDGET 64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
@@ -286,6 +287,9 @@ static inline int cio__checkpoint(cio_task *t) {
   return CIO_UNLIKELY(t->nexpired) ? -ETIMEDOUT : 0;
 }
 int cio__wake(cio_task *t, int code);
+/* The same for wakes from outside the loop's tasks (timers, I/O): the task
+ * runs before the FIFO of ready tasks (sched.c, ready_pop). */
+int cio__wake_first(cio_task *t, int code);
 void cio__ready_push(cio_loop *loop, cio_task *t);
 void cio__task_finish(cio_task *t, int status);
 /* Wait for t to finish without being interruptible. */
@@ -297,6 +301,12 @@ cio_task *cio__current(void);
 extern _Thread_local cio_loop *cio__tls_loop;
 
 /* ---- the loop ---- */
+
+/* A FIFO of ready tasks, linked through cio_task.next. */
+typedef struct cio__taskq {
+  cio_task *head, *tail;
+  size_t len;
+} cio__taskq;
 
 typedef struct cio__callback {
   cio_callback_fn fn;
@@ -326,8 +336,9 @@ typedef struct cio__dbg_note {
 struct cio_loop {
   cio__ctx sched_ctx; /* the loop's own context (the thread's stack) */
   cio_task *current;  /* running task, NULL in the loop context */
-  cio_task *rq_head, *rq_tail;
-  size_t rq_len;
+  cio__taskq rq;          /* ready: new tasks, and tasks that yielded */
+  cio__taskq wq;          /* ready: tasks woken from a wait (run first) */
+  unsigned woken_streak;  /* wq picks in a row (fairness, sched.c) */
   unsigned budget;  /* task runs left before the loop's next turn */
   cio_task *zombie; /* finished task whose stack awaits release */
   cio__theap timers;

@@ -150,7 +150,7 @@ static void default_poll(cio_loop *loop, int64_t timeout_ns) {
 }
 
 static int64_t poll_timeout(cio_loop *loop) {
-  if (loop->rq_head || loop->soon.len || loop->stopping ||
+  if (loop->rq.head || loop->wq.head || loop->soon.len || loop->stopping ||
       atomic_load_explicit(&loop->ts_notified, memory_order_acquire))
     return 0;
   if (!loop->timers.len) return -1;
