@@ -96,8 +96,8 @@ int main(int argc, char **argv) {
   if (!app) return 1;
   cio_http_cors_opts cors = {.allow_origins = "*", .allow_methods = "*", .allow_headers = "*"};
   int r = cio_http_app_cors(app, &cors);
-  if (r == 0) r = cio_http_app_get(app, "/", hello, NULL);
-  if (r == 0) r = cio_http_app_get(app, "/json", json, NULL);
+  if (r == 0) r = cio_http_app_route(app, "GET,HEAD", "/", hello, NULL);
+  if (r == 0) r = cio_http_app_route(app, "GET,HEAD", "/json", json, NULL);
   if (r == 0) r = cio_http_app_post(app, "/echo", echo, NULL);
   cio_http_static_opts st = {.html = 1};
   if (r == 0 && dir) r = cio_http_app_mount_static(app, "/static", dir, &st);

@@ -199,12 +199,12 @@ static int on_shutdown(void *arg, void *state) {
 
 static cio_http_app *make_app(const cio_http_app_opts *o) {
   cio_http_app *app = cio_http_app_new(o);
-  cio_http_app_get(app, "/", h_hello, NULL);
+  cio_http_app_route(app, "GET,HEAD", "/", h_hello, NULL);
   cio_http_app_post(app, "/echo", h_echo, NULL);
   cio_http_app_post(app, "/stream-echo", h_stream_echo, NULL);
   cio_http_app_post(app, "/noread", h_noread, NULL);
   cio_http_app_post(app, "/json", h_json_in, NULL);
-  cio_http_app_get(app, "/big", h_big, NULL);
+  cio_http_app_route(app, "GET,HEAD", "/big", h_big, NULL);
   cio_http_app_get(app, "/bigbody", h_bigbody, NULL);
   cio_http_app_get(app, "/slow", h_slow, NULL);
   cio_http_app_get(app, "/fail", h_fail, NULL);
@@ -212,7 +212,7 @@ static cio_http_app *make_app(const cio_http_app_opts *o) {
   cio_http_app_get(app, "/bad-json", h_bad_json, NULL);
   cio_http_app_get(app, "/api", h_api, NULL);
   cio_http_app_get(app, "/redirect", h_redirect, NULL);
-  cio_http_app_get(app, "/file", h_file, NULL);
+  cio_http_app_route(app, "GET,HEAD", "/file", h_file, NULL);
   cio_http_app_get(app, "/stream-len", h_stream_len, NULL);
   cio_http_app_get(app, "/state", h_state, NULL);
   return app;
