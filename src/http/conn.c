@@ -57,9 +57,10 @@ static int read_head(cio__conn *c, unsigned nreq) {
   cio_http_req *req = &c->req;
   cio__http_req_reset(req, c);
   cio_http_parser_init(&c->parser);
+  /* The head timeout runs from the first byte; a head that came whole
+   * (nearly always) never needs its timer: it starts at the first wait. */
   cio_timeout_scope sc;
-  cio_timeout_begin(&sc, o->head_timeout);
-  int verdict;
+  int scoped = 0, verdict;
   for (;;) {
     size_t lim = n < o->max_head ? n : o->max_head;
     ssize_t r = cio_http_parse_request(&c->parser, p, lim, &req->head, o->max_headers);
@@ -70,12 +71,16 @@ static int read_head(cio__conn *c, unsigned nreq) {
       break;
     }
     if (r != -EAGAIN) {
-      cio_timeout_end(&sc);
-      return parse_error(c, r);
+      verdict = parse_error(c, r);
+      break;
     }
     if (n >= o->max_head) {
-      cio_timeout_end(&sc);
-      return answer_and_close(c, c->parser.line_done ? 431 : 414);
+      verdict = answer_and_close(c, c->parser.line_done ? 431 : 414);
+      break;
+    }
+    if (!scoped) {
+      cio_timeout_begin(&sc, o->head_timeout);
+      scoped = 1;
     }
     ssize_t f = cio__http_flush(c);
     if (f == 0) f = cio_stream_fill(c->s);
@@ -88,7 +93,7 @@ static int read_head(cio__conn *c, unsigned nreq) {
     }
     n = cio_stream_peek(c->s, &p);
   }
-  cio_timeout_end(&sc);
+  if (scoped) cio_timeout_end(&sc);
   return verdict;
 }
 
@@ -157,6 +162,7 @@ static void handle(cio__conn *c) {
   cio_http_res *res = &c->res;
   const cio_http_head *h = &req->head;
   if (c->app->o.access_log) req->t0 = cio_now_ns();
+  if (h->body == CIO_HTTP_BODY_CHUNKED) cio_http_chunked_init(&req->chunked);
   cio__http_res_reset(res, c);
   int keep = h->version == 11
                  ? !(h->flags & CIO_HTTP_F_CLOSE)

@@ -132,7 +132,6 @@ struct cio_http_req {
   size_t query_len;
   const char *mount_path;
   size_t mount_path_len;
-  cio__param params[CIO__HTTP_MAX_PARAMS];
   size_t nparams;
   const cio__route *route;
   size_t mw_next; /* next middleware of the chain */
@@ -151,12 +150,13 @@ struct cio_http_req {
   size_t inbuf_body; /* body bytes after the head, read in place */
   const char *base;  /* the stream buffer's start the pointers use */
   int64_t t0;        /* start, ns (access log) */
+  /* not cleared between requests (nparams says how many are set) */
+  cio__param params[CIO__HTTP_MAX_PARAMS];
 };
 
 struct cio_http_res {
   cio__conn *c;
   int status;
-  cio_json json;
   uint8_t json_used;
   uint8_t has_type, has_length, has_date, has_server;
   uint8_t started; /* head sent */
@@ -169,8 +169,13 @@ struct cio_http_res {
   int file_fd;         /* -1 */
   off_t file_off;
   size_t file_len;
-  uint64_t bytes;  /* body bytes of the response (access log) */
-  size_t hdr_mark; /* headers set before the handler ran (middleware) */
+  uint64_t bytes;   /* body bytes of the response (access log) */
+  size_t hdr_mark;  /* headers set before the handler ran (middleware) */
+  const char *type; /* Content-Type (kept apart: set on nearly every
+                       response, written without a search), or NULL */
+  size_t type_len;
+  /* not cleared between responses (set up when used) */
+  cio_json json;
 };
 
 /* ---- connections (conn.c) ---- */

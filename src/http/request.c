@@ -14,10 +14,9 @@
 #define DISCARD_MAX (64u * 1024u) /* unread body skipped to keep a connection */
 
 void cio__http_req_reset(cio_http_req *r, cio__conn *c) {
-  memset(r, 0, sizeof *r);
+  memset(r, 0, offsetof(cio_http_req, params)); /* the parameters are counted */
   r->c = c;
   r->head.headers = c->hdrs;
-  cio_http_chunked_init(&r->chunked);
 }
 
 cio_http_method cio_http_req_method(const cio_http_req *r) { return r->head.method_id; }

@@ -213,7 +213,7 @@ static int serve_file(const mount *m, cio_http_req *req, cio_http_res *res, int 
   char type[96];
   const char *t = type_of(name);
   snprintf(type, sizeof type, "%s%s", t, strncmp(t, "text/", 5) == 0 ? "; charset=utf-8" : "");
-  cio_http_res_set_header(res, "Content-Type", type);
+  cio_http_res_content_type(res, type);
   cio_http_res_set_header(res, "Last-Modified", lm);
   cio_http_res_set_header(res, "Accept-Ranges", "bytes");
   uint64_t size = (uint64_t)st->st_size, from = 0, len = size;
