@@ -22,6 +22,10 @@
 #define HTTP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define CIO__HTTP_MAX_PARAMS 16
+/* Request bodies up to this size, after the head, are read in the stream's
+ * buffer (its limit is max_head plus this); unread bodies up to this size
+ * are skipped to keep the connection. */
+#define CIO__HTTP_INBUF_BODY (64u * 1024u)
 
 /* ---- a tiny intrusive list ---- */
 

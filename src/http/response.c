@@ -83,6 +83,14 @@ static void remove_header(cio_http_res *r, const char *name, size_t nlen) {
   }
 }
 
+/* The framework's own types are literals: kept as they are, unchecked. */
+static void set_type_literal(cio_http_res *r, const char *t, size_t n) {
+  r->type = t;
+  r->type_len = n;
+  r->has_type = 1;
+}
+#define SET_TYPE_LITERAL(r, lit) set_type_literal(r, lit, sizeof lit - 1)
+
 static int set_type(cio_http_res *r, const char *t, size_t n) {
   char *copy = cio__arena_strndup(&r->c->arena, t, n);
   if (!copy) return -ENOMEM;
@@ -209,14 +217,17 @@ int cio_http_res_send(cio_http_res *r, int status, const char *type, const void 
 }
 
 int cio_http_res_text(cio_http_res *r, int status, const char *text) {
-  return cio_http_res_send(r, status, "text/plain; charset=utf-8", text, text ? strlen(text) : 0);
+  int e = cio_http_res_send(r, status, NULL, text, text ? strlen(text) : 0);
+  if (e == 0) SET_TYPE_LITERAL(r, "text/plain; charset=utf-8");
+  return e;
 }
 
 cio_json *cio_http_res_json(cio_http_res *r, int status) {
-  if (cio_http_res_status(r, status) < 0 || cio_http_res_content_type(r, "application/json") < 0) {
+  if (cio_http_res_status(r, status) < 0) {
     errno = EINVAL;
     return NULL;
   }
+  SET_TYPE_LITERAL(r, "application/json");
   drop_body(r);
   cio__json_init(&r->json, &r->c->res_body);
   r->json_used = 1;

@@ -17,7 +17,6 @@
 
 #define DEFAULT_GRACE 10.0
 #define STREAM_READ_BUFFER (16u * 1024u)
-#define BODY_IN_BUFFER (64u * 1024u) /* request bodies read in place, at most */
 
 void cio__http_server_unref(cio_http_server *srv) {
   if (--srv->refs == 0) free(srv);
@@ -63,7 +62,8 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
       .reuseport = reuseport,
       .stack_size = opts->stack_size,
       .tls = opts->tls,
-      .stream = {.read_buffer = STREAM_READ_BUFFER, .limit = app->o.max_head + BODY_IN_BUFFER},
+      .stream = {.read_buffer = STREAM_READ_BUFFER,
+                 .limit = app->o.max_head + CIO__HTTP_INBUF_BODY},
   };
   const char *host = opts->host ? opts->host : "127.0.0.1";
   if (strcmp(host, "0.0.0.0") == 0) host = "";
