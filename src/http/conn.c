@@ -45,11 +45,12 @@ static int read_head(cio__conn *c, unsigned nreq) {
   size_t n = cio_stream_peek(c->s, &p);
   if (n == 0) {
     if (c->srv->closing || cio__http_flush(c) < 0) return HEAD_CLOSE;
+    /* Bounded by the server's sweep (server.c), not a timer per wait: a
+     * kept-alive connection costs nothing per request for its timeout. */
     c->idle = 1;
-    cio_timeout_scope sc;
-    cio_timeout_begin(&sc, nreq ? o->keepalive_timeout : o->head_timeout);
+    c->idle_gen++;
+    c->idle_limit = cio__http_idle_ticks(c->srv, nreq ? o->keepalive_timeout : o->head_timeout);
     ssize_t f = cio_stream_fill(c->s);
-    cio_timeout_end(&sc);
     c->idle = 0;
     if (f <= 0) return HEAD_CLOSE; /* gone, quiet, or we are shutting down */
     n = cio_stream_peek(c->s, &p);
@@ -259,6 +260,7 @@ int cio__http_conn_main(cio_stream *s, void *arg) {
   srv->refs++;
   cio__hlist_push(&srv->conns, &c->link);
   srv->nconns++;
+  if (srv->sweep && !cio_timer_active(srv->sweep)) cio_timer_start(srv->sweep, srv->sweep_period);
   for (unsigned nreq = 0; !c->closing; nreq++) {
     if (read_head(c, nreq) != HEAD_OK) break;
     handle(c);

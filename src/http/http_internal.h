@@ -189,9 +189,13 @@ struct cio__conn {
   cio_http_app *app;
   cio_stream *s;
   cio_task *task;
-  cio__hlink link; /* in srv->conns */
-  uint8_t idle;    /* waiting for a new request's first byte */
-  uint8_t closing; /* no keep-alive after this request */
+  cio__hlink link;     /* in srv->conns */
+  uint8_t idle;        /* waiting for a new request's first byte */
+  uint8_t closing;     /* no keep-alive after this request */
+  unsigned idle_gen;   /* waits for a request so far (the sweep compares) */
+  unsigned idle_seen;  /* idle_gen at the sweep's last look */
+  unsigned idle_ticks; /* sweeps that found this same wait */
+  unsigned idle_limit; /* sweeps it may last (0: forever) */
   cio_http_parser parser;
   cio_http_header *hdrs; /* app->o.max_headers */
   cio__arena arena;      /* decoded path, params, query values, detached
@@ -247,9 +251,13 @@ struct cio_http_server {
   uint8_t freed;
   unsigned refs; /* the user's handle + one per connection */
   int port;
+  cio_timer *sweep; /* idle connections (keep-alive, head timeouts) */
+  double sweep_period;
 };
 
 int cio__http_conn_main(cio_stream *s, void *arg);
+/* The sweep's period for a timeout, in ticks (0: no limit). */
+unsigned cio__http_idle_ticks(const cio_http_server *srv, double timeout);
 /* Drop a reference; the last one frees the server. */
 void cio__http_server_unref(cio_http_server *srv);
 /* cio_http_server_open with SO_REUSEPORT (workers sharing a port). */
