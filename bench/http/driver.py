@@ -147,8 +147,12 @@ try:
     if json.loads(body) != {"message": "Hello, World!"}:
         sys.exit("driver.py: %s: GET /json gave %r %r" % (impl, status, body))
     suffix = "_w%d" % workers if workers > 1 else ""
+    # CIO_BENCH_HTTP_CASES=plain_50c,json_256c restricts the cases
+    only = [c for c in os.environ.get("CIO_BENCH_HTTP_CASES", "").split(",") if c]
     for case, path in (("plain", "/"), ("json", "/json")):
         for conns in (50, 256):
+            if only and "%s_%dc" % (case, conns) not in only:
+                continue
             wrk(port, path, conns, 1)  # warm-up: connections made, caches warm
             windows = []
             timeouts = 0
