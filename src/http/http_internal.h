@@ -119,6 +119,10 @@ int cio__http_app_own(cio_http_app *app, void *p, void (*free_fn)(void *));
 void cio__http_app_set_error(cio_http_app *app, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Static files: resolve without openat2 (as on a kernel before 5.6) when
+ * off is 1. For tests of the fallback. */
+void cio__http_static_no_openat2(int off);
+
 /* ---- requests and responses ---- */
 
 typedef struct cio__conn cio__conn;
