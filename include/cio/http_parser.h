@@ -161,7 +161,7 @@ CIO_API ssize_t cio_http_parse_response(cio_http_parser *p, const char *buf, siz
 CIO_API const char *cio_http_parser_error(const cio_http_parser *p);
 
 /* The first header named `name` (ASCII case-insensitive), or NULL; its value
- * length in *len (len may be NULL). Never suspends. */
+ * length in *len (0 when absent; len may be NULL). Never suspends. */
 CIO_API const char *cio_http_head_header(const cio_http_head *h, const char *name, size_t *len);
 
 /* 1 if the comma-separated list value[0..n) (a header such as Connection)

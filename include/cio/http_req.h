@@ -35,6 +35,10 @@ CIO_API const char *cio_http_req_method_str(const cio_http_req *r, size_t *len);
 /* 10 for HTTP/1.0, 11 for HTTP/1.1. */
 CIO_API int cio_http_req_version(const cio_http_req *r);
 
+/* "https" when the connection is TLS, else "http" (Starlette's
+ * request.url.scheme; redirects built by the framework use it). */
+CIO_API const char *cio_http_req_scheme(const cio_http_req *r);
+
 /* The request-target as sent ("/id/%E4?x=1"), not NUL-terminated. */
 CIO_API const char *cio_http_req_target(const cio_http_req *r, size_t *len);
 
@@ -56,12 +60,12 @@ CIO_API const char *cio_http_req_query_string(const cio_http_req *r, size_t *len
 
 /* The first query parameter called `name`, decoded ('+' is a space;
  * invalid UTF-8 becomes U+FFFD, as Python's parse_qsl does), NUL-
- * terminated; "" for "?name" or "?name=". NULL if absent (errno ENOENT) or
- * out of memory (ENOMEM). */
+ * terminated; "" for "?name" or "?name=". NULL (and *len 0) if absent
+ * (errno ENOENT) or out of memory (ENOMEM). */
 CIO_API const char *cio_http_req_query(cio_http_req *r, const char *name, size_t *len);
 
 /* The first header called `name` (ASCII case-insensitive), not NUL-
- * terminated, or NULL. */
+ * terminated, or NULL (and *len 0). */
 CIO_API const char *cio_http_req_header(const cio_http_req *r, const char *name, size_t *len);
 
 /* Every header, in the order received: *n entries (see cio/http_parser.h). */
@@ -69,8 +73,8 @@ CIO_API const cio_http_header *cio_http_req_headers(const cio_http_req *r, size_
 
 /* A path parameter of the matched route, NUL-terminated: for an int
  * parameter, its value written as Python writes the int (sign, digits: "7"
- * for "007" or "+7"), else the decoded text of the path part. NULL if the
- * route has no such parameter. */
+ * for "007" or "+7"), else the decoded text of the path part. NULL (and
+ * *len 0) if the route has no such parameter. */
 CIO_API const char *cio_http_req_param(const cio_http_req *r, const char *name, size_t *len);
 
 /* An int parameter's value. Returns 0, -ENOENT (no such parameter),

@@ -253,6 +253,7 @@ struct cio_http_server {
   uint8_t closed;
   uint8_t shutdown_run;
   uint8_t freed;
+  uint8_t tls;   /* served over TLS: "https" in redirects */
   unsigned refs; /* the user's handle + one per connection */
   int port;
   cio_timer *sweep; /* idle connections (keep-alive, head timeouts) */

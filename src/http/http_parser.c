@@ -514,6 +514,7 @@ const char *cio_http_head_header(const cio_http_head *h, const char *name, size_
       return x->value;
     }
   }
+  if (len) *len = 0;
   return NULL;
 }
 

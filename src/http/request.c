@@ -28,6 +28,10 @@ const char *cio_http_req_method_str(const cio_http_req *r, size_t *len) {
 
 int cio_http_req_version(const cio_http_req *r) { return r->head.version; }
 
+const char *cio_http_req_scheme(const cio_http_req *r) {
+  return r->c->srv && r->c->srv->tls ? "https" : "http";
+}
+
 const char *cio_http_req_target(const cio_http_req *r, size_t *len) {
   if (len) *len = r->head.target_len;
   return r->head.target;
@@ -90,14 +94,19 @@ const char *cio_http_req_query(cio_http_req *r, const char *name, size_t *len) {
       continue;
     char *n = decode_part(a, p.name, p.name_len, &nl);
     if (!n) {
+      *len = 0;
       errno = ENOMEM;
       return NULL;
     }
     if (nl != want || memcmp(n, name, nl) != 0) continue;
     char *v = decode_part(a, p.value, p.value_len, len);
-    if (!v) errno = ENOMEM;
+    if (!v) {
+      *len = 0;
+      errno = ENOMEM;
+    }
     return v;
   }
+  *len = 0;
   errno = ENOENT;
   return NULL;
 }
@@ -119,8 +128,8 @@ static const cio__param *find_param(const cio_http_req *r, const char *name) {
 
 const char *cio_http_req_param(const cio_http_req *r, const char *name, size_t *len) {
   const cio__param *p = find_param(r, name);
+  if (len) *len = p ? p->len : 0;
   if (!p) return NULL;
-  if (len) *len = p->len;
   return p->value;
 }
 

@@ -405,8 +405,11 @@ static int answer_redirect(cio_http_req *req, cio_http_res *res) {
   if (!loc) return -ENOMEM;
   size_t o = 0;
   if (host && hl) {
-    memcpy(loc, "http://", 7);
-    o = 7;
+    const char *scheme = cio_http_req_scheme(req);
+    o = strlen(scheme);
+    memcpy(loc, scheme, o);
+    memcpy(loc + o, "://", 3);
+    o += 3;
     memcpy(loc + o, host, hl);
     o += hl;
   }

@@ -94,6 +94,7 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
   if (!srv) return -ENOMEM;
   srv->app = app;
   srv->refs = 1;
+  srv->tls = opts->tls != NULL;
   cio__hlist_init(&srv->conns);
   int r = make_sweep(srv);
   if (r == 0) r = run_startup(srv);

@@ -332,14 +332,17 @@ static int static_handler(cio_http_req *req, cio_http_res *res, void *arg) {
       if (n == 0 || path[n - 1] != '/') {
         /* a directory URL ends with '/': redirect, as Starlette does */
         close(fd);
-        size_t rpl, hl, ql;
+        size_t rpl = 0, hl = 0, ql = 0;
         const char *rp = cio_http_req_raw_path(req, &rpl);
         const char *host = cio_http_req_header(req, "host", &hl);
         const char *q = cio_http_req_query_string(req, &ql);
         char *loc = cio__arena_alloc(&req->c->arena, rpl + hl + ql + 16);
         if (!loc) return -ENOMEM;
-        snprintf(loc, rpl + hl + ql + 16, "%s%.*s%.*s/%s%.*s", host ? "http://" : "",
-                 host ? (int)hl : 0, host ? host : "", (int)rpl, rp, ql ? "?" : "", (int)ql, q);
+        if (!host || !hl) /* HTTP/1.0 without Host: a relative reference */
+          snprintf(loc, rpl + ql + 16, "%.*s/%s%.*s", (int)rpl, rp, ql ? "?" : "", (int)ql, q);
+        else
+          snprintf(loc, rpl + hl + ql + 16, "%s://%.*s%.*s/%s%.*s", cio_http_req_scheme(req),
+                   (int)hl, host, (int)rpl, rp, ql ? "?" : "", (int)ql, q);
         cio__http_res_fail(res, 307, NULL);
         return cio_http_res_set_header(res, "Location", loc);
       }

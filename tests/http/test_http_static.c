@@ -132,6 +132,14 @@ LOOP_TEST(test_files_and_types) {
   CHECK_EQ(roundtrip(port, "GET /sub?x=1 HTTP/1.1\r\nHost: h:9\r\n\r\n", &R), 0);
   CHECK_EQ(R.status, 307);
   CHECK_STR(resp_header(&R, "location"), "http://h:9/sub/?x=1");
+  /* HTTP/1.0 without Host: a relative one (the fuzzer's find: the length
+   * of the absent Host was read uninitialized) */
+  CHECK_EQ(roundtrip(port, "GET /. HTTP/1.0\r\n\r\n", &R), 0);
+  CHECK_EQ(R.status, 307);
+  CHECK_STR(resp_header(&R, "location"), "/./");
+  CHECK_EQ(roundtrip(port, "GET /sub HTTP/1.0\r\n\r\n", &R), 0);
+  CHECK_EQ(R.status, 307);
+  CHECK_STR(resp_header(&R, "location"), "/sub/");
   /* missing: the custom 404.html, status 404 */
   CHECK_EQ(get(port, "/missing.html", &R), 0);
   CHECK_EQ(R.status, 404);

@@ -63,6 +63,7 @@ if command -v openssl >/dev/null && [ -f "$(dirname "$0")/../../io/certs.sh" ]; 
   start_demo --static "$WORK/static" --cert "$WORK/pki/server.pem" --key "$WORK/pki/server.key"
   S=(curl -sS --max-time 20 --cacert "$WORK/pki/ca.pem")
   check "HTTPS GET /" [ "$("${S[@]}" "https://localhost:$PORT/")" = "Hello, World!" ]
+  check "HTTPS directory URL redirected to https" [ "$("${S[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "https://localhost:$PORT/static/sub")" = "307 https://localhost:$PORT/static/sub/" ]
   check "HTTPS static file byte for byte" cmp -s <("${S[@]}" "https://localhost:$PORT/static/blob.bin") "$WORK/static/blob.bin"
   "${S[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/up.bin" "https://localhost:$PORT/echo" -o "$WORK/tls.out"
   check "HTTPS chunked upload echoed" cmp -s "$WORK/up.bin" "$WORK/tls.out"
