@@ -627,6 +627,10 @@ static ssize_t request_line(cio_http_parser *p, const char *buf, size_t len, siz
     return fail(p, EBADMSG, "expected CRLF after version");
   }
   if (v == 0) return fail(p, EPROTONOSUPPORT, "HTTP version not supported");
+  /* The HTTP/2 preface's method: no HTTP/1 client sends it (llhttp also
+   * refuses it; "PRI * HTTP/2.0" itself got its 505 above). */
+  if (me - ms == 3 && memcmp(buf + ms, "PRI", 3) == 0)
+    return fail(p, EBADMSG, "PRI method (HTTP/2 connection preface)");
   int form = target_form(buf + ts, te - ts, cio_http_method_id(buf + ms, me - ms));
   if (form < 0)
     return fail(p, EBADMSG,

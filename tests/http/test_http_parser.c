@@ -157,6 +157,8 @@ static void test_refusals(void) {
       {"GET / HTTP/2.0\r\n\r\n", -EPROTONOSUPPORT, 0},
       {"GET / HTTP/0.9\r\n\r\n", -EPROTONOSUPPORT, 0},
       {"GET / HTTP/1.2\r\n\r\n", -EPROTONOSUPPORT, 0},
+      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", -EPROTONOSUPPORT, 0}, /* h2 prior knowledge */
+      {"PRI /x HTTP/1.1\r\n\r\n", -EBADMSG, 0},
       {"\nGET / HTTP/1.1\r\n\r\n", -EBADMSG, 0},
       {"\rGET / HTTP/1.1\r\n\r\n", -EBADMSG, 0},
       /* header lines */
