@@ -39,6 +39,7 @@
  * other than chunked -EPROTO                    the proxy refused CONNECT
  *   -EPROTONOSUPPORT           a URL scheme other than http and https
  *   -EINVAL                    a bad URL, method, header or body
+ *   -EIO                       a body file shorter than said
  *   -ESHUTDOWN / -EBADF        the session was closed / freed meanwhile
  *   -ENOMEM
  *
@@ -144,8 +145,8 @@ typedef struct cio_http_body {
 CIO_API cio_http_body cio_http_body_buffer(const void *data, size_t len, const char *content_type);
 /* len bytes of the file fd from offset (the fd's position is not used;
  * the caller keeps fd), with Content-Length; sendfile(2) on plain
- * connections. A file shorter than offset + len fails the request (-EPIPE
- * with "file shorter than the body"). */
+ * connections. A file shorter than offset + len fails the request (-EIO,
+ * "file shorter than the body"), and its connection is closed. */
 CIO_API cio_http_body cio_http_body_file(int fd, off_t offset, size_t len,
                                          const char *content_type);
 /* The pieces fn(arg, ...) produces, sent with Transfer-Encoding: chunked.

@@ -183,10 +183,14 @@ static int send_and_read(cio_http_session *s, cio__hconn *c, const cio__hreq *q,
   if (r < 0) {
     /* A server may answer (413, 401...) and close before taking the whole
      * body: its answer is worth more than our write error. */
-    if ((r == -EPIPE || r == -ECONNRESET) && has_body(q) &&
-        cio__read_head(s, c, q, res, got) == 0) {
-      (*res)->keep_alive = false;
-      return 0;
+    if ((r == -EPIPE || r == -ECONNRESET) && has_body(q)) {
+      char why[256];
+      snprintf(why, sizeof why, "%s", cio_http_client_last_error());
+      if (cio__read_head(s, c, q, res, got) == 0) {
+        (*res)->keep_alive = false;
+        return 0;
+      }
+      cio__hc_fail(r, "%s", why);
     }
     return r;
   }

@@ -217,7 +217,7 @@ static int send_file(cio__hconn *c, const cio__hreq *q) {
       return cio__hc_fail(-ETIMEDOUT, "read timeout (%.3g s) sending the body", t);
     if (r < 0) return cio__hc_fail_io((int)r, "sending the body file");
     if ((size_t)r < n)
-      return cio__hc_fail(-EPIPE, "file shorter than the body (%zu of %zu bytes)", done + (size_t)r,
+      return cio__hc_fail(-EIO, "file shorter than the body (%zu of %zu bytes)", done + (size_t)r,
                           b->len);
     done += n;
   }
