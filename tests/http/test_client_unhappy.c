@@ -104,6 +104,11 @@ static int bad_conn(cio_stream *s, void *arg) {
       snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
                body);
       if (send_str(s, out) < 0) return 0;
+    } else if (!strncmp(path, "/dir/loc?to=", 12)) {
+      char out[512]; /* a redirect to whatever the query says, as is */
+      snprintf(out, sizeof out, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+               path + 12);
+      if (send_str(s, out) < 0) return 0;
     } else if (!strcmp(path, "/mid-body")) {
       char half[512];
       memset(half, 'x', sizeof half);
@@ -396,6 +401,50 @@ TASK_TEST(test_expect_continue) {
   return 0;
 }
 
+TASK_TEST(test_locations) {
+  bad_server b;
+  CHECK_EQ(bad_start(&b), 0);
+  cio_http_session *s = cio_http_session_new(NULL);
+  char base[64];
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", b.port);
+  static const struct {
+    const char *to, *want; /* want: after the base; NULL: same as to */
+  } cases[] = {
+      {"../x", "/x"},
+      {"./y/z", "/dir/y/z"},
+      {"y", "/dir/y"},
+      {"/a/./b/../c", "/a/c"},
+      {"?q=1", "/dir/loc?q=1"},
+      {"/p#frag", "/p"},
+      {"/sp%20ace", "/sp%20ace"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char url[256], want[256];
+    snprintf(url, sizeof url, "%s/dir/loc?to=%s", base, cases[i].to);
+    snprintf(want, sizeof want, "%s%s", base, cases[i].want);
+    cio_http_response *res;
+    CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url}, &res), 0);
+    CHECK_STR(cio_http_response_url(res), want);
+    CHECK_EQ(cio_http_response_redirects(res), 1);
+    cio_http_response_free(res);
+  }
+  /* Network-path and absolute references. */
+  char url[256], want[128];
+  snprintf(want, sizeof want, "//localhost:%d/n", b.port);
+  snprintf(url, sizeof url, "%s/dir/loc?to=%s", base, want);
+  cio_http_response *res;
+  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url}, &res), 0);
+  snprintf(want, sizeof want, "http://localhost:%d/n", b.port);
+  CHECK_STR(cio_http_response_url(res), want);
+  cio_http_response_free(res);
+  snprintf(url, sizeof url, "%s/dir/loc?to=ftp://example.com/", base);
+  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url}, &res), -EPROTONOSUPPORT);
+  CHECK_EQ(stats(s).open, stats(s).idle);
+  cio_http_session_free(s);
+  bad_stop(&b);
+  return 0;
+}
+
 /* ---- connecting ---- */
 
 /* A fake DNS server: "two.cio.test" -> A 127.0.0.2, A 127.0.0.1; "silent"
@@ -648,6 +697,7 @@ int main(void) {
   RUN(test_odd_but_fine);
   RUN(test_dead_pooled_connection);
   RUN(test_expect_continue);
+  RUN(test_locations);
   RUN(test_connect_failures);
   RUN(test_cancellation);
   RUN(test_cancelled_on_entry);
