@@ -42,6 +42,16 @@ static void host_unlink_idle(cio__hhost *h, cio__hconn *c) {
 
 cio__hhost *cio__pool_host(cio_http_session *s, const cio__url *u) {
   bool proxied = s->proxy.host != NULL, tunnel = proxied && u->https;
+  /* Plain HTTP through a proxy: one set of connections (to the proxy) for
+   * every origin. Otherwise one per scheme + host + port. */
+  for (cio__hhost *h = s->hosts; h; h = h->next) {
+    if (proxied && !tunnel) {
+      if (!h->https) return h;
+    } else if (h->https == u->https && h->origin_port == u->port &&
+               strcmp(h->origin_host, u->host) == 0) {
+      return h;
+    }
+  }
   cio__buf k = {0};
   if (proxied && !tunnel) {
     cio__buf_adds(&k, "http proxy");
@@ -52,12 +62,6 @@ cio__hhost *cio__pool_host(cio_http_session *s, const cio__url *u) {
   }
   cio__buf_addc(&k, '\0');
   if (k.err) return NULL;
-  for (cio__hhost *h = s->hosts; h; h = h->next) {
-    if (strcmp(h->key, k.p) == 0) {
-      cio__buf_free(&k);
-      return h;
-    }
-  }
   cio__hhost *h = calloc(1, sizeof *h);
   const char *chost = proxied ? s->proxy.host : u->host;
   if (h) {

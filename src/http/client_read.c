@@ -135,6 +135,13 @@ int cio__response_setup(cio_http_response *r, const cio__hreq *q) {
     return cio__hc_fail(-ENOTSUP, "unsupported transfer coding '%.*s'", (int)n, te ? te : "");
   }
   if (s->cookies_on) cio__cookies_store(s, q->url, r->headers, r->nheaders);
+  for (size_t i = 0; i < q->rq->num_headers; i++) { /* the caller asked to close */
+    const cio_http_field *f = &q->rq->headers[i];
+    if (cio__ascii_ieq(f->name, strlen(f->name), "connection") &&
+        cio_http_list_has(f->value, strlen(f->value), "close"))
+      r->keep_alive = false;
+  }
+  r->read_timeout = q->read_timeout;
   if (r->framing == CIO_HTTP_BODY_NONE) {
     r->body_done = true;
     return 0;
