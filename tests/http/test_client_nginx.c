@@ -605,10 +605,10 @@ TASK_TEST(test_connect_proxy) {
 }
 
 TASK_TEST(test_timeouts) {
-  cio_http_session *s = cio_http_session_new(&(cio_http_session_opts){.read_timeout = 0.3});
+  cio_http_session *s = cio_http_session_new(&(cio_http_session_opts){.read_timeout = 1.0});
   cio_http_response *res;
   /* No byte for longer than the read timeout. */
-  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = site_url("/up/slow?delay=2")}, &res),
+  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = site_url("/up/slow?delay=4")}, &res),
            -ETIMEDOUT);
   CHECK(strstr(cio_http_client_last_error(), "read timeout") != NULL);
   CHECK_EQ(stats(s).open, 0);
@@ -621,7 +621,7 @@ TASK_TEST(test_timeouts) {
   /* ... but the whole-request timeout does, mid-body. */
   CHECK_EQ(
       cio_http_open(
-          s, &(cio_http_request){.url = site_url("/up/drip?n=20&delay=0.1"), .timeout = 0.5}, &res),
+          s, &(cio_http_request){.url = site_url("/up/drip?n=40&delay=0.1"), .timeout = 1.0}, &res),
       0);
   CHECK_EQ(cio_http_response_body(res, &d), -ETIMEDOUT);
   CHECK(strstr(cio_http_client_last_error(), "request timeout") != NULL);
@@ -631,7 +631,7 @@ TASK_TEST(test_timeouts) {
   cio_timeout_scope sc;
   cio_timeout_begin(&sc, 0.2);
   CHECK_EQ(cio_http_open(s,
-                         &(cio_http_request){.url = site_url("/up/slow?delay=1"),
+                         &(cio_http_request){.url = site_url("/up/slow?delay=3"),
                                              .read_timeout = CIO_FOREVER},
                          &res),
            -ETIMEDOUT);
@@ -739,8 +739,8 @@ TASK_TEST(test_pool_limits) {
   CHECK_EQ(p.reused, 117);
   CHECK_EQ(p.open, 3);
   CHECK_EQ(p.waiting, 0);
-  /* Idle connections expire. */
-  cio_sleep(0.7);
+  /* Idle connections expire (within idle_timeout and a sweep). */
+  for (int i = 0; i < 500 && stats(s).open; i++) cio_sleep(0.02);
   CHECK_EQ(stats(s).open, 0);
   /* A closed session refuses new requests. */
   cio_http_session_close(s);

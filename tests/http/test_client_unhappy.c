@@ -598,6 +598,16 @@ static void cancel_after(job *j, double after) {
   CHECK_EQ(stats(j->s).open, stats(j->s).idle);
 }
 
+/* Poll until the pool shows `waiting` waiters and `open` connections (a
+ * slow machine, Valgrind: no fixed sleep is long enough). */
+static void wait_pool(cio_http_session *s, size_t open, size_t waiting) {
+  for (int i = 0; i < 1000; i++) {
+    cio_http_pool_stats p = stats(s);
+    if (p.open == open && p.waiting == waiting) return;
+    cio_sleep(0.01);
+  }
+}
+
 static ssize_t forever_body(void *arg, void *buf, size_t cap) {
   (void)arg;
   memset(buf, 'z', cap);
@@ -639,10 +649,10 @@ TASK_TEST(test_cancellation) {
   /* Waiting for a pool slot (max_connections 1, held by another task). */
   job holder = {.s = s, .url = bad_url(&b, "/stall-body"), .read_body = 1};
   cio_task *ht = cio_spawn(run_job, &holder);
-  cio_sleep(0.1);
+  wait_pool(s, 1, 0);
   j = (job){.s = s, .url = bad_url(&b, "/ok")};
   cio_task *t = cio_spawn(run_job, &j);
-  cio_sleep(0.1);
+  wait_pool(s, 1, 1);
   CHECK_EQ(stats(s).waiting, 1);
   cio_task_cancel(t);
   CHECK_EQ(cio_await(t), -ECANCELED);
@@ -651,7 +661,7 @@ TASK_TEST(test_cancellation) {
   /* The slot goes to the next waiter when the holder is done. */
   j = (job){.s = s, .url = bad_url(&b, "/ok")};
   t = cio_spawn(run_job, &j);
-  cio_sleep(0.1);
+  wait_pool(s, 1, 1);
   cio_task_cancel(ht);
   CHECK_EQ(cio_await(ht), -ECANCELED);
   CHECK_EQ(cio_await(t), 0);
@@ -661,10 +671,11 @@ TASK_TEST(test_cancellation) {
   /* A session freed under a waiting task wakes it with -EBADF. */
   holder = (job){.s = s, .url = bad_url(&b, "/stall-body"), .read_body = 1};
   ht = cio_spawn(run_job, &holder);
-  cio_sleep(0.1);
+  wait_pool(s, 1, 0);
   j = (job){.s = s, .url = bad_url(&b, "/ok")};
   t = cio_spawn(run_job, &j);
-  cio_sleep(0.1);
+  wait_pool(s, 1, 1);
+  CHECK_EQ(stats(s).waiting, 1);
   cio_http_session_free(s);
   CHECK_EQ(cio_await(t), -EBADF);
   cio_task_cancel(ht);
