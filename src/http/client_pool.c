@@ -189,8 +189,10 @@ bool cio__conn_stale(cio__hconn *c) {
   if (cio_stream_buffered(c->s)) return true;
   char b;
   ssize_t r = recv(cio_stream_fd(c->s), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (r > 0) return !c->host->https; /* TLS: maybe a late session ticket */
-  return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  /* Bytes on an idle connection are a close (TLS: a close_notify) or junk:
+   * either way not the start of our answer. */
+  if (r >= 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
 static int new_conn(cio_http_session *s, cio__hhost *h, cio__hconn **out) {
