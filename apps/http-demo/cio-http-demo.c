@@ -2,20 +2,22 @@
  * tests, benchmarks and outside checks.
  *
  *   cio-http-demo [--host H] [--port P] [--static DIR] [--workers N]
- *                 [--access-log] [--log-level LEVEL]
+ *                 [--access-log] [--log-level LEVEL] [--cert PEM --key PEM]
  *
  *   GET  /          "Hello, World!" (text/plain)
  *   GET  /json      {"message":"Hello, World!"}
  *   POST /echo      the request body back (Content-Length or chunked)
  *   GET  /static/…  the files of DIR (with --static), index.html for "/"
  *
- * CORS is open to every origin. Port 8000 by default (uvicorn's); port 0
+ * CORS is open to every origin. With --cert and --key it speaks HTTPS
+ * (cio/tls.h). Port 8000 by default (uvicorn's); port 0
  * picks a free one. The server prints "port N" on stdout once it listens
  * (for scripts), logs like uvicorn on stderr, and stops gracefully on
  * SIGINT or SIGTERM.
  */
 #include <cio.h>
 #include <cio/http.h>
+#include <cio/tls.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,15 +61,16 @@ static void announce(int port, void *arg) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: cio-http-demo [--host H] [--port P] [--static DIR] [--workers N]\n"
-                  "                     [--access-log] [--log-level LEVEL]\n");
+  fprintf(stderr,
+          "usage: cio-http-demo [--host H] [--port P] [--static DIR] [--workers N]\n"
+          "                     [--access-log] [--log-level LEVEL] [--cert PEM --key PEM]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   cio_http_serve_opts so = {.host = "127.0.0.1", .port = 8000, .on_listen = announce};
   cio_http_app_opts ao = {0};
-  const char *dir = NULL;
+  const char *dir = NULL, *cert = NULL, *key = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,6 +86,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--workers") == 0 && v) {
       so.workers = atoi(v);
       i++;
+    } else if (strcmp(a, "--cert") == 0 && v) {
+      cert = v;
+      i++;
+    } else if (strcmp(a, "--key") == 0 && v) {
+      key = v;
+      i++;
     } else if (strcmp(a, "--access-log") == 0) {
       ao.access_log = 1;
     } else if (strcmp(a, "--log-level") == 0 && v) {
@@ -92,12 +101,22 @@ int main(int argc, char **argv) {
       usage();
     }
   }
+  if (!cert != !key) usage();
+  cio_tls_ctx *tls = NULL;
+  if (cert) {
+    cio_tls_server_opts to = {.cert_file = cert, .key_file = key};
+    if (!(tls = cio_tls_ctx_new_server(&to))) {
+      fprintf(stderr, "cio-http-demo: TLS: %s\n", cio_tls_last_error());
+      return 1;
+    }
+    so.tls = tls;
+  }
   cio_http_app *app = cio_http_app_new(&ao);
   if (!app) return 1;
   cio_http_cors_opts cors = {.allow_origins = "*", .allow_methods = "*", .allow_headers = "*"};
   int r = cio_http_app_cors(app, &cors);
-  if (r == 0) r = cio_http_app_get(app, "/", hello, NULL);
-  if (r == 0) r = cio_http_app_get(app, "/json", json, NULL);
+  if (r == 0) r = cio_http_app_route(app, "GET,HEAD", "/", hello, NULL);
+  if (r == 0) r = cio_http_app_route(app, "GET,HEAD", "/json", json, NULL);
   if (r == 0) r = cio_http_app_post(app, "/echo", echo, NULL);
   cio_http_static_opts st = {.html = 1};
   if (r == 0 && dir) r = cio_http_app_mount_static(app, "/static", dir, &st);
@@ -109,6 +128,7 @@ int main(int argc, char **argv) {
   }
   r = cio_http_run(app, &so);
   cio_http_app_free(app);
+  cio_tls_ctx_free(tls);
   if (r < 0) fprintf(stderr, "cio-http-demo: %s\n", cio_strerror(r));
   return r < 0 ? 1 : 0;
 }

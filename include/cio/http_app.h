@@ -34,7 +34,9 @@
  *   - routes and mounts are tried in the order they were added; the first
  *     whose path matches and whose methods include the request's wins; a
  *     route whose path matches with another method makes a 405 (with Allow)
- *     if nothing else matches; nothing: 404. A route for GET takes HEAD too.
+ *     if nothing else matches; nothing: 404. A route answers the methods it
+ *     lists, as FastAPI's do: list HEAD with GET ("GET,HEAD") to answer it
+ *     (the GET's head is sent, without the body).
  *   - patterns: "/items/{item_id}" (a path segment, [^/]+), typed
  *     "{item_id:int}", "{x:float}", "{u:uuid}", and "{p:path}" (the rest of
  *     the path, slashes included). Matching is on the percent-decoded path.

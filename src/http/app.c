@@ -71,7 +71,8 @@ int cio__http_app_own(cio_http_app *app, void *p, void (*free_fn)(void *)) {
   return 0;
 }
 
-/* "GET,POST" -> method bits; GET brings HEAD (Starlette). */
+/* "GET,POST" -> method bits. GET does not bring HEAD: FastAPI's routes
+ * (APIRoute) answer only the methods they list, unlike Starlette's. */
 static int parse_methods(cio_http_app *app, const char *methods, uint32_t *out) {
   uint32_t bits = 0;
   const char *p = methods;
@@ -96,7 +97,6 @@ static int parse_methods(cio_http_app *app, const char *methods, uint32_t *out) 
     }
     bits |= 1u << m;
   }
-  if (bits & (1u << CIO_HTTP_GET)) bits |= 1u << CIO_HTTP_HEAD;
   *out = bits;
   return 0;
 }

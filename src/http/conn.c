@@ -209,8 +209,15 @@ static void handle(cio__conn *c) {
 }
 
 /* Give up on a peer that does not take our output: later writes fail at
- * once, so nothing waits on it any more. */
-static void abandon(cio__conn *c) { shutdown(cio_stream_fd(c->s), SHUT_RDWR); }
+ * once, so nothing waits on it any more, and the close that follows resets
+ * the connection, so the kernel drops what it still held for it too
+ * (nginx's reset_timedout_connection). */
+static void abandon(cio__conn *c) {
+  int fd = cio_stream_fd(c->s);
+  struct linger lg = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  shutdown(fd, SHUT_RDWR);
+}
 
 static cio__conn *conn_new(cio_http_server *srv, cio_stream *s) {
   cio__conn *c = calloc(1, sizeof *c);

@@ -378,7 +378,7 @@ ssize_t cio_http_req_read(cio_http_req *r, void *buf, size_t cap) {
     ssize_t used = cio_http_chunked_decode(&r->chunked, p, n, &d, &dl);
     if (used < 0) return body_error(r, used == -EMSGSIZE ? -EMSGSIZE : -EBADMSG);
     size_t direct = dl < cap ? dl : cap;
-    memcpy(buf, d, direct);
+    if (direct) memcpy(buf, d, direct);
     if (dl > direct) cio__buf_add(&c->body, d + direct, dl - direct); /* the rest: next call */
     if (c->body.err) return body_error(r, c->body.err);
     if ((e = cio_stream_consume(c->s, (size_t)used)) < 0) return body_error(r, e);

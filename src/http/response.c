@@ -306,6 +306,7 @@ static int build_head(cio_http_res *r, int framing, uint64_t length) {
   } else if (framing == F_CHUNKED) {
     cio__buf_add(o, "Transfer-Encoding: chunked\r\n", 28);
   }
+  if (c->srv && c->srv->closing) c->closing = 1; /* shutting down: this is the last */
   if (r->close || c->closing)
     cio__buf_add(o, "Connection: close\r\n", 19);
   else if (c->req.head.version == 10)

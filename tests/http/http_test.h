@@ -59,6 +59,8 @@ static TEST_UNUSED int resp_header_count(const resp *r, const char *name) {
 static TEST_UNUSED int read_resp(cio_stream *s, resp *r, int head_only) {
   memset(r, 0, offsetof(resp, body));
   r->body_len = 0;
+  r->chunked = 0;
+  r->closed = 0;
   cio_http_header hv[64];
   cio_http_head h;
   memset(&h, 0, sizeof h);
@@ -107,7 +109,7 @@ static TEST_UNUSED int read_resp(cio_stream *s, resp *r, int head_only) {
       ssize_t used = cio_http_chunked_decode(&c, data, n, &d, &dl);
       if (used < 0) return (int)used;
       if (r->body_len + dl > sizeof r->body) return -EMSGSIZE;
-      memcpy(r->body + r->body_len, d, dl);
+      if (dl) memcpy(r->body + r->body_len, d, dl);
       r->body_len += dl;
       cio_stream_consume(s, (size_t)used);
     }
