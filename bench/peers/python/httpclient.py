@@ -33,7 +33,7 @@ async def main():
     import aiohttp
 
     url = os.environ["CIO_BENCH_URL"]
-    n, reps = scaled(5000), 3
+    n, reps = scaled(2000), 3
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector) as session:
         for conc in (1, 64):
