@@ -263,8 +263,10 @@ CIO_API const cio_http_header *cio_http_response_headers(const cio_http_response
 CIO_API const char *cio_http_response_url(const cio_http_response *r);
 /* How many redirects were followed to get here. */
 CIO_API unsigned cio_http_response_redirects(const cio_http_response *r);
-/* Content-Length as sent (of the encoded body), or -1 when the body is
- * chunked, read until close, or absent (HEAD, 204, 304: 0). */
+/* The Content-Length header's value (of the body as sent, before decoding;
+ * for HEAD, of the body a GET would get) when there is one; otherwise 0
+ * when there is no body (204, 304) and -1 for a chunked body or one read
+ * until the connection closes. */
 CIO_API int64_t cio_http_response_content_length(const cio_http_response *r);
 
 /* Read the next bytes of the body (decoded: gzip and deflate are undone
