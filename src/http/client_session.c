@@ -291,10 +291,13 @@ static int open_in_scope(cio_http_session *s, const cio_http_request *rq, const 
                  .read_timeout = duration(rq->read_timeout, s->read_timeout)};
   q.expect = rq->expect_continue && has_body(&q);
   unsigned redirects = 0;
+  bool home = true;
   int r;
   for (;;) {
     q.url = &cur;
-    q.send_auth = cio__url_same_origin(&cur, &origin);
+    /* Once a redirect has left the origin, no later hop gets them back. */
+    home = home && cio__url_same_origin(&cur, &origin);
+    q.send_auth = home;
     q.auth = q.send_auth ? auth : NULL;
     q.absolute = s->proxy.host && !cur.https;
     cio_http_response *res = NULL;

@@ -109,6 +109,11 @@ static int bad_conn(cio_stream *s, void *arg) {
       snprintf(out, sizeof out, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
                path + 12);
       if (send_str(s, out) < 0) return 0;
+    } else if (!strcmp(path, "/auth")) { /* were credentials sent? */
+      const char *a = strcasestr(head, "\r\nauthorization:") ? "auth: yes" : "auth: no";
+      char out[128];
+      snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(a), a);
+      if (send_str(s, out) < 0) return 0;
     } else if (!strcmp(path, "/mid-body")) {
       char half[512];
       memset(half, 'x', sizeof half);
@@ -436,6 +441,24 @@ TASK_TEST(test_locations) {
   CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url}, &res), 0);
   snprintf(want, sizeof want, "http://localhost:%d/n", b.port);
   CHECK_STR(cio_http_response_url(res), want);
+  cio_http_response_free(res);
+  /* Credentials do not come back with a redirect that returns home. */
+  char body[64];
+  snprintf(url, sizeof url, "%s/dir/loc?to=http://localhost:%d/dir/loc?to=%s/auth", base, b.port,
+           base);
+  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url, .user = "u", .password = "p"}, &res),
+           0);
+  CHECK_EQ(cio_http_response_redirects(res), 2);
+  const char *d;
+  CHECK_EQ(cio_http_response_body(res, &d), 8);
+  CHECK_STR(d, "auth: no");
+  cio_http_response_free(res);
+  snprintf(url, sizeof url, "%s/dir/loc?to=/auth", base);
+  CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url, .user = "u", .password = "p"}, &res),
+           0);
+  CHECK_EQ(cio_http_response_body(res, &d), 9);
+  snprintf(body, sizeof body, "%s", d);
+  CHECK_STR(body, "auth: yes");
   cio_http_response_free(res);
   snprintf(url, sizeof url, "%s/dir/loc?to=ftp://example.com/", base);
   CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = url}, &res), -EPROTONOSUPPORT);
