@@ -138,7 +138,7 @@ static void exercise(cio_http_session *s) {
   }
   cio_http_pool_stats p;
   cio_http_session_stats(s, &p);
-  CHECK(p.created <= 17);
+  CHECK(p.reused > 0); /* how many: the server's idle timeout decides */
   CHECK_EQ(p.open, p.idle);
 }
 
