@@ -206,7 +206,8 @@ CIO_API int cio_http_session_close(cio_http_session *s);
  * Never suspends. */
 CIO_API void cio_http_session_free(cio_http_session *s);
 
-/* Counters of the pool, for monitoring and tests. */
+/* Counters of the pool, for monitoring and tests (into *out). Never
+ * suspends. */
 typedef struct cio_http_pool_stats {
   size_t open;      /* connections open (idle, in use, or connecting) */
   size_t idle;      /* of which pooled, unused */
@@ -246,7 +247,9 @@ CIO_API int cio_http_session_set_cookie(cio_http_session *s, const char *url,
  * Loop thread. */
 CIO_API int cio_http_open(cio_http_session *s, const cio_http_request *rq, cio_http_response **out);
 
-/* ---- responses ---- */
+/* ---- responses ----
+ * The head accessors below (status to content_length) never suspend and
+ * return what the response owns, valid until cio_http_response_free(). */
 
 CIO_API int cio_http_response_status(const cio_http_response *r);
 /* The reason phrase as sent (may be empty), not NUL-terminated. */
