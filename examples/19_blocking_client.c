@@ -93,7 +93,12 @@ static int via_executor(void *arg) {
   if (!j)
     return -ENOMEM;
   *j = *(blocking_job *)arg;
-  return cio_run_in_executor_ex(NULL, blocking_query, j, free);
+  int st;
+  int r = cio_run_in_executor_ex(NULL, blocking_query, j, free, &st);
+  if (r < 0)
+    return r;
+  free(j);
+  return st;
 }
 
 /* ---- the native client ---- */

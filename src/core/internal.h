@@ -315,7 +315,7 @@ typedef struct cio__dbg_note {
   char name[];
 } cio__dbg_note;
 
-/* loop->sig_pending bits, set by signal handlers (signal.c) */
+/* loop->sig_pending bits, set by signal handlers (loop_signals.c) */
 #define CIO__SIG_INT 1
 #define CIO__SIG_DUMP 2
 
@@ -391,7 +391,7 @@ const char *cio__sched_frame(uintptr_t fn, int *kind);
 /* Loop context: the dump SIGQUIT asked for, on stderr. */
 void cio__debug_dump_signal(cio_loop *loop);
 
-/* signal.c: SIGQUIT dumps for debug loops, Ctrl-C for cio_run. */
+/* loop_signals.c: SIGQUIT dumps for debug loops, Ctrl-C for cio_run. */
 void cio__sigquit_register(cio_loop *loop);
 void cio__sigquit_unregister(cio_loop *loop);
 /* Returns true if the handler was installed (SIGINT was at its default). */

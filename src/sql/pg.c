@@ -366,7 +366,9 @@ static int cancel_job(void *arg) {
 static void cancel_release(void *arg) { PQfreeCancel(arg); }
 
 static int cancel_task(void *arg) {
-  cio_run_in_executor_ex(NULL, cancel_job, arg, cancel_release);
+  int st;
+  if (cio_run_in_executor_ex(NULL, cancel_job, arg, cancel_release, &st) == 0)
+    cancel_release(arg);
   return 0;
 }
 
