@@ -58,4 +58,30 @@ static inline void cio__buf_free(cio__buf *b) {
 /* Format into decimal digits; returns the length (buf needs 21 bytes). */
 size_t cio__u64_to_dec(char *buf, unsigned long long v);
 
+/* An arena: allocations that never move until the arena is reset. The
+ * first block (4 KiB) is kept across resets, so a request whose strings
+ * fit in it allocates nothing. */
+typedef struct cio__arena_block {
+  struct cio__arena_block *next;
+  size_t cap, used;
+  char data[];
+} cio__arena_block;
+
+typedef struct cio__arena {
+  cio__arena_block *head;  /* the block allocations come from */
+  cio__arena_block *first; /* kept across resets */
+} cio__arena;
+
+/* n bytes (8-aligned), or NULL (ENOMEM). */
+void *cio__arena_alloc(cio__arena *a, size_t n);
+/* A NUL-terminated copy of s[0..n). */
+char *cio__arena_strndup(cio__arena *a, const char *s, size_t n);
+void cio__arena_reset(cio__arena *a);
+void cio__arena_free(cio__arena *a);
+
+/* The "C" locale, for number formatting and parsing that must not follow
+ * the program's setlocale(). */
+#include <locale.h>
+locale_t cio__c_locale(void);
+
 #endif

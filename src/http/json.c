@@ -228,12 +228,15 @@ int cio_json_format_double(char *out, size_t cap, double v) {
   if (!isfinite(v)) return -EDOM;
   if (cap < 32) return -ENOSPC;
   char tmp[40];
-  /* The shortest precision that reads back exactly (repr's "r" mode). */
+  /* The shortest precision that reads back exactly (repr's "r" mode), in
+   * the C locale whatever the program's is. */
+  locale_t old = uselocale(cio__c_locale());
   int prec = 1;
   for (; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
     if (strtod(tmp, NULL) == v) break;
   }
+  uselocale(old);
   /* tmp is [-]d[.ddd]e[+-]XX: split into sign, digits and exponent. */
   const char *p = tmp;
   int neg = *p == '-';
