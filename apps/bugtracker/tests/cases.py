@@ -85,8 +85,11 @@ def cases():
 
     # FastAPI's own routes.
     for k, v in {"docs": "/docs", "openapi": "/openapi.json", "redoc": "/redoc",
-                 "oauth2-redirect": "/docs/oauth2-redirect"}.items():
+                 "oauth2-redirect": "/docs/oauth2-redirect", "docs-slash": "/docs/",
+                 "openapi-query": "/openapi.json?x=1"}.items():
         out.append(get(f"fastapi-{k}", v))
+    for m in ("HEAD", "POST", "DELETE"):
+        out.append({"name": f"fastapi-openapi-{m}", "method": m, "target": "/openapi.json"})
 
     # Static files (tests/static).
     for k, v in {"root": "/", "index": "/index.html", "css": "/style.css",

@@ -78,8 +78,15 @@ class Data:
             {"id": rev_id, "bug_id": bid, "value": value})
 
     def dump(self, path):
+        # cJSON cuts a string at "\u0000": texts holding NUL go as hex.
+        def enc(v):
+            if isinstance(v, str) and "\x00" in v:
+                return {"hex": v.encode().hex()}
+            return v
+        t = {k: [{c: enc(v) for c, v in r.items()} for r in rows]
+             for k, rows in self.t.items()}
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.t, f, ensure_ascii=False, indent=1, sort_keys=True)
+            json.dump(t, f, ensure_ascii=False, indent=1, sort_keys=True)
             f.write("\n")
 
 
