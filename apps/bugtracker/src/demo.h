@@ -13,7 +13,8 @@
  *   ~5%   odd rows: no text row, empty texts, English "Root cause:" prose
  *
  * with full-width and ASCII colons, every terminator (。, newline, *),
- * notes dated out of id order and some dated in the same second, and one
+ * notes dated out of id order (but no two of a bug in the same second: see
+ * demo.c), and one
  * bug (id 77, when nbugs >= 77) whose notes exceed MariaDB's
  * group_concat_max_len. The same seed gives the same rows, on every
  * database and machine.

@@ -7,7 +7,8 @@ carry behaviour must be equal; Date, Server, ETag... are only noted).
 
     compare.py BINARY MYSQL_URL WORK_DIR [--sql seed|default] [--data demo]
 
-MYSQL_URL names a server (its database part is replaced by bt_compare).
+MYSQL_URL names a server (its database part is replaced by bt_compare); "-"
+is the MariaDB the tests' servers fixture started ($CIO_SERVERS_DIR).
 --data demo also compares every bug of a generated demo dataset. Exit
 status 0 when nothing differs beyond expected_differences.json, 77 when
 the server or the original's Python packages are missing.
@@ -18,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bt_compare  # noqa: E402
+import bt_db  # noqa: E402
 import bt_http  # noqa: E402
 import bt_service  # noqa: E402
 import cases  # noqa: E402
@@ -60,6 +62,11 @@ def main():
     ap.add_argument("--data", default="fixture", choices=["fixture", "demo"])
     ap.add_argument("--bugs", type=int, default=400)
     a = ap.parse_args()
+    if a.mysql_url == "-":
+        a.mysql_url = bt_db.server_url("mariadb")
+        if not a.mysql_url:
+            print("skip: no MariaDB server")
+            return 77
     if not have_python_deps():
         print("skip: the original's packages (python3-fastapi, -uvicorn, -aiomysql, "
               "-loguru) are not installed")
