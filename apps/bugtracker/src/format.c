@@ -2,19 +2,31 @@
 #include "format.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <string.h>
+#include <stdint.h>
 
-static int extract(bt_matcher *m, const bt_text *t, bt_span *cause, bt_span *fix) {
-  /* if not text: return '', '' */
-  return bt_extract(m, t->null ? NULL : t->p, t->null ? 0 : t->len, cause, fix);
+int bt_reply_from(bt_matcher *m, bt_text_fn fn, void *arg, bt_span *cause, bt_span *fix) {
+  /* result, fix = extract(additional_information)
+   * if not result: result, fix = extract(notes)
+   * if not result: result, fix = extract(revision_values) */
+  int r = 0;
+  cause->len = fix->len = 0;
+  for (int which = 0; which < 3 && r == 0 && (which == 0 || cause->len == 0); which++) {
+    const bt_text *t;
+    if ((r = fn(arg, which, &t)) < 0) break;
+    /* if not text: return '', '' */
+    r = bt_extract(m, t->null ? NULL : t->p, t->null ? 0 : t->len, cause, fix);
+  }
+  return r;
+}
+
+static int bug_text(void *arg, int which, const bt_text **out) {
+  const bt_bug *bug = arg;
+  *out = which == 0 ? &bug->additional : which == 1 ? &bug->notes : &bug->revisions;
+  return 0;
 }
 
 int bt_reply(bt_matcher *m, const bt_bug *bug, bt_span *cause, bt_span *fix) {
-  int r = extract(m, &bug->additional, cause, fix);
-  if (r == 0 && cause->len == 0) r = extract(m, &bug->notes, cause, fix);
-  if (r == 0 && cause->len == 0) r = extract(m, &bug->revisions, cause, fix);
-  return r;
+  return bt_reply_from(m, bug_text, (void *)(uintptr_t)bug, cause, fix);
 }
 
 static int write_text(cio_json *j, const bt_text *t) {
@@ -44,7 +56,10 @@ static int write_id(cio_json *j, const cio_sql_value *v) {
 int bt_write_bug(cio_json *j, bt_matcher *m, const bt_bug *bug) {
   bt_span cause, fix;
   int r = bt_reply(m, bug, &cause, &fix);
-  if (r < 0) return r;
+  return r < 0 ? r : bt_write_answer(j, bug, cause, fix);
+}
+
+int bt_write_answer(cio_json *j, const bt_bug *bug, bt_span cause, bt_span fix) {
   cio_json_object(j);
   cio_json_key(j, "bug_id");
   write_id(j, bug->id);

@@ -21,11 +21,24 @@
 
 #include <cio/json.h>
 
-/* format_()'s reply: cause and fix point into the bug's texts (or are
- * empty). Returns 0 or -ENOMEM. Never suspends. */
+/* The texts format_() reads, in its order: 0 the additional information,
+ * 1 the notes, 2 the revisions. A provider sets *out to text `which` (it may
+ * fetch it first, and suspend) and returns 0, or an error. */
+typedef int (*bt_text_fn)(void *arg, int which, const bt_text **out);
+
+/* format_()'s reply, asking fn for each text only when the ones before it
+ * gave no cause. cause and fix point into the texts (or are empty).
+ * Returns 0, -ENOMEM, or fn's error. */
+int bt_reply_from(bt_matcher *m, bt_text_fn fn, void *arg, bt_span *cause, bt_span *fix);
+
+/* The same on a bug whose texts are all there. Never suspends. */
 int bt_reply(bt_matcher *m, const bt_bug *bug, bt_span *cause, bt_span *fix);
 
-/* Write a found bug's JSON. Returns 0 or the writer's error. */
+/* Write a found bug's JSON with its reply. Returns 0 or the writer's
+ * error. */
+int bt_write_answer(cio_json *j, const bt_bug *bug, bt_span cause, bt_span fix);
+
+/* Write a found bug's JSON, the reply computed here. */
 int bt_write_bug(cio_json *j, bt_matcher *m, const bt_bug *bug);
 
 /* Write {"error":"未找到该 bug"}. */

@@ -1,31 +1,35 @@
-/* query.h - the bug lookup: which SQL runs on which database, and the row
- * it returns.
+/* query.h - the bug lookup: which SQL runs on which database, and the
+ * answer it gives.
  *
- * Every database answers the lookup with one row of seven columns, in the
- * seed's order: id, summary, version, steps_to_reproduce,
- * additional_information, notes (the bug's notes joined by "\n---\n" in
- * date order), revision_values (its revisions joined by "," in id order);
- * no row for a bug that does not exist. Two queries per database:
+ * The seed's query returns one row of seven columns: id, summary, version,
+ * steps_to_reproduce, additional_information, notes (the bug's notes joined
+ * by "\n---\n" in date order), revision_values (its revisions joined by ","
+ * in id order); no row for a bug that does not exist. Two ways to get it:
  *
- *   BT_SQL_SEED     the seed's query (MariaDB: its text, verbatim but for
- *                   the placeholder), aggregating every bug's notes and
- *                   revisions before picking one (sql/seed_*.sql);
- *   BT_SQL_DEFAULT  the same result from the requested bug's rows only
- *                   (sql/default_*.sql). On MariaDB, notes dated in the
- *                   same second come out of the seed's query in an order
- *                   that depends on the whole table (an unstable sort of
- *                   every note): for a bug with such notes bt_query runs
- *                   the seed's query, so the answer is always the seed's.
- *                   PostgreSQL and SQLite order them by id, descending
- *                   (what MariaDB gives when it reads them in id order).
+ *   BT_SQL_SEED     the seed's query (sql/seed_*.sql; on MariaDB its text,
+ *                   verbatim but for the placeholder), which aggregates every
+ *                   bug's notes and revisions before picking one;
+ *   BT_SQL_DEFAULT  three statements on the requested bug's rows only (sql/
+ *                   lookup_*.sql): the bug, then - only if the texts before
+ *                   hold no cause - its notes, then its revisions, joined
+ *                   here as GROUP_CONCAT joins them: NULLs skipped, the
+ *                   separator between, cut at group_concat_max_len bytes on
+ *                   a character boundary (MariaDB: the session's value;
+ *                   PostgreSQL and SQLite: MariaDB's default,
+ *                   BT_GROUP_CONCAT_MAX_LEN, as their aggregates have no
+ *                   limit). On MariaDB a bug with two notes dated in the same
+ *                   second gets the seed's query instead: the seed orders
+ *                   those by an unstable sort of the whole table, which no
+ *                   per-bug read can reproduce. PostgreSQL and SQLite order
+ *                   them by id, descending (what MariaDB gives when it reads
+ *                   them in id order).
  *
- * MariaDB cuts GROUP_CONCAT results at group_concat_max_len bytes (at a
- * character boundary); PostgreSQL's string_agg and SQLite's group_concat do
- * not, so their notes and revisions are cut here at MariaDB's default,
- * BT_GROUP_CONCAT_MAX_LEN, and the JSON is the same whichever holds the rows.
+ * Either way the answer is the seed's to the byte (tests/test_queries).
  */
 #ifndef BT_QUERY_H
 #define BT_QUERY_H
+
+#include "extract.h"
 
 #include <cio/sql.h>
 #include <stdint.h>
@@ -40,9 +44,8 @@ typedef enum bt_sql_mode { BT_SQL_DEFAULT, BT_SQL_SEED } bt_sql_mode;
 int bt_db_of(const cio_sql_pool *pool);
 const char *bt_db_name(bt_db db);
 
-/* The lookup's SQL text (one parameter: the id), and the schema script
- * (sql/schema_*.sql). Static strings. */
-const char *bt_query_sql(bt_db db, bt_sql_mode mode);
+/* SQL texts from the files of sql/ (one parameter: the id). Static strings. */
+const char *bt_seed_sql(bt_db db);
 const char *bt_schema_sql(bt_db db);
 
 /* A text column: len bytes at p, or SQL NULL. */
@@ -52,29 +55,40 @@ typedef struct bt_text {
   int null;
 } bt_text;
 
-/* The lookup's row. id is the cell itself (an integer, or the digits of an
- * unsigned value beyond int64_t); the texts point into the result. */
+/* The seed's row. id is the cell itself (an integer, or the digits of an
+ * unsigned value beyond int64_t); the texts point into results or buffers
+ * of the answer. */
 typedef struct bt_bug {
   const cio_sql_value *id;
   bt_text summary, version, steps, additional, notes, revisions;
 } bt_bug;
 
-/* Run the lookup for id on pool. id NULL asks for an id no row can have
- * (the original passes ids beyond 64 bits to MariaDB, which finds nothing;
- * this runs the same statement with a NULL that matches nothing, so the
- * database is still asked). Returns 0 and the result in *out (0 or 1 row
- * of at least seven columns; the caller frees it), or the sql layer's
- * error (cio_sql_last_error()). May suspend. */
-int bt_query(cio_sql_pool *pool, bt_db db, bt_sql_mode mode, const int64_t *id,
-             cio_sql_result **out);
-/* The same on a borrowed connection (its session settings apply). */
-int bt_query_conn(cio_sql_conn *c, bt_db db, bt_sql_mode mode, const int64_t *id,
-                  cio_sql_result **out);
+/* The answer to a lookup: found or not, the bug's texts, and format_()'s
+ * reply. With full = 0 the notes and revisions are read only when needed:
+ * bug.notes / bug.revisions are then NULL texts when not read
+ * (notes_read / revisions_read say). */
+typedef struct bt_answer {
+  int found;
+  bt_bug bug;
+  bt_span cause, fix;
+  int notes_read, revisions_read;
+  int statements; /* how many statements it took */
+  int seed;       /* 1 if the seed's query answered (--sql seed, or ties) */
+  /* private */
+  cio_sql_result *res[3];
+  char *joined[2];
+} bt_answer;
 
-/* Read the lookup's row (its first seven columns). Returns 0, or -EPROTO
- * when it has fewer or their types are not the lookup's (a database whose
- * tables are not MantisBT's). */
-int bt_bug_from_row(const cio_sql_row *row, bt_db db, bt_bug *out);
+/* Look up id (NULL: an id no row can have - the original passes ids beyond
+ * 64 bits to MariaDB, which finds nothing; the statement still runs, with a
+ * NULL that matches nothing) on c if it is not NULL, else on pool, and fill
+ * *a (zeroed first; free it with bt_answer_clear). full = 1 reads every
+ * text (for comparisons). Returns 0, -EPROTO when the rows are not the
+ * lookup's (tables that are not MantisBT's), -ENOMEM, or the sql layer's
+ * error (cio_sql_last_error()). May suspend. */
+int bt_answer_fetch(cio_sql_pool *pool, cio_sql_conn *c, bt_db db, bt_sql_mode mode,
+                    const int64_t *id, bt_matcher *m, int full, bt_answer *a);
+void bt_answer_clear(bt_answer *a);
 
 /* Cut t at max bytes as MariaDB's GROUP_CONCAT does: at the last character
  * boundary at or before max (so no UTF-8 sequence is split). */

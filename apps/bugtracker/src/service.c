@@ -82,28 +82,23 @@ static int search_(cio_http_req *req, cio_http_res *res, void *arg) {
   int64_t id;
   int r = cio_http_req_param_int(req, "bug_id", &id);
   if (r < 0 && r != -ERANGE) return r;
-  cio_sql_result *rows;
+  bt_answer a;
   cio_timeout_scope scope;
   cio_timeout_begin(&scope, BT_QUERY_TIMEOUT);
-  r = bt_query(w->pool, w->db, cfg->sql, r == 0 ? &id : NULL, &rows);
+  r = bt_answer_fetch(w->pool, NULL, w->db, cfg->sql, r == 0 ? &id : NULL, w->m, 0, &a);
   int late = cio_timeout_end(&scope);
   if (r < 0) {
+    bt_answer_clear(&a);
     if (r == -ECANCELED && !late) return r; /* the server is shutting down */
     cio_log_error("查询 bug %s 失败: %s", text,
-                  late ? "no answer in " BT_STR(BT_QUERY_TIMEOUT) " s"
-                       : cio_sql_last_error()->message);
-    return server_error(res);
-  }
-  const cio_sql_row *row = cio_sql_result_row(rows, 0);
-  bt_bug bug;
-  if (row && (r = bt_bug_from_row(row, w->db, &bug)) < 0) {
-    cio_log_error("bug %s: the query's row is not the lookup's seven columns", text);
-    cio_sql_result_free(rows);
+                  late           ? "no answer in " BT_STR(BT_QUERY_TIMEOUT) " s"
+                  : r == -EPROTO ? "the tables are not MantisBT's"
+                                 : cio_sql_last_error()->message);
     return server_error(res);
   }
   cio_json *j = cio_http_res_json(res, 200);
-  r = row ? bt_write_bug(j, w->m, &bug) : bt_write_missing(j);
-  cio_sql_result_free(rows);
+  r = a.found ? bt_write_answer(j, &a.bug, a.cause, a.fix) : bt_write_missing(j);
+  bt_answer_clear(&a);
   return r;
 }
 

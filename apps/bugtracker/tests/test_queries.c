@@ -55,60 +55,77 @@ static void fixture_ids(void) {
 static char **demo_json[NDB];
 static char *fix_json[NDB][64];
 
-static int same_value(const cio_sql_value *a, const cio_sql_value *b) {
-  if (cio_sql_is_null(a) != cio_sql_is_null(b)) return 0;
-  if (cio_sql_is_null(a) == 1) return 1;
-  int64_t x, y;
-  if (a->type == CIO_SQL_INT || b->type == CIO_SQL_INT)
-    return cio_sql_get_int64(a, &x) == 0 && cio_sql_get_int64(b, &y) == 0 && x == y;
-  const char *p, *q;
-  size_t n, m;
-  return cio_sql_get_text(a, &p, &n) == 0 && cio_sql_get_text(b, &q, &m) == 0 && n == m &&
-         (n == 0 || memcmp(p, q, n) == 0);
+static int same_text(const bt_text *a, const bt_text *b) {
+  return a->null == b->null && a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
-/* Both lookups on conn c (or on the pool if c is NULL) agree for id. */
+static int same_id(const cio_sql_value *a, const cio_sql_value *b) {
+  int64_t x, y;
+  return cio_sql_get_int64(a, &x) == 0 && cio_sql_get_int64(b, &y) == 0 && x == y;
+}
+
+static char *json_of(const bt_answer *a) {
+  cio_json *j = cio_json_new();
+  int r = a->found ? bt_write_answer(j, &a->bug, a->cause, a->fix) : bt_write_missing(j);
+  char *s = r == 0 ? strdup(cio_json_data(j, NULL)) : NULL;
+  cio_json_free(j);
+  return s;
+}
+
+static size_t fallbacks;
+
+/* The seed's query and the default lookup (every text read) agree for id,
+ * text by text, on conn c (or on the pool if c is NULL); and the service's
+ * lazy lookup gives the same JSON. */
 static int same_answer(cio_sql_pool *pool, cio_sql_conn *c, bt_db db, int64_t id) {
-  cio_sql_result *res[2] = {NULL, NULL};
-  int ok = 1;
-  for (int m = 0; m < 2; m++) {
-    bt_sql_mode mode = m ? BT_SQL_DEFAULT : BT_SQL_SEED;
-    int r = c ? bt_query_conn(c, db, mode, &id, &res[m]) : bt_query(pool, db, mode, &id, &res[m]);
-    if (r < 0) {
-      fprintf(stderr, "%s %s id %" PRId64 ": %s\n", bt_db_name(db), m ? "default" : "seed", id,
-              cio_sql_last_error()->message);
-      ok = 0;
-    }
+  bt_answer s, d, lazy;
+  int rs = bt_answer_fetch(pool, c, db, BT_SQL_SEED, &id, M, 1, &s);
+  int rd = bt_answer_fetch(pool, c, db, BT_SQL_DEFAULT, &id, M, 1, &d);
+  int rl = bt_answer_fetch(pool, c, db, BT_SQL_DEFAULT, &id, M, 0, &lazy);
+  int ok = rs == 0 && rd == 0 && rl == 0;
+  if (!ok)
+    fprintf(stderr, "%s id %" PRId64 ": %d %d %d: %s\n", bt_db_name(db), id, rs, rd, rl,
+            cio_sql_last_error()->message);
+  if (ok && (s.found != d.found || s.found != lazy.found)) {
+    fprintf(stderr, "%s id %" PRId64 ": found by one lookup only\n", bt_db_name(db), id);
+    ok = 0;
   }
-  if (ok) {
-    /* The lookup's seven columns (the default query may add its own). */
-    size_t rows = cio_sql_result_nrows(res[0]), cols = 7;
-    ok = rows == cio_sql_result_nrows(res[1]) && rows <= 1 &&
-         cio_sql_result_ncols(res[0]) >= cols && cio_sql_result_ncols(res[1]) >= cols;
-    for (size_t i = 0; ok && i < rows * cols; i++)
-      if (!same_value(cio_sql_cell(res[0], 0, i), cio_sql_cell(res[1], 0, i))) {
-        fprintf(stderr, "%s id %" PRId64 ": column %s differs between the seed and default\n",
-                bt_db_name(db), id, cio_sql_result_colname(res[0], i));
+  if (ok && s.found) {
+    static const char *const names[] = {"summary",    "version", "steps",
+                                        "additional", "notes",   "revisions"};
+    const bt_text *ts[] = {&s.bug.summary,    &s.bug.version, &s.bug.steps,
+                           &s.bug.additional, &s.bug.notes,   &s.bug.revisions};
+    const bt_text *td[] = {&d.bug.summary,    &d.bug.version, &d.bug.steps,
+                           &d.bug.additional, &d.bug.notes,   &d.bug.revisions};
+    if (!same_id(s.bug.id, d.bug.id)) ok = 0;
+    for (int i = 0; i < 6; i++)
+      if (!same_text(ts[i], td[i])) {
+        fprintf(stderr, "%s id %" PRId64 ": %s differs between the seed and the default\n",
+                bt_db_name(db), id, names[i]);
         ok = 0;
       }
+    char *a = json_of(&s), *b = json_of(&lazy);
+    if (!a || !b || strcmp(a, b) != 0) {
+      fprintf(stderr, "%s id %" PRId64 ": lazy JSON %s\n  differs from %s\n", bt_db_name(db), id,
+              b ? b : "?", a ? a : "?");
+      ok = 0;
+    }
+    free(a);
+    free(b);
+    fallbacks += d.seed;
   }
-  cio_sql_result_free(res[0]);
-  cio_sql_result_free(res[1]);
+  bt_answer_clear(&s);
+  bt_answer_clear(&d);
+  bt_answer_clear(&lazy);
   return ok;
 }
 
-/* The service's JSON for id (the default query). */
+/* The service's JSON for id (the lazy default lookup). */
 static char *answer(cio_sql_pool *pool, bt_db db, int64_t id) {
-  cio_sql_result *res;
-  if (bt_query(pool, db, BT_SQL_DEFAULT, &id, &res) < 0) return NULL;
-  cio_json *j = cio_json_new();
-  const cio_sql_row *row = cio_sql_result_row(res, 0);
-  bt_bug b;
-  int r = row ? bt_bug_from_row(row, db, &b) : 0;
-  if (r == 0) r = row ? bt_write_bug(j, M, &b) : bt_write_missing(j);
-  char *s = r == 0 ? strdup(cio_json_data(j, NULL)) : NULL;
-  cio_json_free(j);
-  cio_sql_result_free(res);
+  bt_answer a;
+  char *s =
+      bt_answer_fetch(pool, NULL, db, BT_SQL_DEFAULT, &id, M, 0, &a) == 0 ? json_of(&a) : NULL;
+  bt_answer_clear(&a);
   return s;
 }
 
@@ -145,6 +162,7 @@ static void run_db(int k) {
   bt_db db = (bt_db)bt_db_of(pool);
 
   /* The demo dataset: every bug, and the ids either side. */
+  fallbacks = 0;
   bt_init_opts demo = {.nbugs = nbugs};
   CHECK_EQ(load(pool, &demo), 0);
   CHECK_EQ(bt_count_bugs(pool), nbugs);
@@ -158,6 +176,8 @@ static void run_db(int k) {
     CHECK(demo_json[k][i] != NULL);
   }
   CHECK_EQ(bad, 0);
+  CHECK_EQ(fallbacks, 0); /* no two notes of a demo bug share a date */
+  fallbacks = 0;
   if (db == BT_DB_MYSQL) CHECK(agree_at_1024(pool, db, ids, nids));
   printf("     %s: seed = default on %zu ids of the demo dataset\n", DBS[k], nids);
   free(ids);
@@ -190,6 +210,8 @@ static void run_db(int k) {
   CHECK_EQ(bad, 0);
   if (db == BT_DB_MYSQL) CHECK(agree_at_1024(pool, db, fids, n));
   printf("     %s: seed = default on the fixture's %zu ids\n", DBS[k], n);
+  /* Bug 22's notes share a date: on MariaDB the seed's query answers it. */
+  if (db == BT_DB_MYSQL) CHECK(fallbacks > 0);
   bt_close_pool(pool);
 }
 
