@@ -181,9 +181,22 @@ static const char *redact(const char *url, char *out, size_t cap) {
   return out;
 }
 
-static const char *static_default(void) {
+/* The installed page, found from the binary's own place (an installed
+ * tree may move), else the source tree's (running from a build). */
+static const char *static_default(char *buf, size_t cap) {
   struct stat st;
-  if (stat(BT_STATIC_DIR "/index.html", &st) == 0) return BT_STATIC_DIR;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    char index[PATH_MAX + 64];
+    int k = snprintf(buf, cap, "%s/%s", exe, BT_REL_STATIC_DIR);
+    if (k > 0 && (size_t)k < cap && snprintf(index, sizeof index, "%s/index.html", buf) > 0 &&
+        stat(index, &st) == 0)
+      return buf;
+  }
   if (stat(BT_SOURCE_STATIC_DIR "/index.html", &st) == 0) return BT_SOURCE_STATIC_DIR;
   return NULL;
 }
@@ -230,8 +243,9 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   if (parse(argc, argv, &o) < 0) return 2;
   if (!o.db && default_db(&o) < 0) return 1;
+  char static_buf[PATH_MAX];
   if (!o.static_dir)
-    o.static_dir = static_default();
+    o.static_dir = static_default(static_buf, sizeof static_buf);
   else if (!*o.static_dir)
     o.static_dir = NULL;
 
