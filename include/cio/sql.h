@@ -83,8 +83,9 @@ extern "C" {
 
 /* Status codes of this layer, returned negated (cio's own range, see
  * common.h). */
-#define CIO_ESQL 3101 /* the database reported an error: cio_sql_last_error()  \
-                       */
+#define CIO_ESQL                                                               \
+  3101 /* the database reported an error: cio_sql_last_error()                 \
+        */
 
 /* ---------------------------------------------------------------- values */
 
@@ -333,6 +334,27 @@ CIO_API const char *cio_sql_pool_driver(const cio_sql_pool *pool);
 CIO_API int cio_sql_query(cio_sql_conn *c, const char *sql,
                           const cio_sql_value *params, size_t nparams,
                           cio_sql_result **out);
+
+/* One statement of a batch. */
+typedef struct cio_sql_batch_item {
+  const char *sql;
+  const cio_sql_value *params; /* borrowed for the call */
+  size_t nparams;
+} cio_sql_batch_item;
+
+/* Run n statements as one unit (pgx's SendBatch). On PostgreSQL they leave
+ * in one write with a single Sync: one round trip and one implicit
+ * transaction for all; elsewhere they run one after the other. The batch
+ * is atomic: outside a transaction it runs in one of its own and the first
+ * failing statement stops it - those after it do not run, those before it
+ * are rolled back; inside the caller's transaction the first error stops
+ * it and the transaction is as the database leaves it after an error
+ * (PostgreSQL: aborted). Returns 0 and, if results is not NULL, results[i]
+ * for each statement (the caller frees them); or the first error, with
+ * every results[i] NULL. May suspend. */
+CIO_API int cio_sql_query_batch(cio_sql_conn *c,
+                                const cio_sql_batch_item *items, size_t n,
+                                cio_sql_result **results);
 
 /* Run a script of one or more statements with no parameters and no result
  * rows (DDL, data loading). Returns 0 or a negative code. May suspend. */

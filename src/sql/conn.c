@@ -42,6 +42,60 @@ int cio_sql_query(cio_sql_conn *c, const char *sql, const cio_sql_value *params,
   return r;
 }
 
+/* The batch one statement at a time, inside a transaction unless the
+ * caller has one open (drivers that cannot send them together). */
+static int batch_one_by_one(cio_sql_conn *c, const cio_sql_batch_item *items,
+                            size_t n, cio_sql_result **results, bool own_tx) {
+  int r = own_tx ? c->drv->query(c, "BEGIN", NULL, 0, NULL) : 0;
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = c->drv->query(c, items[i].sql, items[i].params, items[i].nparams,
+                      results ? &results[i] : NULL);
+  if (own_tx && r == 0)
+    r = c->drv->query(c, "COMMIT", NULL, 0, NULL);
+  if (own_tx && r < 0 && !c->broken) {
+    cio_sql_error saved = *cio_sql_last_error();
+    char *msg = strdup(saved.message);
+    cio__sql_guard g;
+    cio__sql_guard_begin(&g, c->pool->opts.cleanup_timeout);
+    if (c->drv->query(c, "ROLLBACK", NULL, 0, NULL) < 0)
+      c->broken = true;
+    cio__sql_guard_end(&g);
+    cio__sql_fail(saved.driver, saved.code, saved.sqlstate, saved.errnum, "%s",
+                  msg ? msg : cio_strerror(saved.code));
+    free(msg);
+  }
+  return r;
+}
+
+int cio_sql_query_batch(cio_sql_conn *c, const cio_sql_batch_item *items,
+                        size_t n, cio_sql_result **results) {
+  for (size_t i = 0; results && i < n; i++)
+    results[i] = NULL;
+  if (!c || (n && !items))
+    return cio__sql_fail(c ? c->drv->name : "", -EINVAL, NULL, 0,
+                         "bad arguments");
+  for (size_t i = 0; i < n; i++)
+    if (!items[i].sql || (items[i].nparams && !items[i].params))
+      return cio__sql_fail(c->drv->name, -EINVAL, NULL, 0,
+                           "bad arguments (item %zu)", i);
+  int r = begin_call(c);
+  if (r < 0)
+    return r;
+  if (n == 0)
+    r = 0;
+  else if (c->drv->batch)
+    r = c->drv->batch(c, items, n, results);
+  else
+    r = batch_one_by_one(c, items, n, results, !c->drv->in_transaction(c));
+  end_call(c);
+  if (r < 0)
+    for (size_t i = 0; results && i < n; i++) {
+      cio_sql_result_free(results[i]);
+      results[i] = NULL;
+    }
+  return r;
+}
+
 int cio_sql_exec(cio_sql_conn *c, const char *sql) {
   if (!c || !sql)
     return cio__sql_fail(c ? c->drv->name : "", -EINVAL, NULL, 0,

@@ -23,6 +23,8 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -637,6 +639,12 @@ static int try_connect(my_conn *c, cio_sql_pool *p, const char *addr,
     c->fd = io.fd;
   if (ok) {
     c->fd = mysql_get_socket(c->my);
+    /* Connector/C leaves Nagle's algorithm on: a statement written in two
+     * pieces then waits for the server's delayed ACK (40 ms) - measured as
+     * 64 busy connections doing 1,600 lookups/s instead of 6,000+. */
+    int one = 1;
+    if (!unix_socket)
+      setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return 0;
   }
   /* The connector closed its socket: the reactor must forget it. */
@@ -751,6 +759,7 @@ const cio__sql_driver cio__sql_mysql_driver = {
     .prepare = my_prepare,
     .ping = my_ping,
     .idle_ok = my_idle_ok,
+    .in_transaction = my_needs_cleanup, /* the same question here */
     .needs_cleanup = my_needs_cleanup,
     .cleanup = my_cleanup,
     .free = my_free,

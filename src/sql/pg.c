@@ -31,6 +31,8 @@
 #include <libpq-fe.h>
 #include <math.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -40,16 +42,26 @@
 /* Wake codes of a waiting request's task. */
 enum { W_DONE = 0, W_LEAD = 1, W_GATE = 2 };
 
-typedef struct pg_req {
-  cio__sql_link link;
-  cio_task *task; /* NULL once abandoned */
-  bool done, want_result, has_prepare, prepare_seen;
+/* One statement of a request: its Prepare (first use), its Execute. */
+typedef struct pg_slot {
+  bool has_prepare, prepare_seen;
   int status;
   PGresult *res;
-  cio__sql_err err;
   char *prep_key; /* heap copy while a Prepare is in flight */
   size_t prep_keylen;
   unsigned prep_id;
+} pg_slot;
+
+/* A request: one statement, or a batch, sent with one Sync. */
+typedef struct pg_req {
+  cio__sql_link link;
+  cio_task *task; /* NULL once abandoned */
+  bool done;
+  int status;
+  cio__sql_err err; /* the first error */
+  size_t nslots, cur;
+  pg_slot *slots; /* &one, or an array for a batch */
+  pg_slot one;
 } pg_req;
 
 typedef struct pg_conn {
@@ -62,6 +74,8 @@ typedef struct pg_conn {
   bool exclusive;     /* cio_sql_exec has left pipeline mode */
   cio__sql_link gate; /* tasks waiting for exclusive to end */
   SSL *ssl;
+  cio_timer *uncork; /* pushes out statements batched under TCP_CORK */
+  bool corked;
 } pg_conn;
 
 typedef struct gate_waiter {
@@ -227,10 +241,27 @@ static int pg_wait(pg_conn *c, int events) {
 /* ---------------------------------------------------------------- dispatch */
 
 static void req_free(pg_req *q) {
-  PQclear(q->res);
+  for (size_t i = 0; i < q->nslots; i++) {
+    PQclear(q->slots[i].res);
+    free(q->slots[i].prep_key);
+  }
   cio__sql_err_clear(&q->err);
-  free(q->prep_key);
+  if (q->slots != &q->one)
+    free(q->slots);
   free(q);
+}
+
+static pg_req *req_new(size_t nslots) {
+  pg_req *q = calloc(1, sizeof *q);
+  if (!q)
+    return NULL;
+  q->nslots = nslots;
+  q->slots = &q->one;
+  if (nslots > 1 && !(q->slots = calloc(nslots, sizeof *q->slots))) {
+    free(q);
+    return NULL;
+  }
+  return q;
 }
 
 /* q is complete: wake its task, or drop it if abandoned. */
@@ -245,11 +276,51 @@ static void complete(pg_conn *c, pg_req *q, cio_task *self) {
 }
 
 /* A Prepare failed: forget the statement so the next use prepares again. */
-static void forget_prepared(pg_conn *c, pg_req *q) {
+static void forget_prepared(pg_conn *c, pg_slot *sl) {
   cio__sql_centry *e =
-      cio__sql_cache_get(&c->base.cache, q->prep_key, q->prep_keylen);
-  if (e && e->id == q->prep_id)
+      cio__sql_cache_get(&c->base.cache, sl->prep_key, sl->prep_keylen);
+  if (e && e->id == sl->prep_id)
     cio__sql_cache_remove(&c->base.cache, e);
+}
+
+/* The result of the next protocol query of q: each statement is its
+ * Prepare (if any), then its Execute; every query yields exactly one
+ * non-NULL result (OK, rows, an error, or "aborted" after an error). */
+static void take_result(pg_conn *c, pg_req *q, PGresult *r) {
+  if (q->cur >= q->nslots) { /* more results than asked for: drop them */
+    PQclear(r);
+    return;
+  }
+  pg_slot *sl = &q->slots[q->cur];
+  ExecStatusType st = PQresultStatus(r);
+  bool prepare = sl->has_prepare && !sl->prepare_seen;
+  if (st == PGRES_FATAL_ERROR) {
+    if (!q->err.code)
+      err_from_result(&q->err, r);
+    if (!sl->status)
+      sl->status = code_of_state(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+    if (prepare)
+      forget_prepared(c, sl);
+  } else if (st == PGRES_PIPELINE_ABORTED) {
+    if (!sl->status)
+      sl->status = -ECANCELED; /* not run: an earlier statement failed */
+  } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
+             st == PGRES_EMPTY_QUERY) {
+    if (!prepare) {
+      PQclear(sl->res);
+      sl->res = r;
+      r = NULL;
+    }
+  } else if (!q->err.code) { /* COPY and the like are not supported here */
+    const char *m = "unsupported result (COPY?)";
+    cio__sql_err_set(&q->err, -ENOTSUP, NULL, 0, m, strlen(m));
+    sl->status = -ENOTSUP;
+  }
+  PQclear(r);
+  if (prepare)
+    sl->prepare_seen = true;
+  else
+    q->cur++;
 }
 
 /* Every request in flight fails: the connection is gone. */
@@ -282,46 +353,17 @@ static void dispatch(pg_conn *c, cio_task *self) {
       continue;
     }
     nulls = 0;
-    switch (PQresultStatus(r)) {
-    case PGRES_PIPELINE_SYNC:
-      PQclear(r);
-      if (!q->err.code && !q->res) {
-        const char *m = "no result";
-        cio__sql_err_set(&q->err, -EPROTO, NULL, 0, m, strlen(m));
-      }
-      q->status = q->err.code ? q->err.code : 0;
-      complete(c, q, self);
+    if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+      take_result(c, q, r);
       continue;
-    case PGRES_FATAL_ERROR:
-      if (!q->err.code)
-        err_from_result(&q->err, r);
-      if (q->has_prepare && !q->prepare_seen)
-        forget_prepared(c, q);
-      q->prepare_seen = true;
-      PQclear(r);
-      break;
-    case PGRES_PIPELINE_ABORTED:
-      PQclear(r);
-      break;
-    case PGRES_COMMAND_OK:
-    case PGRES_TUPLES_OK:
-    case PGRES_EMPTY_QUERY:
-      if (q->has_prepare && !q->prepare_seen) {
-        q->prepare_seen = true;
-        PQclear(r);
-        break;
-      }
-      PQclear(q->res);
-      q->res = r;
-      break;
-    default: /* COPY and the like are not supported here */
-      if (!q->err.code) {
-        const char *m = "unsupported result (COPY?)";
-        cio__sql_err_set(&q->err, -ENOTSUP, NULL, 0, m, strlen(m));
-      }
-      PQclear(r);
-      break;
     }
+    PQclear(r);
+    if (!q->err.code && q->cur < q->nslots) {
+      const char *m = "no result";
+      cio__sql_err_set(&q->err, -EPROTO, NULL, 0, m, strlen(m));
+    }
+    q->status = q->err.code ? q->err.code : 0;
+    complete(c, q, self);
   }
   if (PQstatus(c->pg) == CONNECTION_BAD)
     fail_all(c, self);
@@ -390,6 +432,11 @@ static void send_cancel(pg_conn *c) {
 static int await_req(pg_conn *c, pg_req *q) {
   cio_task *self = cio_current();
   int r = 0;
+  /* Alone in flight and just sent: nothing can have arrived for it yet, so
+   * neither read (EAGAIN) nor check the level (poll): every byte of its
+   * answer comes after the send and raises an edge the reactor keeps. That
+   * leaves one send, one epoll_wait and one recv per statement. */
+  bool fresh = c->ninflight == 1 && c->reader == NULL && !c->ssl;
   for (;;) {
     if (q->done)
       break;
@@ -402,6 +449,15 @@ static int await_req(pg_conn *c, pg_req *q) {
       if (r == W_DONE)
         break;
       goto abandon;
+    }
+    if (fresh) {
+      fresh = false;
+      if (PQflush(c->pg) == 0) {
+        r = cio_wait_fd(c->fd, CIO_READABLE);
+        if (r < 0)
+          goto abandon;
+        continue;
+      }
     }
     int pending = io_round(c, self);
     if (q->done)
@@ -432,6 +488,31 @@ abandon:
 }
 
 /* ---------------------------------------------------------------- sending */
+
+/* Decimal digits of v at p; returns the end (no NUL). */
+static char *put_u64(char *p, uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10));
+  while (n)
+    *p++ = tmp[--n];
+  return p;
+}
+
+static char *put_i64(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return put_u64(p, (uint64_t)0 - (uint64_t)v);
+  }
+  return put_u64(p, (uint64_t)v);
+}
+
+static void stmt_name(char *buf, unsigned id) {
+  memcpy(buf, "cio_", 4);
+  *put_u64(buf + 4, id) = '\0';
+}
 
 /* Parameters in libpq's form. Text and numbers go in text format with
  * their type left to the server (text) or given (int8, float8); blobs in
@@ -478,7 +559,8 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
       pp->sig[i] = 'i';
       pp->types[i] = 20;
       pp->values[i] = m;
-      m += sprintf(m, "%lld", (long long)v[i].v.i) + 1;
+      m = put_i64(m, v[i].v.i);
+      *m++ = '\0';
       break;
     case CIO_SQL_FLOAT: {
       double d = v[i].v.f;
@@ -517,12 +599,20 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
   return 0;
 }
 
+static void uncork(void *arg) {
+  pg_conn *c = arg;
+  int zero = 0;
+  if (c->corked && c->fd >= 0)
+    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+  c->corked = false;
+}
+
 static void evict_stmt(void *ctx, cio__sql_centry *e) {
   pg_conn *c = ctx;
   if (c->base.broken || c->exclusive || !c->pg)
     return;
   /* DEALLOCATE it, as a request nobody waits for; its result is dropped. */
-  pg_req *q = calloc(1, sizeof *q);
+  pg_req *q = req_new(1);
   char sql[48];
   snprintf(sql, sizeof sql, "DEALLOCATE cio_%u", e->id);
   if (!q || !PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) ||
@@ -547,8 +637,12 @@ static int pass_gate(pg_conn *c) {
   return 0;
 }
 
-static int send_query(pg_conn *c, pg_req *q, const char *sql,
-                      const cio_sql_value *params_, size_t n) {
+/* Append one statement (Prepare on first use, then Execute) to libpq's
+ * output. 0, or a negative code with the last error set. */
+static int send_stmt(pg_conn *c, pg_slot *sl, const char *sql,
+                     const cio_sql_value *params_, size_t n) {
+  if (n > 65535)
+    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "too many parameters");
   params pp = {0};
   int r = build_params(&pp, params_, n);
   if (r < 0) {
@@ -569,18 +663,20 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
     char name[32];
     if (!e && c->base.cache.cap > 0 &&
         (e = cio__sql_cache_put(&c->base.cache, key, keylen, NULL))) {
-      snprintf(name, sizeof name, "cio_%u", e->id);
-      q->has_prepare = true;
-      q->prep_id = e->id;
-      q->prep_keylen = keylen;
-      ok = (q->prep_key = malloc(keylen)) != NULL;
+      stmt_name(name, e->id);
+      sl->has_prepare = true;
+      sl->prep_id = e->id;
+      sl->prep_keylen = keylen;
+      ok = (sl->prep_key = malloc(keylen)) != NULL;
       if (ok)
-        memcpy(q->prep_key, key, keylen);
+        memcpy(sl->prep_key, key, keylen);
       ok = ok && PQsendPrepare(c->pg, name, sql, (int)n, pp.types);
-      if (!ok)
-        cio__sql_cache_remove(&c->base.cache, e), e = NULL;
+      if (!ok) {
+        cio__sql_cache_remove(&c->base.cache, e);
+        e = NULL;
+      }
     } else if (e) {
-      snprintf(name, sizeof name, "cio_%u", e->id);
+      stmt_name(name, e->id);
     }
     if (ok && e)
       ok = PQsendQueryPrepared(c->pg, name, (int)n, pp.values, pp.lengths,
@@ -588,7 +684,6 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
     else if (ok)
       ok = PQsendQueryParams(c->pg, sql, (int)n, pp.types, pp.values,
                              pp.lengths, pp.formats, 0);
-    ok = ok && PQpipelineSync(c->pg);
   }
   if (key != kbuf)
     free(key);
@@ -597,6 +692,60 @@ static int send_query(pg_conn *c, pg_req *q, const char *sql,
     if (PQstatus(c->pg) == CONNECTION_BAD)
       c->base.broken = true;
     return fail_conn(c, c->base.broken ? -ECONNRESET : -EIO);
+  }
+  return 0;
+}
+
+/* Send q's statements and one Sync, and queue q. On failure q is not
+ * queued; statements already appended run with their results dropped
+ * (an abandoned request takes their place). */
+static int send_req(pg_conn *c, pg_req *q, const cio_sql_batch_item *items) {
+  /* Statements joining others in flight are being pipelined: hold the
+   * socket's output (TCP_CORK) until the end of this loop turn, so a burst
+   * of statements from many tasks leaves in a few segments, not one each
+   * (libpq 15 flushes at every Sync; on loopback each flush also runs the
+   * server's receive path). A statement alone goes out at once. */
+  if (c->ninflight > 0 && !c->corked && c->uncork && !c->ssl) {
+    int one = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0) {
+      c->corked = true;
+      cio_timer_start(c->uncork, 0);
+    }
+  }
+  size_t sent = 0;
+  int r = 0;
+  for (; sent < q->nslots && r == 0; sent++)
+    r = send_stmt(c, &q->slots[sent], items[sent].sql, items[sent].params,
+                  items[sent].nparams);
+  if (r < 0)
+    sent--;
+  if (!PQpipelineSync(c->pg)) {
+    c->base.broken = true;
+    return r < 0 ? r : fail_conn(c, -ECONNRESET);
+  }
+  if (r < 0) {
+    /* Some statements went out: their results come back under a Sync
+     * nobody waits for. */
+    if (sent > 0) {
+      pg_req *ghost = req_new(sent);
+      if (!ghost) {
+        c->base.broken = true;
+        return r;
+      }
+      for (size_t i = 0; i < sent; i++)
+        ghost->slots[i].has_prepare = q->slots[i].has_prepare;
+      cio__sql_list_push_back(&c->inflight, &ghost->link);
+      c->ninflight++;
+    } else {
+      pg_req *ghost = req_new(0);
+      if (!ghost) {
+        c->base.broken = true;
+        return r;
+      }
+      cio__sql_list_push_back(&c->inflight, &ghost->link);
+      c->ninflight++;
+    }
+    return r;
   }
   cio__sql_list_push_back(&c->inflight, &q->link);
   c->ninflight++;
@@ -617,14 +766,12 @@ static int pg_query(cio_sql_conn *base, const char *sql,
     return cio__sql_fail_code(DRIVER, r);
   if (base->broken)
     return fail_conn(c, -ECONNRESET);
-  if (n > 65535)
-    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "too many parameters");
-  pg_req *q = calloc(1, sizeof *q);
+  pg_req *q = req_new(1);
   if (!q)
     return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->task = cio_current();
-  q->want_result = out != NULL;
-  if ((r = send_query(c, q, sql, params_, n)) < 0) {
+  cio_sql_batch_item item = {sql, params_, n};
+  if ((r = send_req(c, q, &item)) < 0) {
     req_free(q);
     return r;
   }
@@ -637,8 +784,8 @@ static int pg_query(cio_sql_conn *base, const char *sql,
     return r;
   }
   if (out) {
-    *out = convert(q->res);
-    q->res = NULL;
+    *out = convert(q->one.res);
+    q->one.res = NULL;
     if (!*out)
       r = cio__sql_fail_code(DRIVER, -ENOMEM);
   }
@@ -646,17 +793,53 @@ static int pg_query(cio_sql_conn *base, const char *sql,
   return r;
 }
 
-static int pg_prepare(cio_sql_conn *base, const char *sql) {
-  /* Prepare by describing it: a Prepare whose Execute is skipped is not
-   * possible in one request, so prepare with no parameters' types known,
-   * the way the first query would, through a statement that fails fast. */
+/* A batch: every statement, then one Sync; one round trip, one implicit
+ * transaction (unless one is open), the first error stops the rest. */
+static int pg_batch(cio_sql_conn *base, const cio_sql_batch_item *items,
+                    size_t n, cio_sql_result **results) {
   pg_conn *c = (pg_conn *)base;
   int r = pass_gate(c);
   if (r < 0)
     return cio__sql_fail_code(DRIVER, r);
   if (base->broken)
     return fail_conn(c, -ECONNRESET);
-  pg_req *q = calloc(1, sizeof *q);
+  pg_req *q = req_new(n);
+  if (!q)
+    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  q->task = cio_current();
+  if ((r = send_req(c, q, items)) < 0) {
+    req_free(q);
+    return r;
+  }
+  r = await_req(c, q);
+  if (r < 0)
+    return cio__sql_fail_code(DRIVER, r);
+  if (q->status < 0) {
+    r = cio__sql_err_raise(&q->err, DRIVER);
+    req_free(q);
+    return r;
+  }
+  for (size_t i = 0; results && i < n && r == 0; i++) {
+    results[i] = convert(q->slots[i].res);
+    q->slots[i].res = NULL;
+    if (!results[i])
+      r = cio__sql_fail_code(DRIVER, -ENOMEM);
+  }
+  req_free(q);
+  return r;
+}
+
+static int pg_prepare(cio_sql_conn *base, const char *sql) {
+  /* The server parses and checks sql as the unnamed statement. The one
+   * kept in the cache is prepared by the first query, when the parameters'
+   * types are known (they are part of a PostgreSQL statement). */
+  pg_conn *c = (pg_conn *)base;
+  int r = pass_gate(c);
+  if (r < 0)
+    return cio__sql_fail_code(DRIVER, r);
+  if (base->broken)
+    return fail_conn(c, -ECONNRESET);
+  pg_req *q = req_new(1);
   if (!q)
     return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->task = cio_current();
@@ -764,6 +947,7 @@ static void pg_free(cio_sql_conn *base) {
       req_free(q);
     }
   }
+  cio_timer_free(c->uncork);
   c->base.broken = true; /* no DEALLOCATE from the cache's eviction */
   cio__sql_cache_clear(&c->base.cache);
   if (c->pg) {
@@ -907,6 +1091,8 @@ static int pg_connect(cio_sql_pool *p, cio_sql_conn **out) {
   if ((r = connect_poll(c)) < 0)
     goto out;
   c->fd = PQsocket(c->pg);
+  c->uncork =
+      cio_timer_new(cio_loop_current(), uncork, c); /* NULL: never cork */
   if (PQsslInUse(c->pg))
     c->ssl = PQsslStruct(c->pg, "OpenSSL");
   if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg)) {
@@ -949,12 +1135,13 @@ static bool pg_idle_ok(cio_sql_conn *base) {
   return PQstatus(c->pg) != CONNECTION_BAD;
 }
 
-static bool pg_needs_cleanup(cio_sql_conn *base) {
-  pg_conn *c = (pg_conn *)base;
-  if (c->ninflight)
-    return true;
-  PGTransactionStatusType t = PQtransactionStatus(c->pg);
+static bool pg_in_transaction(cio_sql_conn *base) {
+  PGTransactionStatusType t = PQtransactionStatus(((pg_conn *)base)->pg);
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+static bool pg_needs_cleanup(cio_sql_conn *base) {
+  return ((pg_conn *)base)->ninflight > 0 || pg_in_transaction(base);
 }
 
 static int pg_cleanup(cio_sql_conn *base) {
@@ -969,10 +1156,12 @@ const cio__sql_driver cio__sql_pg_driver = {
     .concurrent = true,
     .connect = pg_connect,
     .query = pg_query,
+    .batch = pg_batch,
     .exec = pg_exec,
     .prepare = pg_prepare,
     .ping = pg_ping,
     .idle_ok = pg_idle_ok,
+    .in_transaction = pg_in_transaction,
     .needs_cleanup = pg_needs_cleanup,
     .cleanup = pg_cleanup,
     .free = pg_free,

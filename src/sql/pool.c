@@ -463,17 +463,46 @@ int cio_sql_acquire(cio_sql_pool *p, cio_sql_conn **out) {
   }
 }
 
+/* A connection that pool queries already share, the least busy one. */
+static cio_sql_conn *pick_shared(cio_sql_pool *p) {
+  cio_sql_conn *best = NULL;
+  for (cio__sql_link *l = p->all.next; l != &p->all; l = l->next) {
+    cio_sql_conn *c = cio__sql_container(l, cio_sql_conn, all);
+    if (c->shared > 0 && !c->broken && c->state == CIO__CONN_IN_USE &&
+        (!best || c->users < best->users))
+      best = c;
+  }
+  return best;
+}
+
 int cio_sql_pool_query(cio_sql_pool *p, const char *sql,
                        const cio_sql_value *params, size_t nparams,
                        cio_sql_result **out) {
   if (out)
     *out = NULL;
-  cio_sql_conn *c;
-  int r = cio_sql_acquire(p, &c);
-  if (r < 0)
-    return r;
+  if (!p)
+    return cio__sql_fail("", -EINVAL, NULL, 0, "pool is NULL");
+  cio_sql_conn *c = NULL;
+  int r;
+  /* A driver that pipelines shares a connection rather than wait for one:
+   * when none is idle and the pool is full, the statement joins one that
+   * pool queries already use. */
+  if (p->drv->concurrent && !p->closed && !p->nidle &&
+      p->size >= (size_t)p->opts.max_size) {
+    if ((r = cio_checkpoint()) < 0)
+      return cio__sql_fail_code(p->drv->name, r);
+    c = pick_shared(p);
+  }
+  if (c) {
+    c->shared++;
+  } else {
+    if ((r = cio_sql_acquire(p, &c)) < 0)
+      return r;
+    c->shared = 1;
+  }
   r = cio_sql_query(c, sql, params, nparams, out);
-  cio_sql_release(c);
+  if (--c->shared == 0)
+    cio_sql_release(c);
   return r;
 }
 

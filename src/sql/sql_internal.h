@@ -180,12 +180,18 @@ typedef struct cio__sql_driver {
   /* Set the last error on failure. May suspend. */
   int (*query)(cio_sql_conn *c, const char *sql, const cio_sql_value *params,
                size_t n, cio_sql_result **out);
+  /* Optional: n statements as one unit (see cio_sql_query_batch); NULL:
+   * conn.c runs them one by one inside a transaction. */
+  int (*batch)(cio_sql_conn *c, const cio_sql_batch_item *items, size_t n,
+               cio_sql_result **results);
   int (*exec)(cio_sql_conn *c, const char *sql);
   int (*prepare)(cio_sql_conn *c, const char *sql);
   /* A round trip. May suspend. */
   int (*ping)(cio_sql_conn *c);
   /* Without suspending: false if the connection visibly died while idle. */
   bool (*idle_ok)(cio_sql_conn *c);
+  /* Inside a transaction (the server's own view). Never suspends. */
+  bool (*in_transaction)(cio_sql_conn *c);
   /* Inside a transaction, or still busy with an abandoned statement. */
   bool (*needs_cleanup)(cio_sql_conn *c);
   /* Finish abandoned work and roll back; 0 when clean again. May suspend. */
@@ -212,6 +218,8 @@ struct cio_sql_conn {
   bool orphan;       /* its pool was freed while a task was inside a call:
                         the last such task frees it */
   int users;         /* tasks inside calls on it */
+  int shared;        /* cio_sql_pool_query calls using it (concurrent
+                        drivers): the last one releases it */
   double idle_since; /* loop time */
   cio_task *cleaner; /* the cleanup task, in state CLEANUP */
   cio__sql_cache cache;

@@ -670,6 +670,14 @@ static bool sq_needs_cleanup(cio_sql_conn *base) {
   return r;
 }
 
+static bool sq_in_transaction(cio_sql_conn *base) {
+  sq_conn *c = (sq_conn *)base;
+  pthread_mutex_lock(&c->sp->mu);
+  bool r = c->in_tx;
+  pthread_mutex_unlock(&c->sp->mu);
+  return r;
+}
+
 static int sq_cleanup(cio_sql_conn *base) {
   /* Queued behind any abandoned statement, so it also waits for those. */
   int r = sq_call(base, REQ_PING, NULL, NULL, 0, NULL);
@@ -689,6 +697,7 @@ const cio__sql_driver cio__sql_sqlite_driver = {
     .prepare = sq_prepare,
     .ping = sq_ping,
     .idle_ok = sq_idle_ok,
+    .in_transaction = sq_in_transaction,
     .needs_cleanup = sq_needs_cleanup,
     .cleanup = sq_cleanup,
     .free = sq_free,

@@ -1,5 +1,6 @@
 /* test_sqlite.c - the SQL suite on SQLite (a file and :memory:), and what
- * only SQLite has: threads per connection, WAL, busy timeouts, modes. */
+ * only SQLite has: threads per connection, WAL, busy timeouts, modes.
+ * cio-test-labels: threads */
 #include "sql_suite.h"
 
 #include <sys/stat.h>
