@@ -138,7 +138,10 @@ int main(int argc, char **argv) {
     }
     emit("cio", requests[k][0], best, a.n, a.reps);
 #ifdef CIO_HAVE_LLHTTP
+    /* BENCH_HTTPPARSE_LLHTTP=spans|nospans runs one llhttp mode (callgrind) */
+    const char *mode = getenv("BENCH_HTTPPARSE_LLHTTP");
     for (int spans = 1; spans >= 0; spans--) {
+      if (mode && strcmp(mode, spans ? "spans" : "nospans") != 0) continue;
       for (int r = 0; r < a.reps; r++) {
         double t = run_llhttp(req, len, a.n, spans);
         if (r == 0 || t < best) best = t;

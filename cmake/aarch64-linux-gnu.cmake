@@ -7,4 +7,11 @@ set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu)
+# The C library must come from the same place as the dynamic loader, which
+# -L takes from the cross toolchain's sysroot. Once Debian's multiarch
+# libc6:arm64 is installed too, the loader would otherwise find that newer
+# libc.so.6 in /lib/aarch64-linux-gnu first, and the mismatched pair hangs
+# threaded programs under qemu. Multiarch arm64 libraries (OpenSSL, c-ares)
+# are still found after the sysroot's.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu
+    -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu)

@@ -357,13 +357,12 @@ int cio_xtask_await(cio_xtask *x) {
   cio_xtask_cancel(x);
   cio_shield_scope sh;
   cio_shield_begin(&sh);
-  for (;;) {
+  while (!cio_xtask_done(x)) {
     cio__xwait last;
     cio__xwait_init(&last, xwait_keep);
     bool again;
-    if (await_once(x, &last, &again) != -EBUSY || cio_xtask_done(x))
-      break;
-    cio_sleep(0.001); /* a task of another loop awaits x too: look again */
+    if (await_once(x, &last, &again) == -EBUSY && !cio_xtask_done(x))
+      cio_sleep(0.001); /* a task of another loop awaits x too: look again */
   }
   cio_shield_end(&sh);
   return r;

@@ -45,11 +45,12 @@ static int read_head(cio__conn *c, unsigned nreq) {
   size_t n = cio_stream_peek(c->s, &p);
   if (n == 0) {
     if (c->srv->closing || cio__http_flush(c) < 0) return HEAD_CLOSE;
+    /* Bounded by the server's sweep (server.c), not a timer per wait: a
+     * kept-alive connection costs nothing per request for its timeout. */
     c->idle = 1;
-    cio_timeout_scope sc;
-    cio_timeout_begin(&sc, nreq ? o->keepalive_timeout : o->head_timeout);
+    c->idle_gen++;
+    c->idle_limit = cio__http_idle_ticks(c->srv, nreq ? o->keepalive_timeout : o->head_timeout);
     ssize_t f = cio_stream_fill(c->s);
-    cio_timeout_end(&sc);
     c->idle = 0;
     if (f <= 0) return HEAD_CLOSE; /* gone, quiet, or we are shutting down */
     n = cio_stream_peek(c->s, &p);
@@ -57,9 +58,10 @@ static int read_head(cio__conn *c, unsigned nreq) {
   cio_http_req *req = &c->req;
   cio__http_req_reset(req, c);
   cio_http_parser_init(&c->parser);
+  /* The head timeout runs from the first byte; a head that came whole
+   * (nearly always) never needs its timer: it starts at the first wait. */
   cio_timeout_scope sc;
-  cio_timeout_begin(&sc, o->head_timeout);
-  int verdict;
+  int scoped = 0, verdict;
   for (;;) {
     size_t lim = n < o->max_head ? n : o->max_head;
     ssize_t r = cio_http_parse_request(&c->parser, p, lim, &req->head, o->max_headers);
@@ -70,12 +72,16 @@ static int read_head(cio__conn *c, unsigned nreq) {
       break;
     }
     if (r != -EAGAIN) {
-      cio_timeout_end(&sc);
-      return parse_error(c, r);
+      verdict = parse_error(c, r);
+      break;
     }
     if (n >= o->max_head) {
-      cio_timeout_end(&sc);
-      return answer_and_close(c, c->parser.line_done ? 431 : 414);
+      verdict = answer_and_close(c, c->parser.line_done ? 431 : 414);
+      break;
+    }
+    if (!scoped) {
+      cio_timeout_begin(&sc, o->head_timeout);
+      scoped = 1;
     }
     ssize_t f = cio__http_flush(c);
     if (f == 0) f = cio_stream_fill(c->s);
@@ -88,7 +94,7 @@ static int read_head(cio__conn *c, unsigned nreq) {
     }
     n = cio_stream_peek(c->s, &p);
   }
-  cio_timeout_end(&sc);
+  if (scoped) cio_timeout_end(&sc);
   return verdict;
 }
 
@@ -157,6 +163,7 @@ static void handle(cio__conn *c) {
   cio_http_res *res = &c->res;
   const cio_http_head *h = &req->head;
   if (c->app->o.access_log) req->t0 = cio_now_ns();
+  if (h->body == CIO_HTTP_BODY_CHUNKED) cio_http_chunked_init(&req->chunked);
   cio__http_res_reset(res, c);
   int keep = h->version == 11
                  ? !(h->flags & CIO_HTTP_F_CLOSE)
@@ -253,6 +260,7 @@ int cio__http_conn_main(cio_stream *s, void *arg) {
   srv->refs++;
   cio__hlist_push(&srv->conns, &c->link);
   srv->nconns++;
+  if (srv->sweep && !cio_timer_active(srv->sweep)) cio_timer_start(srv->sweep, srv->sweep_period);
   for (unsigned nreq = 0; !c->closing; nreq++) {
     if (read_head(c, nreq) != HEAD_OK) break;
     handle(c);

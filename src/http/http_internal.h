@@ -22,6 +22,10 @@
 #define HTTP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define CIO__HTTP_MAX_PARAMS 16
+/* Request bodies up to this size, after the head, are read in the stream's
+ * buffer (its limit is max_head plus this); unread bodies up to this size
+ * are skipped to keep the connection. */
+#define CIO__HTTP_INBUF_BODY (64u * 1024u)
 
 /* ---- a tiny intrusive list ---- */
 
@@ -115,6 +119,10 @@ int cio__http_app_own(cio_http_app *app, void *p, void (*free_fn)(void *));
 void cio__http_app_set_error(cio_http_app *app, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Static files: resolve without openat2 (as on a kernel before 5.6) when
+ * off is 1. For tests of the fallback. */
+void cio__http_static_no_openat2(int off);
+
 /* ---- requests and responses ---- */
 
 typedef struct cio__conn cio__conn;
@@ -132,7 +140,6 @@ struct cio_http_req {
   size_t query_len;
   const char *mount_path;
   size_t mount_path_len;
-  cio__param params[CIO__HTTP_MAX_PARAMS];
   size_t nparams;
   const cio__route *route;
   size_t mw_next; /* next middleware of the chain */
@@ -151,12 +158,13 @@ struct cio_http_req {
   size_t inbuf_body; /* body bytes after the head, read in place */
   const char *base;  /* the stream buffer's start the pointers use */
   int64_t t0;        /* start, ns (access log) */
+  /* not cleared between requests (nparams says how many are set) */
+  cio__param params[CIO__HTTP_MAX_PARAMS];
 };
 
 struct cio_http_res {
   cio__conn *c;
   int status;
-  cio_json json;
   uint8_t json_used;
   uint8_t has_type, has_length, has_date, has_server;
   uint8_t started; /* head sent */
@@ -169,8 +177,13 @@ struct cio_http_res {
   int file_fd;         /* -1 */
   off_t file_off;
   size_t file_len;
-  uint64_t bytes;  /* body bytes of the response (access log) */
-  size_t hdr_mark; /* headers set before the handler ran (middleware) */
+  uint64_t bytes;   /* body bytes of the response (access log) */
+  size_t hdr_mark;  /* headers set before the handler ran (middleware) */
+  const char *type; /* Content-Type (kept apart: set on nearly every
+                       response, written without a search), or NULL */
+  size_t type_len;
+  /* not cleared between responses (set up when used) */
+  cio_json json;
 };
 
 /* ---- connections (conn.c) ---- */
@@ -180,9 +193,13 @@ struct cio__conn {
   cio_http_app *app;
   cio_stream *s;
   cio_task *task;
-  cio__hlink link; /* in srv->conns */
-  uint8_t idle;    /* waiting for a new request's first byte */
-  uint8_t closing; /* no keep-alive after this request */
+  cio__hlink link;     /* in srv->conns */
+  uint8_t idle;        /* waiting for a new request's first byte */
+  uint8_t closing;     /* no keep-alive after this request */
+  unsigned idle_gen;   /* waits for a request so far (the sweep compares) */
+  unsigned idle_seen;  /* idle_gen at the sweep's last look */
+  unsigned idle_ticks; /* sweeps that found this same wait */
+  unsigned idle_limit; /* sweeps it may last (0: forever) */
   cio_http_parser parser;
   cio_http_header *hdrs; /* app->o.max_headers */
   cio__arena arena;      /* decoded path, params, query values, detached
@@ -238,9 +255,13 @@ struct cio_http_server {
   uint8_t freed;
   unsigned refs; /* the user's handle + one per connection */
   int port;
+  cio_timer *sweep; /* idle connections (keep-alive, head timeouts) */
+  double sweep_period;
 };
 
 int cio__http_conn_main(cio_stream *s, void *arg);
+/* The sweep's period for a timeout, in ticks (0: no limit). */
+unsigned cio__http_idle_ticks(const cio_http_server *srv, double timeout);
 /* Drop a reference; the last one frees the server. */
 void cio__http_server_unref(cio_http_server *srv);
 /* cio_http_server_open with SO_REUSEPORT (workers sharing a port). */

@@ -11,13 +11,12 @@
 #include <errno.h>
 #include <string.h>
 
-#define DISCARD_MAX (64u * 1024u) /* unread body skipped to keep a connection */
+#define DISCARD_MAX CIO__HTTP_INBUF_BODY /* unread body skipped to keep a connection */
 
 void cio__http_req_reset(cio_http_req *r, cio__conn *c) {
-  memset(r, 0, sizeof *r);
+  memset(r, 0, offsetof(cio_http_req, params)); /* the parameters are counted */
   r->c = c;
   r->head.headers = c->hdrs;
-  cio_http_chunked_init(&r->chunked);
 }
 
 cio_http_method cio_http_req_method(const cio_http_req *r) { return r->head.method_id; }
@@ -277,15 +276,19 @@ ssize_t cio_http_req_body(cio_http_req *r, const char **data) {
   if (r->head.body == CIO_HTTP_BODY_LENGTH) {
     if (r->head.content_length > max) return -EMSGSIZE; /* unread: the connection closes */
     size_t cl = (size_t)r->head.content_length;
-    if (!r->detached && r->head_len + cl <= c->app->o.max_head + DISCARD_MAX) {
-      /* in place, after the head */
-      for (;;) {
-        const void *p;
-        size_t n = cio_stream_peek(c->s, &p);
-        if (n >= r->head_len + cl) break;
-        ssize_t f = fill_body(r);
-        if (f <= 0) return body_error(r, f);
-      }
+    int in_place = !r->detached && r->head_len + cl <= c->app->o.max_head + CIO__HTTP_INBUF_BODY;
+    while (in_place) {
+      /* in place, after the head, if the stream's buffer may hold both */
+      const void *p;
+      size_t n = cio_stream_peek(c->s, &p);
+      if (n >= r->head_len + cl) break;
+      ssize_t f = fill_body(r);
+      if (f == -EMSGSIZE)
+        in_place = 0; /* a stream with a smaller limit: copy */
+      else if (f <= 0)
+        return body_error(r, f);
+    }
+    if (in_place) {
       r->inbuf_body = cl;
       r->body_left = 0;
       r->body = r->base + r->head_len;

@@ -20,7 +20,7 @@
 
 void cio__http_res_reset(cio_http_res *r, cio__conn *c) {
   if (r->file_fd >= 0 && r->c) close(r->file_fd);
-  memset(r, 0, sizeof *r);
+  memset(r, 0, offsetof(cio_http_res, json)); /* the writer is set up when used */
   r->c = c;
   r->status = 200;
   r->file_fd = -1;
@@ -83,6 +83,23 @@ static void remove_header(cio_http_res *r, const char *name, size_t nlen) {
   }
 }
 
+/* The framework's own types are literals: kept as they are, unchecked. */
+static void set_type_literal(cio_http_res *r, const char *t, size_t n) {
+  r->type = t;
+  r->type_len = n;
+  r->has_type = 1;
+}
+#define SET_TYPE_LITERAL(r, lit) set_type_literal(r, lit, sizeof lit - 1)
+
+static int set_type(cio_http_res *r, const char *t, size_t n) {
+  char *copy = cio__arena_strndup(&r->c->arena, t, n);
+  if (!copy) return -ENOMEM;
+  r->type = copy;
+  r->type_len = n;
+  r->has_type = 1;
+  return 0;
+}
+
 int cio_http_res_header_n(cio_http_res *r, const char *name, size_t nlen, const char *value,
                           size_t vlen) {
   if (r->started) return -EALREADY;
@@ -104,7 +121,7 @@ int cio_http_res_header_n(cio_http_res *r, const char *name, size_t nlen, const 
     if (cio_http_list_has(value, vlen, "close")) r->close = 1;
     return 0;
   }
-  if (name_is(name, nlen, "content-type")) r->has_type = 1;
+  if (name_is(name, nlen, "content-type")) return set_type(r, value, vlen);
   if (name_is(name, nlen, "date")) r->has_date = 1;
   if (name_is(name, nlen, "server")) r->has_server = 1;
   cio__buf *h = &r->c->res_hdrs;
@@ -133,6 +150,7 @@ int cio_http_res_set_header(cio_http_res *r, const char *name, const char *value
 const char *cio_http_res_get_header(const cio_http_res *r, const char *name) {
   const cio__buf *h = &r->c->res_hdrs;
   size_t nlen = strlen(name), i = 0;
+  if (name_is(name, nlen, "content-type")) return r->type;
   while (i < h->len) {
     const char *line = h->p + i;
     const char *end = memchr(line, '\n', h->len - i);
@@ -145,7 +163,15 @@ const char *cio_http_res_get_header(const cio_http_res *r, const char *name) {
 }
 
 int cio_http_res_content_type(cio_http_res *r, const char *type) {
-  return cio_http_res_set_header(r, "Content-Type", type);
+  if (r->started) return -EALREADY;
+  if (!type) {
+    r->type = NULL;
+    r->has_type = 0;
+    return 0;
+  }
+  size_t n = strlen(type);
+  if (!valid_value(type, n)) return -EINVAL;
+  return set_type(r, type, n);
 }
 
 /* ---- bodies ---- */
@@ -191,14 +217,17 @@ int cio_http_res_send(cio_http_res *r, int status, const char *type, const void 
 }
 
 int cio_http_res_text(cio_http_res *r, int status, const char *text) {
-  return cio_http_res_send(r, status, "text/plain; charset=utf-8", text, text ? strlen(text) : 0);
+  int e = cio_http_res_send(r, status, NULL, text, text ? strlen(text) : 0);
+  if (e == 0) SET_TYPE_LITERAL(r, "text/plain; charset=utf-8");
+  return e;
 }
 
 cio_json *cio_http_res_json(cio_http_res *r, int status) {
-  if (cio_http_res_status(r, status) < 0 || cio_http_res_content_type(r, "application/json") < 0) {
+  if (cio_http_res_status(r, status) < 0) {
     errno = EINVAL;
     return NULL;
   }
+  SET_TYPE_LITERAL(r, "application/json");
   drop_body(r);
   cio__json_init(&r->json, &r->c->res_body);
   r->json_used = 1;
@@ -218,13 +247,13 @@ void cio__http_res_rewind(cio_http_res *r) {
   cio__buf *h = &r->c->res_hdrs;
   if (r->hdr_mark < h->len) h->len = r->hdr_mark;
   r->has_type = r->has_date = r->has_server = 0;
+  r->type = NULL;
   r->has_length = 0;
   for (size_t i = 0; i < h->len;) {
     const char *line = h->p + i;
     const char *end = memchr(line, '\n', h->len - i);
     const char *colon = memchr(line, ':', (size_t)(end - line));
     size_t nl = colon ? (size_t)(colon - line) : 0;
-    if (name_is(line, nl, "content-type")) r->has_type = 1;
     if (name_is(line, nl, "date")) r->has_date = 1;
     if (name_is(line, nl, "server")) r->has_server = 1;
     i += (size_t)(end - line) + 1;
@@ -238,7 +267,7 @@ void cio__http_res_fail(cio_http_res *r, int status, const char *detail) {
   if (detail) {
     cio_http_res_error(r, status, detail);
   } else {
-    remove_header(r, "Content-Type", 12);
+    r->type = NULL;
     r->has_type = 0;
   }
 }
@@ -298,6 +327,11 @@ static int build_head(cio_http_res *r, int framing, uint64_t length) {
     cio__buf_add(o, d, dl);
   }
   if (!r->has_server) cio__buf_add(o, c->app->server_line, c->app->server_line_len);
+  if (r->type) {
+    cio__buf_add(o, "Content-Type: ", 14);
+    cio__buf_add(o, r->type, r->type_len);
+    cio__buf_add(o, "\r\n", 2);
+  }
   cio__buf_add(o, c->res_hdrs.p, c->res_hdrs.len);
   if (framing == F_LENGTH) {
     cio__buf_add(o, "Content-Length: ", 16);
@@ -316,20 +350,26 @@ static int build_head(cio_http_res *r, int framing, uint64_t length) {
   return o->err;
 }
 
-/* Send c->out, then wait while more than the stream's high-water mark is
- * queued, each wait bounded by the send timeout. */
+/* Wait while more than the stream's high-water mark is queued, bounded by
+ * the send timeout. When the kernel took everything (the usual case) there
+ * is nothing to wait for, and no timer is armed. */
+static int drain(cio__conn *c) {
+  if (!cio_stream_write_buffered(c->s)) return 0;
+  cio_timeout_scope sc;
+  cio_timeout_begin(&sc, c->app->o.send_timeout);
+  int e = cio_stream_drain(c->s);
+  cio_timeout_end(&sc);
+  return e;
+}
+
+/* Send c->out, then drain. */
 static int send_out(cio__conn *c) {
-  int e = 0;
   if (c->out.len) {
-    e = cio_stream_write(c->s, c->out.p, c->out.len);
+    int e = cio_stream_write(c->s, c->out.p, c->out.len);
     cio__buf_clear(&c->out);
     if (e < 0) return e;
   }
-  cio_timeout_scope sc;
-  cio_timeout_begin(&sc, c->app->o.send_timeout);
-  e = cio_stream_drain(c->s);
-  cio_timeout_end(&sc);
-  return e;
+  return drain(c);
 }
 
 int cio__http_flush(cio__conn *c) {
@@ -342,11 +382,7 @@ static int send_iov(cio__conn *c, const void *data, size_t n) {
   int e = cio_stream_writev(c->s, iov, 2);
   cio__buf_clear(&c->out);
   if (e < 0) return e;
-  cio_timeout_scope sc;
-  cio_timeout_begin(&sc, c->app->o.send_timeout);
-  e = cio_stream_drain(c->s);
-  cio_timeout_end(&sc);
-  return e;
+  return drain(c);
 }
 
 /* A large body: the head and the first slice together, then slice by
@@ -460,11 +496,7 @@ int cio_http_res_write(cio_http_res *r, const void *data, size_t n) {
   if (e < 0) return e;
   r->sent += n;
   r->bytes += n;
-  cio_timeout_scope sc;
-  cio_timeout_begin(&sc, c->app->o.send_timeout);
-  e = cio_stream_drain(c->s);
-  cio_timeout_end(&sc);
-  return e;
+  return drain(c);
 }
 
 int cio_http_res_end(cio_http_res *r) {

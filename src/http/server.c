@@ -17,10 +17,52 @@
 
 #define DEFAULT_GRACE 10.0
 #define STREAM_READ_BUFFER (16u * 1024u)
-#define BODY_IN_BUFFER (64u * 1024u) /* request bodies read in place, at most */
 
 void cio__http_server_unref(cio_http_server *srv) {
-  if (--srv->refs == 0) free(srv);
+  if (--srv->refs > 0) return;
+  cio_timer_free(srv->sweep);
+  free(srv);
+}
+
+/* ---- idle connections ----
+ *
+ * A connection waiting for a request (after a keep-alive response, or a
+ * new one waiting for its first byte) is bounded without a timer of its
+ * own: every sweep_period the sweep looks at each waiting connection, and
+ * one found in the same wait for idle_limit sweeps is cancelled (it then
+ * closes). Timeouts fire between their value and one period later; the
+ * period is a quarter of the shortest of them. */
+
+unsigned cio__http_idle_ticks(const cio_http_server *srv, double timeout) {
+  if (!srv->sweep || timeout < 0) return 0;
+  double t = timeout / srv->sweep_period;
+  return t < 1 ? 1 : t > 1e9 ? 1000000000u : (unsigned)(t + 0.999);
+}
+
+static void sweep_fire(void *arg) {
+  cio_http_server *srv = arg;
+  for (cio__hlink *l = srv->conns.next; l != &srv->conns; l = l->next) {
+    cio__conn *c = (cio__conn *)(void *)((char *)l - offsetof(cio__conn, link));
+    if (!c->idle || !c->idle_limit) continue;
+    if (c->idle_gen != c->idle_seen) {
+      c->idle_seen = c->idle_gen;
+      c->idle_ticks = 0;
+    }
+    /* only a task still waiting: one woken by a request that just came is
+     * left to serve it */
+    if (++c->idle_ticks > c->idle_limit && cio_task_get_state(c->task) == CIO_TASK_WAITING)
+      cio_task_cancel(c->task);
+  }
+  if (srv->nconns) cio_timer_start(srv->sweep, srv->sweep_period);
+}
+
+static int make_sweep(cio_http_server *srv) {
+  double k = srv->app->o.keepalive_timeout, h = srv->app->o.head_timeout;
+  double shortest = k < 0 ? h : h < 0 ? k : k < h ? k : h;
+  if (shortest < 0) return 0; /* no limits: no sweep */
+  srv->sweep_period = shortest / 4 > 0.001 ? shortest / 4 : 0.001;
+  srv->sweep = cio_timer_new(cio_loop_current(), sweep_fire, srv);
+  return srv->sweep ? 0 : -ENOMEM;
 }
 
 static int run_startup(cio_http_server *srv) {
@@ -53,8 +95,10 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
   srv->app = app;
   srv->refs = 1;
   cio__hlist_init(&srv->conns);
-  int r = run_startup(srv);
+  int r = make_sweep(srv);
+  if (r == 0) r = run_startup(srv);
   if (r < 0) {
+    cio_timer_free(srv->sweep);
     free(srv);
     return r;
   }
@@ -63,7 +107,8 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
       .reuseport = reuseport,
       .stack_size = opts->stack_size,
       .tls = opts->tls,
-      .stream = {.read_buffer = STREAM_READ_BUFFER, .limit = app->o.max_head + BODY_IN_BUFFER},
+      .stream = {.read_buffer = STREAM_READ_BUFFER,
+                 .limit = app->o.max_head + CIO__HTTP_INBUF_BODY},
   };
   const char *host = opts->host ? opts->host : "127.0.0.1";
   if (strcmp(host, "0.0.0.0") == 0) host = "";
@@ -71,6 +116,7 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
   if (!srv->srv) {
     r = -errno;
     run_shutdown(srv);
+    cio_timer_free(srv->sweep);
     free(srv);
     return r;
   }
@@ -96,7 +142,7 @@ int cio_http_server_close(cio_http_server *s, double grace) {
    * middle of one finish it (answering Connection: close). */
   for (cio__hlink *l = s->conns.next; l != &s->conns; l = l->next) {
     cio__conn *c = (cio__conn *)(void *)((char *)l - offsetof(cio__conn, link));
-    if (c->idle) cio_task_cancel(c->task);
+    if (c->idle && cio_task_get_state(c->task) == CIO_TASK_WAITING) cio_task_cancel(c->task);
   }
   int r = cio_server_close(s->srv, grace == 0 ? DEFAULT_GRACE : grace);
   s->closed = 1;

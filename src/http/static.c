@@ -19,12 +19,14 @@ typedef struct mount {
   int dirfd;
   cio_http_static_opts o;
   char *cache_control;
+  char *real; /* the directory's realpath: for the check without openat2 */
 } mount;
 
 static void mount_free(void *p) {
   mount *m = p;
   if (m->dirfd >= 0) close(m->dirfd);
   free(m->cache_control);
+  free(m->real);
   free(m);
 }
 
@@ -106,21 +108,54 @@ static int normalize(const char *p, size_t n, char *out, size_t *olen) {
   return 0;
 }
 
+/* 1 while openat2 is believed to work; 0 once it answered ENOSYS (a kernel
+ * before 5.6, a seccomp filter, Valgrind) or a test asked for the fallback. */
+static _Atomic int have_openat2 = 1;
+
+void cio__http_static_no_openat2(int off) { have_openat2 = !off; }
+
+/* Is the file open as fd beneath (or at) the directory whose realpath is
+ * real? Asked of the opened file itself (/proc/self/fd), so nothing can
+ * swap the path between the check and the use. No /proc: no. */
+static int fd_beneath(int fd, const char *real) {
+  char link[32], at[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, at, sizeof at - 1);
+  if (n <= 0 || (size_t)n >= sizeof at - 1) return 0;
+  at[n] = '\0';
+  size_t r = strlen(real);
+  if (r == 1 && real[0] == '/') return at[0] == '/';
+  return strncmp(at, real, r) == 0 && (at[r] == '\0' || at[r] == '/');
+}
+
 /* Open rel beneath the mount's directory. -errno on failure (-EXDEV or
- * -ELOOP for a path leaving the directory). */
+ * -ELOOP for a path leaving the directory). rel is normalized: no "..". */
 static int open_beneath(const mount *m, const char *rel) {
   const char *p = *rel ? rel : ".";
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   if (m->o.follow_symlinks) {
-    int fd = openat(m->dirfd, p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = openat(m->dirfd, p, flags);
     return fd < 0 ? -errno : fd;
   }
-  struct open_how how = {
-      .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-      .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-  };
-  long fd = syscall(SYS_openat2, m->dirfd, p, &how, sizeof how);
-  if (fd >= 0) return (int)fd;
-  return -errno;
+  if (have_openat2) {
+    struct open_how how = {
+        .flags = flags,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, m->dirfd, p, &how, sizeof how);
+    if (fd >= 0) return (int)fd;
+    if (errno != ENOSYS) return -errno;
+    have_openat2 = 0;
+  }
+  /* Without openat2: follow the links, then ask where the file is. Like
+   * Starlette's check of os.path.realpath; a link staying inside works. */
+  int fd = openat(m->dirfd, p, flags);
+  if (fd < 0) return -errno;
+  if (!m->real || !fd_beneath(fd, m->real)) {
+    close(fd);
+    return -EXDEV;
+  }
+  return fd;
 }
 
 /* ---- conditions and ranges ---- */
@@ -213,7 +248,7 @@ static int serve_file(const mount *m, cio_http_req *req, cio_http_res *res, int 
   char type[96];
   const char *t = type_of(name);
   snprintf(type, sizeof type, "%s%s", t, strncmp(t, "text/", 5) == 0 ? "; charset=utf-8" : "");
-  cio_http_res_set_header(res, "Content-Type", type);
+  cio_http_res_content_type(res, type);
   cio_http_res_set_header(res, "Last-Modified", lm);
   cio_http_res_set_header(res, "Accept-Ranges", "bytes");
   uint64_t size = (uint64_t)st->st_size, from = 0, len = size;
@@ -327,6 +362,7 @@ int cio_http_app_mount_static(cio_http_app *app, const char *prefix, const char 
   }
   m->o.cache_control = NULL;
   m->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (m->dirfd >= 0) m->real = realpath(dir, NULL); /* NULL: the fallback refuses */
   if (m->dirfd < 0) {
     int e = -errno;
     cio__http_app_set_error(app, "static directory '%s': %s", dir, cio_strerror(e));

@@ -12,13 +12,8 @@ int cio_io_init(cio_loop *loop) {
   return cio__reactor_init(loop);
 }
 
-int cio_wait_fd(int fd, int events) {
-  cio_task *t = cio_current();
-  if (!t) return -EPERM;
-  events &= CIO_READABLE | CIO_WRITABLE;
-  if (fd < 0 || !events) return fd < 0 ? -EBADF : -EINVAL;
-  return cio__fd_wait(t, fd, events);
-}
+/* The wait path itself is the fd table's (reactor.c); a tail call. */
+int cio_wait_fd(int fd, int events) { return cio__fd_wait(fd, events); }
 
 void cio_fd_forget(int fd) { cio__fd_forget(fd); }
 

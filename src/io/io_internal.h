@@ -65,9 +65,8 @@ static inline int cio__io_checkpoint(void) {
 
 /* Install the reactor on loop, the calling thread's (idempotent). */
 int cio__reactor_init(cio_loop *loop);
-/* cio_wait_fd for task t (the current one), fd >= 0, events a non-empty
- * subset of CIO_READABLE | CIO_WRITABLE. */
-int cio__fd_wait(cio_task *t, int fd, int events);
+/* cio_wait_fd (io.h), argument checks included. */
+int cio__fd_wait(int fd, int events);
 /* cio_fd_forget. */
 void cio__fd_forget(int fd);
 

@@ -1,6 +1,7 @@
 /* reactor.c - the portable half of the reactor: the fd table behind
  * cio_wait_fd (io.c) and the io layer's readiness callbacks. The kernel's
- * readiness interface is behind reactor_backend.h (reactor_epoll.c).
+ * readiness interface is behind reactor_backend.h; the backend's file
+ * (reactor_epoll.c) is included below, so its calls inline.
  *
  * Every fd is registered with the backend once, edge-triggered for both
  * directions, the first time someone waits on it; there is no system call
@@ -36,6 +37,7 @@
  */
 #include "io_internal.h"
 #include "reactor_backend.h"
+#include CIO_REACTOR_BACKEND_SRC /* the backend, e.g. reactor_epoll.c */
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,6 @@ typedef struct reactor {
   fdent **chunks;
   size_t nchunks;
   size_t nwaiting;          /* armed slots (tasks + callbacks), see above */
-  cio__ioevent ev[CIO__BACKEND_MAX_EVENTS];
 } reactor;
 
 _Thread_local unsigned cio__io_budget = CIO__IO_BUDGET;
@@ -114,7 +115,7 @@ static fdent *ent_find(reactor *r, int fd) {
 }
 
 static int ent_register(reactor *r, fdent *e, int fd) {
-  int err = cio__backend_add(r->be, fd, ent_data(e, fd));
+  int err = backend_add(r->be, fd, ent_data(e, fd));
   if (err < 0) return err;
   e->registered = 1;
   e->ready = 0; /* the registration itself reports what is ready now */
@@ -176,7 +177,8 @@ static void dispatch(reactor *r, fdent *e, unsigned bits) {
 
 static int handle_events(reactor *r, int n) {
   for (int i = 0; i < n; i++) {
-    uint64_t data = r->ev[i].data;
+    uint64_t data;
+    unsigned bits = backend_report(r->be, i, &data);
     if (CIO_IO_UNLIKELY(data == WAKE_TAG)) {
       cio_loop_wakeup_drain(r->loop);
       continue;
@@ -186,7 +188,6 @@ static int handle_events(reactor *r, int n) {
     if (CIO_IO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
     fdent *e = &r->chunks[c][fd & (CHUNK_SIZE - 1)];
     if (CIO_IO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
-    unsigned bits = r->ev[i].bits;
     /* A hang-up stays true and brings no further edge: remember it, or a
      * reader that consumed the data of this very event without reading up
      * to EOF would wait forever. (Errors are not sticky: a UDP socket's
@@ -204,7 +205,7 @@ static int reactor_poll(void *ctx, int64_t timeout_ns) {
    * waiting there is nothing to hand out, and the wake-up fd is level-
    * triggered, so the look can wait for a real sleep. */
   if (timeout_ns == 0 && r->nwaiting == 0) return 0;
-  int n = cio__backend_poll(r->be, timeout_ns, r->ev, CIO__BACKEND_MAX_EVENTS);
+  int n = backend_poll(r->be, timeout_ns);
   if (n <= 0) return n;
   return handle_events(r, n);
 }
@@ -213,7 +214,7 @@ static void reactor_close(void *ctx) {
   reactor *r = ctx;
   for (size_t i = 0; i < r->nchunks; i++) free(r->chunks[i]);
   free(r->chunks);
-  cio__backend_close(r->be);
+  backend_close(r->be);
   if (cur == r) cur = NULL;
   free(r);
 }
@@ -224,10 +225,10 @@ static int reactor_install(cio_loop *loop) {
   reactor *r = calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
   r->loop = loop;
-  int err = cio__backend_open(cio_loop_wakeup_fd(loop), WAKE_TAG, &r->be);
+  int err = backend_open(cio_loop_wakeup_fd(loop), WAKE_TAG, &r->be);
   if (!err) {
     err = cio_loop_set_poller(loop, &reactor_ops, r);
-    if (err) cio__backend_close(r->be);
+    if (err) backend_close(r->be);
   }
   if (err) {
     free(r);
@@ -270,7 +271,11 @@ static void slot_arm(reactor *r, fdent *e, int d, cio_task *t) {
 
 static const char *const wait_what[4] = {NULL, "fd read", "fd write", "fd"};
 
-int cio__fd_wait(cio_task *t, int fd, int events) {
+int cio__fd_wait(int fd, int events) {
+  cio_task *t = cio_current();
+  if (!t) return -EPERM;
+  events &= CIO_READABLE | CIO_WRITABLE;
+  if (fd < 0 || !events) return fd < 0 ? -EBADF : -EINVAL;
   int err = 0;
   reactor *r = reactor_get(&err);
   if (!r) return err;
@@ -291,7 +296,7 @@ int cio__fd_wait(cio_task *t, int fd, int events) {
     return -EBUSY;
   if (events & CIO_READABLE) slot_arm(r, e, DIR_R, t);
   if (events & CIO_WRITABLE) slot_arm(r, e, DIR_W, t);
-  cio__backend_arm(r->be, fd, ent_data(e, fd), (unsigned)events);
+  backend_arm(r->be, fd, ent_data(e, fd), (unsigned)events);
   cio__io_budget = CIO__IO_BUDGET;
   int res = cio_suspend(wait_what[events]);
   /* Woken for one direction, or interrupted: leave no slot pointing at us.
@@ -341,7 +346,7 @@ int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg) {
   }
   if (!e->cb[d]) {
     r->nwaiting++;
-    cio__backend_arm(r->be, fd, ent_data(e, fd), (unsigned)dir);
+    backend_arm(r->be, fd, ent_data(e, fd), (unsigned)dir);
   }
   e->cb[d] = cb;
   e->cb_arg[d] = arg;

@@ -55,7 +55,10 @@ check() {
 start_demo() {
   DEMO_LOG=${DEMO_LOG:-$WORK/demo.err}
   : >"$WORK/demo.out"
-  timeout 300 "$DEMO" --port 0 "$@" >"$WORK/demo.out" 2>"$DEMO_LOG" &
+  # --foreground: SIGTERM goes to the demo once (timeout would also signal
+  # its process group, a second SIGTERM that may land after the demo has
+  # restored the default action on its way out)
+  timeout --foreground 300 "$DEMO" --port 0 "$@" >"$WORK/demo.out" 2>"$DEMO_LOG" &
   DEMO_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/^port //p' "$WORK/demo.out")
@@ -74,7 +77,7 @@ stop_demo() {
   local rc=0
   wait "$DEMO_PID" || rc=$?
   DEMO_PID=
-  check "demo exits 0 on SIGTERM" [ "$rc" = 0 ]
+  check "demo exits 0 on SIGTERM (exit $rc)" [ "$rc" = 0 ]
   check "demo logs its shutdown" grep -q "Shutting down" "${DEMO_LOG:-$WORK/demo.err}"
 }
 
