@@ -9,7 +9,8 @@ quotes, kept in the repository so that the charts can be made again);
 default output: bench/charts/<bench>.png. One panel per metric, one bar per
 implementation, the value written at its end; cio's bar in blue. A panel
 whose values span more than 20x uses a logarithmic axis. Of latency
-percentiles only the 99th is drawn. Metrics whose
+percentiles only the 99th is drawn, and a metric only cio reports is left
+out of a benchmark whose other metrics have peers. Metrics whose
 names end in a variant (bugtracker's _default / _seed: which SQL query ran)
 are drawn as one panel per metric with a bar per implementation and
 variant, so that cio with the default query, cio with the seed's and the
@@ -78,6 +79,10 @@ def chart(bench, metrics, out_dir):
     names = [m for m in metrics
              if not (m.startswith(("latency_p50", "latency_p90"))
                      and m.replace("_p50", "_p99").replace("_p90", "_p99") in metrics)]
+    # A figure nobody else reports (a run's parameter) is left out when
+    # others compare.
+    if any(len(metrics[m]) > 1 for m in names):
+        names = [m for m in names if len(metrics[m]) > 1]
     if not names:
         return None
     cols = 2 if len(names) > 3 else 1
