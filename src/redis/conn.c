@@ -459,6 +459,7 @@ int cio__redis_wait(cio_redis *c, cio__redis_req *q) {
      * that they go out in the same write. */
     r = cio_yield();
     if (c->freed) return -EBADF;
+    if (r == 0) r = cio_checkpoint(); /* a cancellation that came meanwhile */
   }
   if (r == 0) r = cio__redis_wait_for(c, req_is_done, q);
   if (c->freed) return -EBADF;
