@@ -9,10 +9,20 @@
  * then one read and one write per message. Large reads go straight into the
  * caller's buffer.
  *
+ * Parsers read in place: peek / consume / fill work on [rpos, rend), and
+ * readline / readuntil are built on them. An over-long line is skipped to
+ * its end; a skip interrupted half-way is remembered (`skipping`, with its
+ * delimiter) and finished by the next read call, so no tail of it is ever
+ * delivered as data.
+ *
  * Output: write() hands the bytes to the kernel at once when nothing is
  * queued (no copy when it takes them all); the rest is copied into [wpos,
  * wend) and flushed by a writable-callback of the reactor, in the
- * background. drain/flush/shutdown_write/close wait on that progress.
+ * background. drain/flush/shutdown_write/close wait on that progress. Only
+ * a transport's -EAGAIN means "wait for an edge"; a short count from a
+ * plain fd means the same (its kernel buffer is full, and the edge that
+ * frees room will come), but a short count from a transport does not (TLS
+ * returns after each record while the socket has room): it is called again.
  *
  * Lifetime: a task suspended in a stream call counts as a user; freeing the
  * stream closes the fd, wakes such tasks with -EBADF and leaves the memory to
@@ -23,14 +33,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
 
 #define DEFAULT_BUF (64u * 1024u)
 #define MIN_BUF 256u
+#define SKIP_INLINE 16u          /* delimiters up to this long need no malloc */
+#define FILE_CHUNK (64u * 1024u) /* sendfile's copying path: one pread */
+#define SENDFILE_MAX 0x7ffff000u /* the most one sendfile(2) moves */
 
 enum { ST_OPEN = 0, ST_CLOSING, ST_CLOSED };
 
@@ -46,6 +66,8 @@ struct cio_stream {
   uint8_t wshut;         /* sending side shut down */
   uint8_t flush_armed;   /* a writable (or readable, for TLS) callback is armed */
   uint8_t freed;         /* cio_stream_free was called; last user frees */
+  uint8_t skipping;      /* inside an over-long line: skip to skip_delim */
+  uint8_t wbusy;         /* a sendfile owns the sending side */
   int rerr, werr;        /* sticky I/O errors */
   unsigned users;        /* tasks suspended inside a stream call */
   char *rbuf;
@@ -60,6 +82,9 @@ struct cio_stream {
   const cio_transport_ops *tops;
   void *tctx;
   uint64_t rx;           /* bytes received (idle detection) */
+  char *skip_delim;      /* skip_small, or malloc'd when longer */
+  size_t skip_dlen;
+  char skip_small[SKIP_INLINE];
 };
 
 /* ---- lifetime ---- */
@@ -123,6 +148,7 @@ cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts) {
 }
 
 static void free_mem(cio_stream *s) {
+  if (s->skip_delim != s->skip_small) free(s->skip_delim);
   free(s->rbuf);
   free(s->wbuf);
   free(s);
@@ -247,14 +273,32 @@ static void compact(cio_stream *s) {
   s->rend = avail;
 }
 
-/* Read more into the input buffer (which must have room at its end or a
- * gap at the front). */
-static ssize_t fill(cio_stream *s) {
-  if (s->rend == s->rcap) compact(s);
-  if (s->rpos == s->rend) s->rpos = s->rend = 0;
+/* The one way input enters the buffer: read more after what is buffered,
+ * keeping it. The buffer is compacted when little room is left at its end,
+ * and grows (doubling) when it is full, up to `ceiling` bytes. Returns the
+ * count read (> 0), 0 at EOF, -EMSGSIZE when `ceiling` bytes are buffered
+ * already (nothing read), or an error (an interruption loses nothing). */
+static ssize_t fill_more(cio_stream *s, size_t ceiling) {
+  size_t avail = s->rend - s->rpos;
+  if (avail >= ceiling) return -EMSGSIZE;
+  int e = ensure_rbuf(s, s->rcap);
+  if (e < 0) return e;
+  if (!avail)
+    s->rpos = s->rend = 0;
+  else if (s->rpos && s->rcap - s->rend < s->rcap / 4)
+    compact(s); /* one memmove of a partial message buys a full-size read */
+  if (s->rend == s->rcap) {
+    size_t grown = s->rcap <= ceiling / 2 ? s->rcap * 2 : ceiling;
+    if ((e = ensure_rbuf(s, grown)) < 0) return e;
+  }
   ssize_t r = xread(s, s->rbuf + s->rend, s->rcap - s->rend);
   if (r > 0) s->rend += (size_t)r;
   return r;
+}
+
+static void consume(cio_stream *s, size_t n) {
+  s->rpos += n;
+  if (s->rpos == s->rend) s->rpos = s->rend = 0;
 }
 
 static size_t take(cio_stream *s, void *buf, size_t n) {
@@ -262,10 +306,67 @@ static size_t take(cio_stream *s, void *buf, size_t n) {
   if (n > avail) n = avail;
   if (!n) return 0;
   memcpy(buf, s->rbuf + s->rpos, n);
-  s->rpos += n;
-  if (s->rpos == s->rend) s->rpos = s->rend = 0;
+  consume(s, n);
   return n;
 }
+
+static const char *find(const char *p, size_t len, const void *delim, size_t dlen) {
+  if (len < dlen) return NULL;
+  if (dlen == 1) return memchr(p, *(const char *)delim, len);
+  return memmem(p, len, delim, dlen);
+}
+
+/* ---- over-long lines ---- */
+
+static void end_skip(cio_stream *s) {
+  if (s->skip_delim != s->skip_small) free(s->skip_delim);
+  s->skip_delim = NULL;
+  s->skipping = 0;
+}
+
+/* Skip the rest of an over-long line: up to and including its delimiter,
+ * or to EOF. Returns -EMSGSIZE when done. Interrupted (or failing), it
+ * returns that error and stays in the skipping state: the next read call
+ * comes back here before anything else, so the line's tail is never read
+ * as data. */
+static ssize_t skip_line(cio_stream *s) {
+  const char *delim = s->skip_delim;
+  size_t dlen = s->skip_dlen;
+  for (;;) {
+    size_t avail = s->rend - s->rpos;
+    const char *p = avail ? find(s->rbuf + s->rpos, avail, delim, dlen) : NULL;
+    if (p) {
+      consume(s, (size_t)(p - (s->rbuf + s->rpos)) + dlen);
+      end_skip(s);
+      return -EMSGSIZE;
+    }
+    /* Keep what may be the start of a delimiter split across reads. */
+    size_t keep = avail < dlen - 1 ? avail : dlen - 1;
+    consume(s, avail - keep);
+    if (s->eof) {
+      consume(s, keep);
+      end_skip(s);
+      return -EMSGSIZE;
+    }
+    if (s->rerr) return s->rerr;
+    ssize_t r = fill_more(s, SIZE_MAX); /* fewer than dlen bytes buffered */
+    if (r < 0 && !s->rerr) return r;
+  }
+}
+
+/* The line at the buffer's start (no delimiter in it so far) is longer
+ * than the caller allows: remember the delimiter, then skip. */
+static ssize_t start_skip(cio_stream *s, const void *delim, size_t dlen) {
+  char *d = s->skip_small;
+  if (dlen > sizeof s->skip_small && !(d = malloc(dlen))) return -ENOMEM;
+  memcpy(d, delim, dlen);
+  s->skip_delim = d;
+  s->skip_dlen = dlen;
+  s->skipping = 1;
+  return skip_line(s);
+}
+
+/* ---- read calls ---- */
 
 /* Entry of every read call: state, exclusivity, cancellation. */
 static int enter_read(cio_stream *s) {
@@ -291,13 +392,15 @@ ssize_t cio_stream_read(cio_stream *s, void *buf, size_t n) {
   int e = enter_read(s);
   if (e < 0) return e;
   ssize_t r;
-  if (s->rend > s->rpos) {
+  if (CIO_IO_UNLIKELY(s->skipping)) {
+    r = skip_line(s);
+  } else if (s->rend > s->rpos) {
     r = (ssize_t)take(s, buf, n);
   } else if (s->rerr || s->eof || n == 0) {
     r = s->rerr;
   } else if (n >= s->direct_min) {
     r = xread(s, buf, n); /* a big read skips the copy */
-  } else if ((r = ensure_rbuf(s, s->rcap)) == 0 && (r = fill(s)) > 0) {
+  } else if ((r = fill_more(s, SIZE_MAX)) > 0) {
     r = (ssize_t)take(s, buf, n);
   }
   return leave_read(s, r);
@@ -307,8 +410,6 @@ static ssize_t do_readexactly(cio_stream *s, char *buf, size_t n, size_t *got) {
   if (n <= s->rcap) {
     /* Gather everything in the buffer first: an interrupted call then
      * consumes nothing. */
-    int e = ensure_rbuf(s, s->rcap);
-    if (e < 0) return e;
     while (s->rend - s->rpos < n) {
       if (s->eof || s->rerr) {
         size_t part = take(s, buf, n);
@@ -316,8 +417,8 @@ static ssize_t do_readexactly(cio_stream *s, char *buf, size_t n, size_t *got) {
         return s->rerr ? s->rerr : -EPIPE;
       }
       if (s->rpos + n > s->rcap) compact(s);
-      ssize_t r = fill(s);
-      if (r < 0 && !s->rerr) return r; /* interrupted: nothing consumed */
+      ssize_t r = fill_more(s, SIZE_MAX); /* n fits: it never grows here */
+      if (r < 0 && !s->rerr) return r;    /* interrupted: nothing consumed */
     }
     *got = take(s, buf, n);
     return (ssize_t)n;
@@ -347,60 +448,34 @@ ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got) 
   *got = 0;
   int e = enter_read(s);
   if (e < 0) return e;
+  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readexactly(s, buf, n, got));
 }
 
-static const char *find(const char *p, size_t len, const void *delim, size_t dlen) {
-  if (dlen == 1) return memchr(p, *(const char *)delim, len);
-  return memmem(p, len, delim, dlen);
-}
-
-/* Skip the rest of an over-long line, up to and including its delimiter
- * (or EOF). The buffer holds no delimiter now. */
-static ssize_t discard_line(cio_stream *s, const void *delim, size_t dlen) {
-  for (;;) {
-    size_t avail = s->rend - s->rpos;
-    const char *p = find(s->rbuf + s->rpos, avail, delim, dlen);
-    if (p) {
-      s->rpos = (size_t)(p - s->rbuf) + dlen;
-      if (s->rpos == s->rend) s->rpos = s->rend = 0;
-      return -EMSGSIZE;
-    }
-    /* Keep a possible partial delimiter at the end. */
-    size_t keep = avail < dlen - 1 ? avail : dlen - 1;
-    s->rpos = s->rend - keep;
-    if (s->eof) {
-      s->rpos = s->rend = 0;
-      return -EMSGSIZE;
-    }
-    if (s->rerr) return s->rerr;
-    ssize_t r = fill(s);
-    if (r < 0) return r;
-  }
-}
-
-/* readline / readuntil. eof_line: at EOF return a last unterminated line
- * (readline) instead of -EPIPE (readuntil). */
+/* readline / readuntil, over the buffer as peek / consume / fill see it.
+ * A line may be max = min(cap, limit) bytes, delimiter included; a last
+ * line at EOF without one may be max bytes too, so fill is allowed one byte
+ * more than max: the byte that tells "longer" from "exactly max, then EOF".
+ * eof_line: at EOF return a last unterminated line (readline) instead of
+ * -EPIPE (readuntil). */
 static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char *buf,
                             size_t cap, size_t *got, int eof_line) {
   size_t max = cap < s->limit ? cap : s->limit;
-  int e = ensure_rbuf(s, s->rcap);
-  if (e < 0) return e;
+  if (dlen > max) return -EINVAL;
   size_t searched = 0; /* bytes from rpos known to hold no delimiter start */
   for (;;) {
     size_t avail = s->rend - s->rpos;
     size_t from = searched >= dlen ? searched - (dlen - 1) : 0;
-    const char *p = find(s->rbuf + s->rpos + from, avail - from, delim, dlen);
+    const char *p = avail ? find(s->rbuf + s->rpos + from, avail - from, delim, dlen) : NULL;
     if (p) {
       size_t len = (size_t)(p - (s->rbuf + s->rpos)) + dlen;
       if (len > max) {
-        s->rpos += len;
-        if (s->rpos == s->rend) s->rpos = s->rend = 0;
+        consume(s, len);
         return -EMSGSIZE;
       }
       return (ssize_t)take(s, buf, len);
     }
-    if (avail >= max) return discard_line(s, delim, dlen);
+    if (avail > max) return start_skip(s, delim, dlen);
     if (s->rerr) {
       if (eof_line) return s->rerr;
       *got = take(s, buf, avail);
@@ -413,14 +488,8 @@ static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char 
       return -EPIPE;
     }
     searched = avail;
-    if (avail == s->rcap) {
-      /* A partial line fills the buffer, still under the limit: grow it
-       * (doubling, up to the limit), once per stream. */
-      size_t grown = s->rcap * 2 < max ? s->rcap * 2 : max;
-      if ((e = ensure_rbuf(s, grown)) < 0) return e;
-    }
-    ssize_t r = fill(s); /* room: avail < rcap, or a gap at the front */
-    if (r < 0 && !s->rerr) return r;
+    ssize_t r = fill_more(s, max < SIZE_MAX ? max + 1 : max);
+    if (r < 0 && !s->rerr) return r; /* interrupted: nothing consumed */
   }
 }
 
@@ -432,6 +501,7 @@ ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void
   if (!delim || !dlen || !cap) return -EINVAL;
   int e = enter_read(s);
   if (e < 0) return e;
+  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readuntil(s, delim, dlen, buf, cap, got, 0));
 }
 
@@ -440,10 +510,44 @@ ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap) {
   if (!cap) return -EINVAL;
   int e = enter_read(s);
   if (e < 0) return e;
+  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readuntil(s, "\n", 1, buf, cap, &got, 1));
 }
 
-size_t cio_stream_buffered(const cio_stream *s) { return s->rend - s->rpos; }
+size_t cio_stream_buffered(const cio_stream *s) {
+  return CIO_IO_UNLIKELY(s->skipping) ? 0 : s->rend - s->rpos;
+}
+
+/* ---- zero-copy reading ---- */
+
+size_t cio_stream_peek(cio_stream *s, const void **data) {
+  *data = "";
+  if (CIO_IO_UNLIKELY(s->state != ST_OPEN || s->skipping) || s->rend == s->rpos) return 0;
+  *data = s->rbuf + s->rpos;
+  return s->rend - s->rpos;
+}
+
+int cio_stream_consume(cio_stream *s, size_t n) {
+  if (s->state != ST_OPEN) return -EBADF;
+  if (s->rbusy) return -EBUSY;
+  if (n > cio_stream_buffered(s)) return -EINVAL;
+  if (n) consume(s, n);
+  return 0;
+}
+
+ssize_t cio_stream_fill(cio_stream *s) {
+  int e = enter_read(s);
+  if (e < 0) return e;
+  ssize_t r;
+  if (CIO_IO_UNLIKELY(s->skipping)) {
+    r = skip_line(s);
+  } else if (s->rerr || s->eof) {
+    r = s->rerr;
+  } else if ((r = fill_more(s, s->limit)) > 0) {
+    r = (ssize_t)(s->rend - s->rpos);
+  }
+  return leave_read(s, r);
+}
 
 /* ---- output ---- */
 
@@ -458,7 +562,7 @@ static int flush_some(cio_stream *s, int *want) {
     ssize_t w = t_write(s, s->wbuf + s->wpos, s->wend - s->wpos, want);
     if (w > 0) {
       s->wpos += (size_t)w;
-      continue;
+      continue; /* a short count is not "full": only -EAGAIN is */
     }
     if (w == -EAGAIN) return -EAGAIN;
     s->werr = w < 0 ? (int)w : -EPIPE;
@@ -498,16 +602,35 @@ static void on_ready_to_flush(void *arg, int res) {
   pump(s);
 }
 
-static int append(cio_stream *s, const char *buf, size_t n) {
+/* Output is queued and the transport said it would block (a plain fd: took
+ * less than it was given): have the reactor call back when it may go on.
+ * Returns 0 or the (recorded) error. */
+static int arm_flush(cio_stream *s, int want) {
+  int r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
+  if (r == 1) {
+    pump(s); /* readiness already reported: go on now */
+  } else if (r < 0) {
+    s->werr = r;
+    return r;
+  } else {
+    s->flush_armed = 1;
+  }
+  return 0;
+}
+
+/* Room for n more bytes at the end of the output buffer (moving what is
+ * queued to the front, or growing); NULL when out of memory. */
+static char *wroom(cio_stream *s, size_t n) {
   size_t have = pending(s);
   if (s->wend + n > s->wcap) {
     if (have + n <= s->wcap) {
       memmove(s->wbuf, s->wbuf + s->wpos, have);
     } else {
+      if (n > SIZE_MAX / 4 - have) return NULL;
       size_t cap = s->wcap ? s->wcap : 4096;
       while (cap < have + n) cap *= 2;
       char *b = malloc(cap);
-      if (!b) return -ENOMEM;
+      if (!b) return NULL;
       if (have) memcpy(b, s->wbuf + s->wpos, have);
       free(s->wbuf);
       s->wbuf = b;
@@ -516,44 +639,145 @@ static int append(cio_stream *s, const char *buf, size_t n) {
     s->wpos = 0;
     s->wend = have;
   }
-  memcpy(s->wbuf + s->wend, buf, n);
+  return s->wbuf + s->wend;
+}
+
+static int append(cio_stream *s, const char *buf, size_t n) {
+  char *d = wroom(s, n);
+  if (!d) return -ENOMEM;
+  memcpy(d, buf, n);
   s->wend += n;
   return 0;
 }
 
+/* Hand p[0..n) to the transport now (nothing is queued). Returns the count
+ * taken, with *want set when it is less than n, or an error. A plain fd is
+ * asked once: a short count means its kernel buffer is full. A transport
+ * is asked again after a short count, until it takes everything or says
+ * -EAGAIN: that alone promises an edge. */
+static ssize_t write_now(cio_stream *s, const char *p, size_t n, int *want) {
+  size_t done = 0;
+  for (;;) {
+    ssize_t w = t_write(s, p + done, n - done, want);
+    if (w > 0) {
+      done += (size_t)w;
+      if (done == n || !s->tops) return (ssize_t)done;
+      continue;
+    }
+    if (w == -EAGAIN) return (ssize_t)done;
+    return w < 0 ? w : -EPIPE;
+  }
+}
+
+/* The checks every call that adds output makes. */
+static int can_write(const cio_stream *s) {
+  if (CIO_IO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
+  if (CIO_IO_UNLIKELY(s->werr)) return s->werr;
+  if (CIO_IO_UNLIKELY(s->wshut)) return -EPIPE;
+  if (CIO_IO_UNLIKELY(s->wbusy)) return -EBUSY;
+  return 0;
+}
+
 int cio_stream_write(cio_stream *s, const void *buf, size_t n) {
-  if (s->state != ST_OPEN) return -EBADF;
-  if (s->werr) return s->werr;
-  if (s->wshut) return -EPIPE;
+  int r = can_write(s);
+  if (r < 0) return r;
   if (n == 0) return 0;
   const char *p = buf;
-  if (!pending(s) && !s->flush_armed) {
-    int want;
-    ssize_t w = t_write(s, p, n, &want);
-    if ((size_t)w == n) return 0;
+  if (pending(s) || s->flush_armed) return append(s, p, n);
+  int want;
+  ssize_t w = write_now(s, p, n, &want);
+  if ((size_t)w == n) return 0;
+  if (w < 0) {
+    s->werr = (int)w;
+    return (int)w;
+  }
+  if ((r = append(s, p + w, n - (size_t)w)) < 0) {
+    if (w > 0) s->werr = r; /* a gap in the output: nothing after it may go */
+    return r;
+  }
+  return arm_flush(s, want);
+}
+
+/* Copy iov[i..) into the output buffer, the first piece from offset off. */
+static int append_iov(cio_stream *s, const struct iovec *iov, int iovcnt, int i, size_t off,
+                      size_t left) {
+  char *d = wroom(s, left);
+  if (!d) return -ENOMEM;
+  for (; i < iovcnt; i++, off = 0) {
+    size_t k = iov[i].iov_len - off;
+    if (k) memcpy(d, (const char *)iov[i].iov_base + off, k);
+    d += k;
+  }
+  s->wend += left;
+  return 0;
+}
+
+/* One gather write of iov[0..cnt) to a plain fd. */
+static ssize_t writev_fd(cio_stream *s, const struct iovec *iov, int cnt) {
+  for (;;) {
+    ssize_t w;
+    if (s->is_sock) {
+      struct msghdr m = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)cnt};
+      w = sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    } else {
+      w = writev(s->fd, iov, cnt);
+    }
+    if (w >= 0) return w;
+    if (errno != EINTR) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+}
+
+int cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt) {
+  if (iovcnt < 0 || (!iov && iovcnt > 0)) return -EINVAL;
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    if (iov[i].iov_len > (size_t)SSIZE_MAX - total) return -EINVAL;
+    total += iov[i].iov_len;
+  }
+  int r = can_write(s);
+  if (r < 0 || total == 0) return r;
+  int idle = !pending(s) && !s->flush_armed;
+  if (!idle || s->tops) {
+    /* Queued output goes first; a transport (TLS) is better served by one
+     * contiguous run than by a record per piece: copy, then push. */
+    if ((r = append_iov(s, iov, iovcnt, 0, 0, total)) < 0) return r;
+    if (idle) pump(s);
+    return idle ? s->werr : 0;
+  }
+  /* A plain fd with nothing queued: straight to the kernel, IOV_MAX pieces
+   * at a time while it takes everything. */
+  int i = 0;
+  size_t off = 0, left = total;
+  while (left) {
+    int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
+    size_t batch = 0;
+    for (int j = 0; j < cnt; j++) batch += iov[i + j].iov_len;
+    ssize_t w = writev_fd(s, iov + i, cnt);
     if (w < 0 && w != -EAGAIN) {
       s->werr = (int)w;
       return (int)w;
     }
-    if (w > 0) {
-      p += w;
-      n -= (size_t)w;
+    size_t took = w > 0 ? (size_t)w : 0;
+    left -= took;
+    while (took) { /* step over what was taken */
+      size_t k = iov[i].iov_len - off;
+      if (took < k) {
+        off += took;
+        break;
+      }
+      took -= k;
+      i++;
+      off = 0;
     }
-    int r = append(s, p, n);
-    if (r < 0) return r;
-    /* The kernel buffer is full: no edge until it drains, arm for it. */
-    r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
-    if (r == 1) {
-      pump(s);
-    } else if (r < 0) {
-      s->werr = r;
-      return r;
-    } else {
-      s->flush_armed = 1;
-    }
-    return 0;
+    if ((size_t)(w > 0 ? w : 0) < batch) break; /* the kernel buffer is full */
+    while (i < iovcnt && iov[i].iov_len == 0) i++;
   }
-  return append(s, p, n);
+  if (!left) return 0;
+  if ((r = append_iov(s, iov, iovcnt, i, off, left)) < 0) {
+    if (left < total) s->werr = r; /* a gap in the output: nothing after it may go */
+    return r;
+  }
+  return arm_flush(s, CIO_WRITABLE);
 }
 
 size_t cio_stream_write_buffered(const cio_stream *s) { return pending(s); }
@@ -581,13 +805,131 @@ static int wait_output(cio_stream *s, size_t target, const char *what) {
 int cio_stream_drain(cio_stream *s) {
   if (s->state == ST_CLOSED) return -EBADF;
   if (s->werr) return s->werr;
+  if (s->wbusy) return -EBUSY;
   if (pending(s) <= s->high) return cio__io_checkpoint();
   return wait_output(s, s->low, "stream drain");
 }
 
 int cio_stream_flush(cio_stream *s) {
   if (s->state == ST_CLOSED) return -EBADF;
+  if (s->wbusy) return -EBUSY;
   return wait_output(s, 0, "stream flush");
+}
+
+/* ---- sendfile ---- */
+
+/* errno values from sendfile(2) that are the socket's, not the file's. */
+static int is_conn_error(int e) {
+  return e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ETIMEDOUT || e == ECONNABORTED ||
+         e == EHOSTUNREACH || e == ENETUNREACH || e == ENETDOWN;
+}
+
+/* A plain socket: the kernel copies from the page cache. Returns the count
+ * sent, an error, or -ENOSYS (before sending anything) when this fd pair
+ * cannot use sendfile(2): the caller copies instead. */
+static ssize_t sendfile_kernel(cio_stream *s, int fd, off_t offset, size_t count, size_t *sent) {
+  off_t off = offset;
+  cio__signal_ignore_sigpipe(); /* sendfile has no MSG_NOSIGNAL */
+  while (*sent < count) {
+    size_t chunk = count - *sent < SENDFILE_MAX ? count - *sent : SENDFILE_MAX;
+    ssize_t w = sendfile(s->fd, fd, &off, chunk);
+    if (w > 0) {
+      *sent += (size_t)w;
+      /* A peer that always takes more must not starve the loop. */
+      int r = *sent < count ? cio__io_checkpoint() : 0;
+      if (r < 0) return r;
+      if (s->state != ST_OPEN) return -EBADF;
+      continue;
+    }
+    if (w == 0) break; /* the file ended */
+    int e = errno;
+    if (e == EINTR) continue;
+    if (e == EAGAIN) {
+      int r = cio_wait_fd(s->fd, CIO_WRITABLE);
+      if (r < 0) return r;
+      if (s->state != ST_OPEN) return -EBADF;
+      continue;
+    }
+    if ((e == EINVAL || e == ENOSYS) && *sent == 0) return -ENOSYS;
+    if (is_conn_error(e)) s->werr = -e;
+    return -e;
+  }
+  return (ssize_t)*sent;
+}
+
+/* TLS, pipes and the rest: pread into the output buffer and send it from
+ * there, holding at most about high_water + one chunk. */
+static ssize_t sendfile_copy(cio_stream *s, int fd, off_t offset, size_t count, size_t *sent) {
+  while (*sent < count) {
+    size_t chunk = count - *sent < FILE_CHUNK ? count - *sent : FILE_CHUNK;
+    char *d = wroom(s, chunk);
+    if (!d) return -ENOMEM;
+    ssize_t n = pread(fd, d, chunk, offset + (off_t)*sent);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (n == 0) break; /* the file ended */
+    s->wend += (size_t)n;
+    *sent += (size_t)n;
+    if (!s->flush_armed) pump(s);
+    if (s->werr) return s->werr;
+    int r = pending(s) > s->high ? wait_output(s, s->low, "stream sendfile") : cio__io_checkpoint();
+    if (r < 0) return r;
+    if (s->state != ST_OPEN) return -EBADF;
+  }
+  return (ssize_t)*sent;
+}
+
+static ssize_t do_sendfile(cio_stream *s, int fd, off_t offset, size_t count, size_t *sent) {
+  int r = wait_output(s, 0, "stream sendfile"); /* what is queued goes first */
+  if (r < 0) return r;
+  if (s->state != ST_OPEN) return -EBADF;
+  if (s->werr) return s->werr;
+  if (count == 0) return 0;
+  if (!s->tops && s->is_sock) {
+    ssize_t w = sendfile_kernel(s, fd, offset, count, sent);
+    if (w != -ENOSYS) return w;
+  }
+  return sendfile_copy(s, fd, offset, count, sent);
+}
+
+ssize_t cio_stream_sendfile(cio_stream *s, int fd, off_t offset, size_t count, size_t *sent) {
+  size_t dummy;
+  if (!sent) sent = &dummy;
+  *sent = 0;
+  if (fd < 0) return -EBADF;
+  if (offset < 0) return -EINVAL;
+  int r = can_write(s);
+  if (r < 0) return r;
+  if (s->wwaiter && cio_task_get_state(s->wwaiter) == CIO_TASK_WAITING) return -EBUSY;
+  s->wbusy = 1;
+  s->users++;
+  ssize_t w = do_sendfile(s, fd, offset, count, sent);
+  s->wbusy = 0;
+  return leave(s, w);
+}
+
+/* Suspend until the reactor reports the fd ready in direction `want`
+ * (nothing is queued), through the background flush's callback: the task
+ * slots of cio_wait_fd belong to the reader (a TLS read may wait for
+ * writable too). 0 or an error. */
+static int wait_edge(cio_stream *s, int want, const char *what) {
+  if (s->flush_armed) { /* armed for a direction that may not be this one */
+    cio__fd_unwatch(s->fd, CIO_READABLE);
+    cio__fd_unwatch(s->fd, CIO_WRITABLE);
+    s->flush_armed = 0;
+  }
+  int r = cio__fd_watch(s->fd, want, on_ready_to_flush, s);
+  if (r == 1) return cio__io_checkpoint(); /* ready already */
+  if (r < 0) return r;
+  s->flush_armed = 1;
+  s->wwaiter = cio_current();
+  s->wtarget = 0; /* the callback's pump wakes it: nothing is queued */
+  s->users++;
+  r = cio_suspend(what);
+  if (s->wwaiter == cio_current()) s->wwaiter = NULL;
+  return (int)leave(s, r);
 }
 
 /* A pipe has no half-close, but the write end of one (a process's stdin) is
@@ -609,6 +951,7 @@ static int close_write_only_fd(int fd) {
 int cio_stream_shutdown_write(cio_stream *s) {
   if (s->state != ST_OPEN) return -EBADF;
   if (s->wshut) return 0;
+  if (s->wbusy) return -EBUSY;
   int r = wait_output(s, 0, "stream flush");
   if (r < 0) return r;
   if (!s->tops) {
@@ -628,9 +971,7 @@ int cio_stream_shutdown_write(cio_stream *s) {
     int want = 0;
     r = s->tops->shutdown(s->tctx, s->fd, &want);
     if (r != -EAGAIN) break;
-    s->users++;
-    r = cio_wait_fd(s->fd, want ? want : CIO_READABLE);
-    r = (int)leave(s, r);
+    r = wait_edge(s, want ? want : CIO_READABLE, "stream shutdown");
     if (r < 0) return r;
     if (s->state == ST_CLOSED) return -EBADF;
   }

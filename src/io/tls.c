@@ -7,11 +7,31 @@
  * direction in *want, and the stream (or the handshake loop here) waits with
  * cio_wait_fd.
  *
- * Writes use SSL_MODE_ENABLE_PARTIAL_WRITE (a count comes back after each
- * record, so the stream's accounting stays exact) and
- * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: after -EAGAIN the stream retries from
- * its own buffer, with the same leading bytes at another address - exactly
- * what OpenSSL's retry rule asks.
+ * Writing: the BIO never refuses. What the socket does not take is held
+ * here (`out`) and pushed out by the next call of any kind, so OpenSSL never
+ * has a record half-sent. That is the point: OpenSSL keeps a half-sent
+ * record in its own write buffer and requires the next write to be a retry
+ * of the same one (same type, at least the same length; SSL_MODE_ACCEPT_
+ * MOVING_WRITE_BUFFER only relaxes the address). But SSL_read must write
+ * too: a TLS 1.3 peer's KeyUpdate with update_requested makes it send a
+ * KeyUpdate of its own (TLS 1.2 renegotiation likewise), and that handshake
+ * write, meeting the pending application record, failed the whole
+ * connection with SSL_R_BAD_LENGTH ("bad length": the handshake message is
+ * shorter than the pending record) or SSL_R_BAD_WRITE_RETRY. A peer
+ * flooding key update requests while our output was blocked killed the
+ * connection (upstream: openssl/openssl#8677, #12485, #13729). With nothing
+ * ever pending inside OpenSSL, every write it makes, from SSL_write,
+ * SSL_read, SSL_shutdown or the handshake, completes at once.
+ *
+ * What is held stays bounded: a write hands OpenSSL more plaintext only
+ * once `out` is empty, and SSL_MODE_ENABLE_PARTIAL_WRITE makes SSL_write
+ * return after each record, so a write leaves at most one record here;
+ * reading stops (-EAGAIN, want CIO_WRITABLE) while more than HOLD_MAX is
+ * held, so a peer that makes us answer without reading our answers stalls
+ * instead of growing it. A write whose records are still held returns -EAGAIN and
+ * remembers the count (`committed`): the stream calls again with the same
+ * leading bytes (OpenSSL's own rule, which it follows anyway), and once the
+ * records are out that call reports them.
  */
 #include "io_internal.h"
 #include "cio/tls.h"
@@ -35,13 +55,23 @@ struct cio_tls_ctx {
   int verify; /* client: check the peer's certificate and name */
 };
 
+/* Reading stops while more output than this waits for the socket. */
+#define HOLD_MAX (64u * 1024u)
+
 typedef struct tls_conn {
   SSL *ssl;
   int fd;
   int sys_err;      /* errno of the BIO's last failed socket call */
   int failed;       /* sticky error once a fatal error happened */
+  int werr;         /* sticky: pushing held output failed (reads go on) */
   int established;  /* handshake done */
-  int shut;         /* close_notify sent (and flushed) */
+  int shut;         /* close_notify written (held until the socket takes it) */
+  /* Output OpenSSL wrote that the socket has not taken: [out_pos, out_len). */
+  char *out;
+  size_t out_pos, out_len, out_cap;
+  /* Plaintext whose records still wait in out: the next write reports it,
+   * once they are out. */
+  size_t committed;
 } tls_conn;
 
 static _Thread_local char tls_err[256];
@@ -68,30 +98,106 @@ static void set_ssl_error(const char *what) {
   ERR_clear_error();
 }
 
+/* ---- held output ---- */
+
+static size_t held(const tls_conn *t) { return t->out_len - t->out_pos; }
+
+/* send() to the socket (write() to a pipe): the count, or -errno. */
+static ssize_t sock_send(tls_conn *t, const char *p, size_t n) {
+  for (;;) {
+    ssize_t w = send(t->fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == ENOTSOCK) w = write(t->fd, p, n); /* a pipe */
+    if (w > 0) return w;
+    if (w == 0) return -EAGAIN;
+    if (errno == EINTR) continue;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+}
+
+/* Push held output to the socket: 0 when none is left, -EAGAIN when the
+ * socket is full, or -errno: then nothing more can be sent (recorded in
+ * werr and sys_err, the held bytes dropped), though reading may go on. */
+static int out_flush(tls_conn *t) {
+  while (t->out_pos < t->out_len) {
+    ssize_t w = sock_send(t, t->out + t->out_pos, t->out_len - t->out_pos);
+    if (w == -EAGAIN) return -EAGAIN;
+    if (w < 0) {
+      t->sys_err = (int)-w;
+      t->werr = (int)w;
+      t->out_pos = t->out_len = 0;
+      return (int)w;
+    }
+    t->out_pos += (size_t)w;
+  }
+  t->out_pos = t->out_len = 0;
+  return 0;
+}
+
+static int out_hold(tls_conn *t, const char *p, size_t n) {
+  if (t->out_pos && t->out_len + n > t->out_cap) {
+    memmove(t->out, t->out + t->out_pos, held(t));
+    t->out_len -= t->out_pos;
+    t->out_pos = 0;
+  }
+  if (t->out_len + n > t->out_cap) {
+    size_t cap = t->out_cap ? t->out_cap : 4096;
+    while (cap < t->out_len + n) cap *= 2;
+    char *b = realloc(t->out, cap);
+    if (!b) return -ENOMEM;
+    t->out = b;
+    t->out_cap = cap;
+  }
+  memcpy(t->out + t->out_len, p, n);
+  t->out_len += n;
+  return 0;
+}
+
+/* Sending failed while pushing held output: the error, in words too. */
+static int send_failed(tls_conn *t, const char *what) {
+  set_error("%s: %s", what, strerror(-t->werr));
+  return t->werr;
+}
+
 /* ---- the BIO ---- */
 
 static BIO_METHOD *bio_method;
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
+/* Takes everything (see the top of the file): straight to the socket when
+ * nothing is held, the rest held. Fails only on a socket error. */
 static int bio_write(BIO *b, const char *buf, int len) {
   tls_conn *t = BIO_get_data(b);
   BIO_clear_retry_flags(b);
-  for (;;) {
-    ssize_t n = send(t->fd, buf, (size_t)len, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) n = write(t->fd, buf, (size_t)len); /* a pipe */
-    if (n >= 0) return (int)n;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      BIO_set_retry_write(b);
-    else
-      t->sys_err = errno;
+  size_t n = (size_t)len, done = 0;
+  if (held(t)) (void)out_flush(t); /* order: what is held goes first */
+  if (t->werr) {
+    t->sys_err = -t->werr;
     return -1;
   }
+  if (!held(t)) {
+    ssize_t w = sock_send(t, buf, n);
+    if (w < 0 && w != -EAGAIN) {
+      t->sys_err = (int)-w;
+      return -1;
+    }
+    if (w > 0) done = (size_t)w;
+  }
+  if (done < n && out_hold(t, buf + done, n - done) < 0) {
+    t->sys_err = ENOMEM;
+    return -1;
+  }
+  return len;
 }
 
 static int bio_read(BIO *b, char *buf, int len) {
   tls_conn *t = BIO_get_data(b);
   BIO_clear_retry_flags(b);
+  if (held(t) > HOLD_MAX) {
+    /* Processing more input may make OpenSSL answer again: not before the
+     * peer has taken what we owe it (tls_read asks to wait for writable). */
+    BIO_set_retry_read(b);
+    return -1;
+  }
   for (;;) {
     ssize_t n = read(t->fd, buf, (size_t)len);
     if (n >= 0) return (int)n;
@@ -189,26 +295,43 @@ static int tls_fail(tls_conn *t, int ret, int *want, const char *what) {
     break;
   }
   t->failed = r;
+  if (held(t)) (void)out_flush(t); /* best effort: the alert saying why */
   return r;
 }
 
 /* ---- the transport ---- */
+
+/* After -EAGAIN from SSL_read: when output is held, the peer may be
+ * waiting for it (a renegotiation answer), so wake up for writable too and
+ * push it; when too much is held, only for writable (bio_read refuses). */
+static void read_want(tls_conn *t, int *want) {
+  if (!held(t)) return;
+  *want = held(t) > HOLD_MAX ? CIO_WRITABLE : *want | CIO_WRITABLE;
+}
 
 static ssize_t tls_read(void *ctx, int fd, void *buf, size_t n, int *want) {
   tls_conn *t = ctx;
   (void)fd;
   if (t->failed) return t->failed;
   if (n == 0) return 0;
+  /* Held output goes first when it can; a failure to send is the writer's
+   * error (werr), not a reason to stop reading. */
+  if (held(t)) (void)out_flush(t);
   size_t got = 0;
   t->sys_err = 0;
   ERR_clear_error();
-  if (SSL_read_ex(t->ssl, buf, n, &got)) return (ssize_t)got;
+  if (SSL_read_ex(t->ssl, buf, n, &got)) {
+    if (held(t)) (void)out_flush(t); /* what this read made OpenSSL write */
+    return (ssize_t)got;
+  }
   int e = SSL_get_error(t->ssl, 0);
   if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify, or EOF (see tls.h) */
     ERR_clear_error();
     return 0;
   }
-  return tls_fail(t, 0, want, "TLS read");
+  int r = tls_fail(t, 0, want, "TLS read");
+  if (r == -EAGAIN && held(t) && out_flush(t) == -EAGAIN) read_want(t, want);
+  return r;
 }
 
 static ssize_t tls_write(void *ctx, int fd, const void *buf, size_t n, int *want) {
@@ -217,33 +340,66 @@ static ssize_t tls_write(void *ctx, int fd, const void *buf, size_t n, int *want
   if (t->failed) return t->failed;
   if (t->shut) return -EPIPE;
   if (n == 0) return 0;
-  size_t put = 0;
-  t->sys_err = 0;
-  ERR_clear_error();
-  if (SSL_write_ex(t->ssl, buf, n, &put)) return (ssize_t)put;
-  return tls_fail(t, 0, want, "TLS write");
+  int r = held(t) ? out_flush(t) : 0;
+  if (r == -EAGAIN) {
+    *want = CIO_WRITABLE;
+    return -EAGAIN;
+  }
+  if (t->werr) return send_failed(t, "TLS write");
+  if (t->committed) {
+    /* The records of the call that returned -EAGAIN are out now; this call
+     * starts with the same bytes (the stream's retry rule): report them. */
+    size_t c = t->committed < n ? t->committed : n;
+    t->committed -= c;
+    return (ssize_t)c;
+  }
+  size_t done = 0;
+  while (done < n) {
+    size_t put = 0;
+    t->sys_err = 0;
+    ERR_clear_error();
+    if (!SSL_write_ex(t->ssl, (const char *)buf + done, n - done, &put)) {
+      r = tls_fail(t, 0, want, "TLS write");
+      return done ? (ssize_t)done : r; /* a failure is recorded for the next call */
+    }
+    if (held(t)) { /* the socket is full: these records wait here */
+      t->committed = put;
+      if (done) return (ssize_t)done;
+      *want = CIO_WRITABLE;
+      return -EAGAIN;
+    }
+    done += put;
+  }
+  return (ssize_t)done;
 }
 
 static int tls_shutdown(void *ctx, int fd, int *want) {
   tls_conn *t = ctx;
   (void)fd;
-  if (t->shut || !t->established) return 0;
+  if (!t->established) return 0;
   if (t->failed) return t->failed;
-  t->sys_err = 0;
-  ERR_clear_error();
-  /* 0 = sent, the peer's close_notify not seen yet: fine for a half-close.
-   * Called again after -EAGAIN it finishes sending. */
-  int r = SSL_shutdown(t->ssl);
-  if (r >= 0) {
+  if (t->werr) return send_failed(t, "TLS shutdown");
+  if (!t->shut) {
+    t->sys_err = 0;
+    ERR_clear_error();
+    /* 0 = sent, the peer's close_notify not seen yet: fine for a half-close.
+     * The alert goes through our BIO, which takes it whole. */
+    int r = SSL_shutdown(t->ssl);
+    if (r < 0) return tls_fail(t, r, want, "TLS shutdown");
     t->shut = 1;
-    return 0;
   }
-  return tls_fail(t, r, want, "TLS shutdown");
+  int r = held(t) ? out_flush(t) : 0;
+  if (r == -EAGAIN) {
+    *want = CIO_WRITABLE;
+    return -EAGAIN;
+  }
+  return t->werr ? send_failed(t, "TLS shutdown") : 0;
 }
 
 static void tls_close(void *ctx) {
   tls_conn *t = ctx;
   SSL_free(t->ssl); /* frees the BIO too */
+  free(t->out);
   free(t);
 }
 
@@ -289,6 +445,9 @@ static cio_tls_ctx *ctx_new(int client, int min_version) {
     errno = ENOMEM;
     return NULL;
   }
+  /* Partial writes: SSL_write returns after each record, so a write leaves
+   * at most one record held (see the top). Moving buffer: harmless, as no
+   * write is ever retried inside OpenSSL now. */
   SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return c;
 }
@@ -454,10 +613,19 @@ int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx, const char *server_nam
     t->sys_err = 0;
     ERR_clear_error();
     int h = SSL_do_handshake(t->ssl);
-    if (h == 1) break;
     int want = 0;
-    r = tls_fail(t, h, &want, "TLS handshake");
-    if (r != -EAGAIN) return r;
+    if (h != 1 && (r = tls_fail(t, h, &want, "TLS handshake")) != -EAGAIN) return r;
+    /* Our flight must reach the peer before we wait for its answer, and
+     * before we call the handshake done. */
+    r = held(t) ? out_flush(t) : 0;
+    if (t->werr) {
+      t->failed = send_failed(t, "TLS handshake");
+      return t->failed;
+    }
+    if (r == -EAGAIN)
+      want = CIO_WRITABLE;
+    else if (h == 1)
+      break;
     r = cio_wait_fd(fd, want);
     if (r == -EBADF) return r; /* the stream was closed or freed meanwhile: t is gone */
     if (r < 0) {

@@ -314,6 +314,169 @@ LOOP_TEST(test_timeout_every_wait) {
   return 0;
 }
 
+/* A last line without '\n' of exactly max = min(cap, limit) bytes is a
+ * line, not an error (issue 11, defect 5): readline returns it, readuntil
+ * gives -EPIPE with it; one byte more is too long. Also when the buffer
+ * itself is exactly the limit, so telling "exactly max, then EOF" from
+ * "longer" needs one byte more than the buffer holds. */
+static void check_exact_last_line(size_t read_buffer, size_t limit, size_t cap, size_t len,
+                                  int until) {
+  int before = test_failed_checks;
+  int sv[2];
+  unix_pair(sv);
+  cio_stream_opts o = {.read_buffer = read_buffer, .limit = limit};
+  cio_stream *s = cio_stream_new(sv[0], &o);
+  static char line[2048], buf[2048];
+  for (size_t i = 0; i < len; i++) line[i] = (char)('a' + i % 26);
+  CHECK_EQ(write(sv[1], line, len), (ssize_t)len);
+  close(sv[1]);
+  size_t max = cap < limit ? cap : limit;
+  size_t got = 12345;
+  ssize_t r =
+      until ? cio_stream_readuntil(s, "\r\n", 2, buf, cap, &got) : cio_stream_readline(s, buf, cap);
+  if (len <= max) {
+    CHECK_EQ(r, until ? -EPIPE : (ssize_t)len);
+    if (until) CHECK_EQ(got, len);
+    CHECK(memcmp(buf, line, len) == 0);
+  } else {
+    CHECK_EQ(r, -EMSGSIZE);
+  }
+  CHECK_EQ(cio_stream_readline(s, buf, cap), 0); /* then EOF */
+  if (test_failed_checks != before)
+    fprintf(stderr, "  (buffer %zu, limit %zu, cap %zu, len %zu, %s)\n", read_buffer, limit, cap,
+            len, until ? "readuntil" : "readline");
+  cio_stream_free(s);
+}
+
+LOOP_TEST(test_last_line_exactly_max) {
+  for (int until = 0; until < 2; until++) {
+    check_exact_last_line(256, 256, 2048, 256, until); /* the limit, and the buffer */
+    check_exact_last_line(256, 256, 2048, 257, until);
+    check_exact_last_line(256, 100, 2048, 100, until); /* the limit */
+    check_exact_last_line(256, 100, 2048, 101, until);
+    check_exact_last_line(256, 1000, 64, 64, until); /* the caller's cap */
+    check_exact_last_line(256, 1000, 64, 65, until);
+    check_exact_last_line(256, 1000, 2048, 1000, until); /* grown to the limit */
+    check_exact_last_line(256, 1000, 2048, 1001, until);
+  }
+  /* Exactly max, then more without a delimiter, then one: too long, and the
+   * stream goes on after it. */
+  int sv[2];
+  unix_pair(sv);
+  cio_stream_opts o = {.read_buffer = 256, .limit = 256};
+  cio_stream *s = cio_stream_new(sv[0], &o);
+  static char big[300];
+  memset(big, 'z', 256);
+  CHECK_EQ(write(sv[1], big, 256), 256);
+  char buf[512];
+  struct opcall *c = calloc(1, sizeof *c);
+  c->s = s;
+  c->op = OP_LINE;
+  cio_task *t = cio_spawn(op_task, c);
+  settle_io();
+  CHECK_EQ(c->r, 0); /* still waiting: 256 bytes may yet be a whole line */
+  put(sv[1], "zz\nnext\n");
+  join(t);
+  CHECK_EQ(c->r, -EMSGSIZE);
+  CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), 5);
+  CHECK(memcmp(buf, "next\n", 5) == 0);
+  free(c);
+  close(sv[1]);
+  cio_stream_free(s);
+  return 0;
+}
+
+/* A readline interrupted while it skips an over-long line must not let the
+ * line's tail through as a line of its own (issue 11, defect 8): limit 16,
+ * 100 bytes of 'A', a timeout, then "EVIL\n": the next call reports the
+ * over-long line (-EMSGSIZE), and the one after reads the next real line.
+ * The same with cancellation, with readuntil, and with a delimiter split
+ * across the interruption. */
+static void check_interrupted_skip(int op, int cancel) {
+  int before = test_failed_checks;
+  int sv[2];
+  unix_pair(sv);
+  cio_stream_opts o = {.read_buffer = 256, .limit = 16};
+  cio_stream *s = cio_stream_new(sv[0], &o);
+  static char a[100];
+  memset(a, 'A', sizeof a);
+  CHECK_EQ(write(sv[1], a, sizeof a), (ssize_t)sizeof a);
+  if (op == OP_UNTIL) put(sv[1], "#"); /* the first half of the delimiter */
+  struct opcall *c = calloc(1, sizeof *c);
+  c->s = s;
+  c->op = op;
+  if (cancel) {
+    cio_task *t = cio_spawn(op_task, c);
+    settle_io();
+    CHECK(cio_task_waiting_on(t) != NULL);
+    cio_task_cancel(t);
+    join(t);
+    CHECK_EQ(c->r, -ECANCELED);
+  } else {
+    cio_timeout_scope sc;
+    cio_timeout_begin(&sc, 0.02);
+    c->r = do_op(c);
+    cio_timeout_end(&sc);
+    CHECK_EQ(c->r, -ETIMEDOUT);
+  }
+  char buf[64];
+  size_t got;
+  if (op == OP_UNTIL) {
+    put(sv[1], "#EVIL##ok##");
+    CHECK_EQ(cio_stream_readuntil(s, "##", 2, buf, sizeof buf, &got), -EMSGSIZE);
+    CHECK_EQ(cio_stream_readuntil(s, "##", 2, buf, sizeof buf, &got), 6);
+    CHECK(memcmp(buf, "EVIL##", 6) == 0);
+    CHECK_EQ(cio_stream_readuntil(s, "##", 2, buf, sizeof buf, &got), 4);
+  } else {
+    put(sv[1], "EVIL\nok\n");
+    CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), -EMSGSIZE);
+    CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), 3);
+    CHECK(memcmp(buf, "ok\n", 3) == 0);
+  }
+  if (test_failed_checks != before) fprintf(stderr, "  (op %d, cancel %d)\n", op, cancel);
+  free(c);
+  close(sv[1]);
+  cio_stream_free(s);
+}
+
+LOOP_TEST(test_interrupted_skip_keeps_line) {
+  check_interrupted_skip(OP_LINE, 0);
+  check_interrupted_skip(OP_LINE, 1);
+  check_interrupted_skip(OP_UNTIL, 0);
+  check_interrupted_skip(OP_UNTIL, 1);
+  /* Any other read call after the interruption finishes the skip first:
+   * the tail is never read as data. */
+  int sv[2];
+  unix_pair(sv);
+  cio_stream_opts o = {.read_buffer = 256, .limit = 16};
+  cio_stream *s = cio_stream_new(sv[0], &o);
+  static char a[100];
+  memset(a, 'A', sizeof a);
+  CHECK_EQ(write(sv[1], a, sizeof a), (ssize_t)sizeof a);
+  char buf[64];
+  cio_timeout_scope sc;
+  cio_timeout_begin(&sc, 0.02);
+  CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), -ETIMEDOUT);
+  cio_timeout_end(&sc);
+  put(sv[1], "AAtail\nnext");
+  CHECK_EQ(cio_stream_read(s, buf, sizeof buf), -EMSGSIZE);
+  CHECK_EQ(cio_stream_read(s, buf, sizeof buf), 4);
+  CHECK(memcmp(buf, "next", 4) == 0);
+  /* EOF in the middle of the skipped line ends it too. */
+  CHECK_EQ(write(sv[1], a, sizeof a), (ssize_t)sizeof a);
+  cio_timeout_begin(&sc, 0.02);
+  CHECK_EQ(cio_stream_readline(s, buf, sizeof buf), -ETIMEDOUT);
+  cio_timeout_end(&sc);
+  put(sv[1], "AAAA");
+  close(sv[1]);
+  size_t got;
+  CHECK_EQ(cio_stream_readexactly(s, buf, 2, &got), -EMSGSIZE);
+  CHECK_EQ(cio_stream_readexactly(s, buf, 2, &got), -EPIPE);
+  CHECK_EQ(got, 0);
+  cio_stream_free(s);
+  return 0;
+}
+
 LOOP_TEST(test_readexactly_big_partial_on_cancel) {
   int sv[2];
   unix_pair(sv);
@@ -867,6 +1030,8 @@ int main(void) {
   RUN(test_cancel_every_wait);
   RUN(test_timeout_every_wait);
   RUN(test_readexactly_big_partial_on_cancel);
+  RUN(test_last_line_exactly_max);
+  RUN(test_interrupted_skip_keeps_line);
   RUN(test_backpressure_bounded);
   RUN(test_peer_reset_mid_write);
   RUN(test_peer_reset_while_reading);
