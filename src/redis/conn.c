@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define MIN_FREE 4096u      /* never read into less room than this */
@@ -201,6 +202,16 @@ static int flush(cio_redis *c) {
     cio__redis_error(r, "connection lost: %s", cio_strerror(r));
     cio__redis_fail(c, r);
   }
+  return r;
+}
+
+int cio__redis_write_now(cio_redis *c, const struct iovec *iov, int n) {
+  int r = flush(c);
+  if (r == 0 && (r = cio_stream_writev(c->s, iov, n)) < 0) {
+    cio__redis_error(r, "connection lost: %s", cio_strerror(r));
+    cio__redis_fail(c, r);
+  }
+  c->flushes++;
   return r;
 }
 
@@ -412,7 +423,8 @@ static int req_is_done(cio_redis *c, void *arg) {
  * (they are the last bytes queued), else leave it for the reader to drop
  * its replies. */
 static void abandon(cio_redis *c, cio__redis_req *q) {
-  if (q == c->tail && q->got == 0 && q->gen == c->flushes && q->out_end == c->out.len) {
+  if (q == c->tail && !q->written && q->got == 0 && q->gen == c->flushes &&
+      q->out_end == c->out.len) {
     c->out.len = q->out_mark;
     unlink_req(c, q);
     c->pending -= q->want;
@@ -439,12 +451,25 @@ int cio__redis_req_status(cio_redis *c, cio__redis_req *q) {
 
 int cio__redis_send(cio_redis *c, const char *bytes, size_t len, size_t n, cio_redis_reply **dest) {
   size_t mark = c->out.len;
-  if (cio__resp_append(&c->out, bytes, len) < 0) return cio__redis_error(-ENOMEM, "out of memory");
+  int now = len >= CIO__REDIS_WRITE_NOW;
+  if (now) {
+    struct iovec iov = {(void *)(uintptr_t)bytes, len};
+    int r = cio__redis_write_now(c, &iov, 1);
+    if (r < 0) return r;
+    mark = c->out.len;
+  } else if (cio__resp_append(&c->out, bytes, len) < 0) {
+    return cio__redis_error(-ENOMEM, "out of memory");
+  }
   cio__redis_req *q = cio__redis_req_add(c, n, dest, mark);
   if (!q) {
     c->out.len = mark;
+    if (now) { /* sent: its replies must still be read and dropped */
+      cio__redis_error(-ENOMEM, "out of memory");
+      cio__redis_fail(c, -ENOMEM);
+    }
     return cio__redis_error(-ENOMEM, "out of memory");
   }
+  q->written = (uint8_t)now;
   int r = cio__redis_wait(c, q);
   if (r < 0) return r;
   r = cio__redis_req_status(c, q);

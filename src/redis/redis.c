@@ -4,6 +4,7 @@
 
 #include <cio/tls.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,16 @@
 
 /* ---- commands ---- */
 
-/* The command at c->out[mark...]: queue its request, wait for the reply. */
-static int call_queued(cio_redis *c, size_t mark, cio_redis_reply **reply) {
+/* The command at c->out[mark...] (or already written): queue its request,
+ * wait for the reply. */
+static int call_queued(cio_redis *c, size_t mark, int written, cio_redis_reply **reply) {
   cio__redis_req *q = cio__redis_req_add(c, 1, NULL, mark);
   if (!q) {
     c->out.len = mark;
+    if (written) cio__redis_fail(c, -ENOMEM); /* its reply would meet another */
     return cio__redis_error(-ENOMEM, "out of memory");
   }
+  q->written = (uint8_t)written;
   int r = cio__redis_wait(c, q);
   if (r < 0) return r;
   r = cio__redis_req_status(c, q);
@@ -38,11 +42,43 @@ static int call_queued(cio_redis *c, size_t mark, cio_redis_reply **reply) {
   return r;
 }
 
+#define WRITE_NOW_MAX_ARGS 64
+
+/* A command with long arguments (a big SET) goes out at once from the
+ * caller's memory, gathered, instead of being copied into c->out first.
+ * Returns 1 when written, 0 when the command is not such a one, or the
+ * error. */
+static int write_long_command(cio_redis *c, size_t argc, const char *const *argv,
+                              const size_t *lens) {
+  if (argc < 1 || argc > WRITE_NOW_MAX_ARGS || !argv) return 0;
+  size_t total = 0;
+  for (size_t i = 0; i < argc; i++) {
+    if (!argv[i]) return 0; /* the ordinary path reports it */
+    total += lens ? lens[i] : strlen(argv[i]);
+  }
+  if (total < CIO__REDIS_WRITE_NOW) return 0;
+  static const char crlf[] = "\r\n";
+  char heads[WRITE_NOW_MAX_ARGS + 1][24];
+  struct iovec iov[3 * WRITE_NOW_MAX_ARGS + 1];
+  int n = 0;
+  iov[n++] = (struct iovec){heads[0], (size_t)snprintf(heads[0], 24, "*%zu\r\n", argc)};
+  for (size_t i = 0; i < argc; i++) {
+    size_t len = lens ? lens[i] : strlen(argv[i]);
+    iov[n++] = (struct iovec){heads[i + 1], (size_t)snprintf(heads[i + 1], 24, "$%zu\r\n", len)};
+    iov[n++] = (struct iovec){(void *)(uintptr_t)argv[i], len};
+    iov[n++] = (struct iovec){(void *)(uintptr_t)crlf, 2};
+  }
+  int r = cio__redis_write_now(c, iov, n);
+  return r < 0 ? r : 1;
+}
+
 int cio__redis_call(cio_redis *c, size_t argc, const char *const *argv, const size_t *lens,
                     cio_redis_reply **reply) {
   size_t mark = c->out.len;
-  int r = cio__redis_append(c, argc, argv, lens);
-  return r < 0 ? r : call_queued(c, mark, reply);
+  int r = write_long_command(c, argc, argv, lens);
+  if (r == 0) r = cio__redis_append(c, argc, argv, lens);
+  if (r < 0) return r;
+  return call_queued(c, r == 1 ? c->out.len : mark, r == 1, reply);
 }
 
 int cio_redis_command(cio_redis *c, size_t argc, const char *const *argv, const size_t *lens,
@@ -70,7 +106,7 @@ int cio_redis_vcommandf(cio_redis *c, cio_redis_reply **reply, const char *fmt, 
     else
       cio__redis_error(r, "out of memory");
   }
-  if (r == 0) r = call_queued(c, mark, reply);
+  if (r == 0) r = call_queued(c, mark, 0, reply);
   return cio__redis_leave(c, r);
 }
 

@@ -29,6 +29,8 @@
 
 #include "resp.h"
 
+#include <sys/uio.h>
+
 #define CIO__REDIS_DEFAULT_BUFFER (64u * 1024u)
 #define CIO__REDIS_DEFAULT_MAX_REPLY ((size_t)512 << 20)
 
@@ -47,6 +49,7 @@ struct cio__redis_req {
   uint8_t done;
   uint8_t kind;             /* CIO__REQ_CONFIRM: pub/sub confirmations;
                                an error reply completes it */
+  uint8_t written;          /* its commands went out at once (write_now) */
   const char *confirm;      /* the confirmation it counts ("subscribe"...) */
   size_t out_mark, out_end; /* its bytes in c->out */
   uint64_t gen;             /* c->flushes when they were added */
@@ -104,6 +107,12 @@ void cio__redis_fail(cio_redis *c, int err);
 /* ---- requests (conn.c) ---- */
 /* Encode a command into c->out. 0, -EINVAL, -ENOMEM (nothing added). */
 int cio__redis_append(cio_redis *c, size_t argc, const char *const *argv, const size_t *lens);
+/* Commands this long are written at once with cio_stream_writev, from
+ * the caller's memory, instead of being copied into c->out. */
+#define CIO__REDIS_WRITE_NOW (64u * 1024u)
+/* Write what c->out holds, then iov[0..n-1], now. 0 or the error (the
+ * connection is then broken). */
+int cio__redis_write_now(cio_redis *c, const struct iovec *iov, int n);
 /* Queue a request for the next `want` replies, owned by the calling task;
  * its commands are the bytes added to c->out since `mark`. dest NULL: the
  * replies go to q->one (want must be 1). NULL on ENOMEM. */

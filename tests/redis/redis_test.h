@@ -74,4 +74,11 @@ static TEST_UNUSED long long test_client_id(cio_redis *c) {
   return id;
 }
 
+/* Sleeps until c has n replies outstanding (at most 10 s: a condition, not
+ * a timing). */
+static TEST_UNUSED void test_wait_pending(cio_redis *c, size_t n) {
+  for (int i = 0; i < 10000 && cio_redis_pending(c) != n; i++) cio_sleep(0.001);
+  CHECK_EQ(cio_redis_pending(c), n);
+}
+
 #endif
