@@ -49,6 +49,7 @@ static void destroy(cio_redis *c) {
   cio__resp_out_free(&c->out);
   cio_stream_free(c->s);
   cio_tls_ctx_free(c->own_tls);
+  if (c->on_destroy) c->on_destroy(c->destroy_arg);
   free(c);
 }
 
@@ -158,6 +159,10 @@ void cio__redis_complete_head(cio_redis *c, cio_redis_reply *r, int status) {
     complete_one(c, c->head, r, status);
   else
     cio_redis_reply_free(r);
+}
+
+void cio__redis_finish_head(cio_redis *c) {
+  if (c->head) finish(c, c->head);
 }
 
 void cio__redis_wake_idle(cio_redis *c) {

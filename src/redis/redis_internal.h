@@ -50,6 +50,7 @@ struct cio__redis_req {
   uint8_t kind;             /* CIO__REQ_CONFIRM: pub/sub confirmations;
                                an error reply completes it */
   uint8_t written;          /* its commands went out at once (write_now) */
+  uint8_t all;              /* pub/sub "from all": done when none is left */
   const char *confirm;      /* the confirmation it counts ("subscribe"...) */
   size_t out_mark, out_end; /* its bytes in c->out */
   uint64_t gen;             /* c->flushes when they were added */
@@ -88,8 +89,10 @@ struct cio_redis {
   void *route_arg;
   cio_redis_push_fn on_push;
   void *push_arg;
-  cio_tls_ctx *own_tls; /* a default TLS context made for rediss:// */
-  char errmsg[256];     /* the words for err */
+  cio_tls_ctx *own_tls;          /* a default TLS context made for rediss:// */
+  void (*on_destroy)(void *arg); /* the owner's memory goes with c (pub/sub) */
+  void *destroy_arg;
+  char errmsg[256]; /* the words for err */
 };
 
 /* ---- lifetime (conn.c) ---- */
@@ -131,6 +134,8 @@ int cio__redis_req_status(cio_redis *c, cio__redis_req *q);
 int cio__redis_send(cio_redis *c, const char *bytes, size_t len, size_t n, cio_redis_reply **dest);
 /* Hand a reply to the head request (pub/sub routing). */
 void cio__redis_complete_head(cio_redis *c, cio_redis_reply *r, int status);
+/* The head request is done, however many replies it still expected. */
+void cio__redis_finish_head(cio_redis *c);
 /* Wait until done(c, arg) holds, reading as needed, with *slot pointing to
  * the waiting task while it sleeps (cio_task_wake(*slot) wakes it to look
  * again). 0 or an error. */
