@@ -35,16 +35,6 @@ void cio__resp_out_free(cio__resp_out *o) {
   o->len = o->cap = 0;
 }
 
-/* Digits of v, written backwards ending just before end; returns the
- * first digit. */
-static char *digits(char *end, size_t v) {
-  do {
-    *--end = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  return end;
-}
-
 static size_t digit_count(size_t v) {
   size_t n = 1;
   while (v >= 10) {
@@ -54,17 +44,20 @@ static size_t digit_count(size_t v) {
   return n;
 }
 
-/* "<c><n>\r\n" at p; returns the end. */
+/* "<c><n>\r\n" at p; returns the end. The digits go straight to their
+ * place (a copy from a scratch buffer just written costs a store-forwarding
+ * stall per header). */
 static char *header(char *p, char c, size_t n) {
-  char tmp[24];
-  char *d = digits(tmp + sizeof tmp, n);
-  size_t k = (size_t)(tmp + sizeof tmp - d);
   *p++ = c;
-  memcpy(p, d, k);
-  p += k;
-  *p++ = '\r';
-  *p++ = '\n';
-  return p;
+  char *end = p + digit_count(n);
+  p = end;
+  do {
+    *--p = (char)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  end[0] = '\r';
+  end[1] = '\n';
+  return end + 2;
 }
 
 int cio__resp_append_command(cio__resp_out *o, size_t argc, const char *const *argv,

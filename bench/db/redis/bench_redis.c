@@ -149,12 +149,14 @@ static int main_task(void *arg) {
   int64_t wall = pass(&x, per_task);
   double cpu = cpu_s() - c0;
   if (x.errors) fprintf(stderr, "bench_redis: %ld errors (%s)\n", x.errors, cio_redis_last_error());
-  printf("{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": \"%s_%s_q_per_s\", "
-         "\"value\": %.1f, \"unit\": \"q/s\", \"better\": \"higher\", \"n\": %ld}\n",
-         cfg->impl, cfg->op, cfg->case_name, (double)total / ((double)wall / 1e9), total);
-  printf("{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": "
-         "\"%s_%s_cpu_us_per_q\", \"value\": %.3f, \"unit\": \"us\", \"n\": %ld}\n",
-         cfg->impl, cfg->op, cfg->case_name, cpu * 1e6 / (double)total, total);
+  printf(
+      "{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": \"%s_%s_q_per_s\", "
+      "\"value\": %.1f, \"unit\": \"q/s\", \"better\": \"higher\", \"n\": %ld}\n",
+      cfg->impl, cfg->op, cfg->case_name, (double)total / ((double)wall / 1e9), total);
+  printf(
+      "{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": "
+      "\"%s_%s_cpu_us_per_q\", \"value\": %.3f, \"unit\": \"us\", \"n\": %ld}\n",
+      cfg->impl, cfg->op, cfg->case_name, cpu * 1e6 / (double)total, total);
   fflush(stdout);
   if (x.pool) {
     cio_redis_pool_close(x.pool);
@@ -169,15 +171,24 @@ int main(int argc, char **argv) {
   config cfg = {NULL, "get", NULL, "cio", 1, 1, 0, 1, 100000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
-    if (!strcmp(k, "--url")) cfg.url = v;
-    else if (!strcmp(k, "--op")) cfg.op = v;
-    else if (!strcmp(k, "--case")) cfg.case_name = v;
-    else if (!strcmp(k, "--impl")) cfg.impl = v;
-    else if (!strcmp(k, "--tasks")) cfg.tasks = atoi(v);
-    else if (!strcmp(k, "--conns")) cfg.conns = atoi(v);
-    else if (!strcmp(k, "--pool")) cfg.pool = atoi(v);
-    else if (!strcmp(k, "--depth")) cfg.depth = atoi(v);
-    else if (!strcmp(k, "-n")) cfg.n = atol(v);
+    if (!strcmp(k, "--url"))
+      cfg.url = v;
+    else if (!strcmp(k, "--op"))
+      cfg.op = v;
+    else if (!strcmp(k, "--case"))
+      cfg.case_name = v;
+    else if (!strcmp(k, "--impl"))
+      cfg.impl = v;
+    else if (!strcmp(k, "--tasks"))
+      cfg.tasks = atoi(v);
+    else if (!strcmp(k, "--conns"))
+      cfg.conns = atoi(v);
+    else if (!strcmp(k, "--pool"))
+      cfg.pool = atoi(v);
+    else if (!strcmp(k, "--depth"))
+      cfg.depth = atoi(v);
+    else if (!strcmp(k, "-n"))
+      cfg.n = atol(v);
     else {
       fprintf(stderr, "bench_redis: unknown option %s\n", k);
       return 2;
@@ -185,8 +196,9 @@ int main(int argc, char **argv) {
   }
   if (!cfg.url || !cfg.case_name || cfg.tasks < 1 || cfg.conns < 1 || cfg.depth < 1 ||
       cfg.n < cfg.tasks || (strcmp(cfg.op, "get") && strcmp(cfg.op, "set"))) {
-    fprintf(stderr, "usage: bench_redis --url URL --op get|set --tasks T [--conns C|--pool P] "
-                    "[--depth D] [-n N] --case NAME [--impl NAME]\n");
+    fprintf(stderr,
+            "usage: bench_redis --url URL --op get|set --tasks T [--conns C|--pool P] "
+            "[--depth D] [-n N] --case NAME [--impl NAME]\n");
     return 2;
   }
   for (int i = 0; i < NKEYS; i++) snprintf(keys[i], sizeof keys[i], "key:%012d", i);
