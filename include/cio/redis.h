@@ -72,8 +72,8 @@ typedef struct cio_redis cio_redis;
 typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
 
 /* Called on the loop thread for each RESP3 push that is not a reply (client
- * tracking invalidations...). It owns push (cio_redis_reply_free) and must
- * not suspend. */
+ * tracking invalidations...), by whichever task is reading at the time. It
+ * owns push (cio_redis_reply_free), must not suspend and must not free c. */
 typedef void (*cio_redis_push_fn)(cio_redis *c, cio_redis_reply *push, void *arg);
 
 typedef struct cio_redis_opts {

@@ -173,7 +173,7 @@ int cio_redis_pool_acquire(cio_redis_pool *p, cio_redis **out) {
 
 void cio_redis_pool_release(cio_redis_pool *p, cio_redis *c) {
   if (!p || !c) return;
-  if (p->closed || cio_redis_status(c) != 0 || c->pending) {
+  if (p->closed || cio_redis_status(c) != 0 || c->pending || p->nidle == p->max) {
     p->in_use--;
     drop(p, c);
     if (!p->closed) hand_over(p, NULL, 0); /* a waiter may open a new one */
