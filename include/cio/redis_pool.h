@@ -88,8 +88,9 @@ CIO_API int cio_redis_pool_commandf(cio_redis_pool *p, cio_redis_reply **reply, 
 
 /* Close: acquires fail with -EBADF from now on (the waiting ones too),
  * idle connections are closed, then wait until every borrowed connection
- * has been released (and closed). Returns 0, or -ECANCELED / -ETIMEDOUT (the
- * pool stays closed; call again to wait again). Never frees. May suspend
+ * has been released (and closed). Returns 0, -ECANCELED / -ETIMEDOUT (the
+ * pool stays closed; call again to wait again), -EBUSY (another task is
+ * waiting in close), -EBADF (freed meanwhile). Never frees. May suspend
  * (aiomysql's close + wait_closed). */
 CIO_API int cio_redis_pool_close(cio_redis_pool *p);
 
