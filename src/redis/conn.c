@@ -482,17 +482,24 @@ int cio__redis_send(cio_redis *c, const char *bytes, size_t len, size_t n, cio_r
   return r;
 }
 
+/* c was freed while q's task waited: q goes back to the connection (the
+ * FIFO, or the spare list once done), which frees it with itself. */
+static int freed_under(cio_redis *c, cio__redis_req *q) {
+  if (q->done) req_put(c, q);
+  return cio__redis_error(-EBADF, "the connection is closed");
+}
+
 int cio__redis_wait(cio_redis *c, cio__redis_req *q) {
   int r = 0;
   if (!c->reader && !q->done) {
     /* About to read: let the tasks ready now add their commands first, so
      * that they go out in the same write. */
     r = cio_yield();
-    if (c->freed) return -EBADF;
+    if (c->freed) return freed_under(c, q);
     if (r == 0) r = cio_checkpoint(); /* a cancellation that came meanwhile */
   }
   if (r == 0) r = cio__redis_wait_for(c, req_is_done, q);
-  if (c->freed) return -EBADF;
+  if (c->freed) return freed_under(c, q);
   if (r < 0) {
     if (q->done)
       req_put(c, q); /* it came, but the caller gave up first */

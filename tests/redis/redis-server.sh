@@ -8,7 +8,9 @@
 #
 # Without redis-server installed, start only says so: the tests then skip
 # (they look for DIR/port). CTest runs this as the fixture of the redis
-# tests (tests/redis/tests.cmake).
+# tests (tests/redis/tests.cmake); bench/db/run_redis uses it too, with
+# CIO_REDIS_SERVER_PREFIX (e.g. "taskset -c 0") put before the server's
+# command line.
 set -eu
 cmd=${1:-}
 dir=${2:-}
@@ -41,7 +43,7 @@ fi
 # A port from the dynamic range nobody listens on; retried if taken meanwhile.
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
   port=$(( 20000 + ($$ * 7 + attempt * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/') ) % 40000 ))
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+  ${CIO_REDIS_SERVER_PREFIX:-} redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
     --unixsocket "$dir/sock" --unixsocketperm 700 --protected-mode no \
     --enable-debug-command yes --logfile "$dir/log" --daemonize no \
     --maxclients 4000 >/dev/null 2>&1 &

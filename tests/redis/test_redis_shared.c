@@ -218,6 +218,27 @@ LOOP_TEST(test_free_with_waiters) {
   return 0;
 }
 
+static int echo_then_free(void *arg) {
+  call *k = arg;
+  k->status = cio_redis_commandf(k->c, NULL, k->fmt, k->arg);
+  cio_redis_free(k->c); /* b's reply is in, b has not run yet */
+  return k->status;
+}
+
+/* Freed between a reply's delivery and its task's turn: nothing leaks. */
+LOOP_TEST(test_free_after_delivery) {
+  cio_redis *c = test_open(NULL);
+  if (!c) return 0;
+  call a = {c, "ECHO %s", "a", 0, 0, NULL};
+  call b = {c, "ECHO %s", "b", 0, 0, NULL};
+  cio_task *ta = cio_spawn(echo_then_free, &a);
+  cio_task *tb = cio_spawn(call_fn, &b);
+  CHECK_EQ(join(ta), 0);
+  CHECK_EQ(join(tb), -EBADF);
+  CHECK(b.reply == NULL);
+  return 0;
+}
+
 typedef struct closer {
   cio_redis *c;
   double timeout;
@@ -308,6 +329,7 @@ int main(void) {
   RUN(test_cancel_waiters);
   RUN(test_client_kill);
   RUN(test_free_with_waiters);
+  RUN(test_free_after_delivery);
   RUN(test_close_waits_for_replies);
   RUN(test_automatic_pipelining);
   return test_report();
