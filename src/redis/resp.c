@@ -253,7 +253,7 @@ int cio__resp_scan(cio__resp_scanner *s, const char *p, size_t n, size_t *used) 
     size_t clen = (size_t)(cr - c);
     long long v = 0;
     double d;
-    if (type != '+' && type != '-' && clen > MAX_HEADER_LINE) FAIL("header line too long");
+    if (!is_text_line(type) && clen > MAX_HEADER_LINE) FAIL("header line too long");
     switch (type) {
     case ':':
       if (parse_ll(c, clen, &v) < 0) FAIL("bad integer");

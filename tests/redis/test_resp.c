@@ -137,6 +137,14 @@ static void test_resp3_types(void) {
   CHECK_STR(r->str, "3492890328409238509324850943850943825024385");
   cio_redis_reply_free(r);
 
+  static char longnum[1024]; /* arbitrary precision: longer than any header */
+  memset(longnum, '7', 700);
+  longnum[0] = '(';
+  memcpy(longnum + 700, "\r\n", 3);
+  r = one(longnum, 64);
+  CHECK(r && r->type == CIO_REDIS_BIGNUM && r->len == 699);
+  cio_redis_reply_free(r);
+
   r = one("!21\r\nSYNTAX invalid syntax\r\n", 1);
   CHECK_EQ(r->type, CIO_REDIS_ERROR);
   CHECK_STR(r->str, "SYNTAX invalid syntax");
