@@ -41,8 +41,8 @@ static double round_trips(void) {
   bench_check(cio_await(t) == 0, "pong", cio_task_status(t));
   bench_check((uintptr_t)v == (uintptr_t)args.n, "value check", -EPROTO);
   cio_task_release(t);
-  bench_check(cio_queue_free(p.ping) == 0 && cio_queue_free(p.back) == 0,
-              "cio_queue_free", -EBUSY);
+  cio_queue_free(p.ping);
+  cio_queue_free(p.back);
   return dt;
 }
 

@@ -26,7 +26,13 @@ def fmt(v):
 
 
 def per_op(metric):
-    return metric.startswith("per_") or "_per_" in metric
+    # bench/db: qps_* and cpu_us_* (per query) compare across different N
+    return (metric.startswith("per_") or "_per_" in metric or metric.startswith("qps_")
+            or metric.startswith("cpu_us_"))
+
+
+def higher_better(r, metric):
+    return r.get("better") == "higher" or metric.startswith("qps_")
 
 
 def load(path):
@@ -37,6 +43,8 @@ def load(path):
             if not line.startswith("{"):
                 continue
             r = json.loads(line)
+            if "db" in r:  # bench/db: one row per server
+                r["bench"] = f'{r["bench"]} {r["db"]}'
             rows.setdefault((r["bench"], r["metric"]), {"unit": r["unit"]})[r["impl"]] = r
             ns.setdefault(r["bench"], {}).setdefault(r["impl"], r.get("n"))
             if r["impl"] != "cio" and r["impl"] not in impls:
@@ -55,7 +63,7 @@ def cell(row, metric, impl):
         return s
     if not per_op(metric) and base.get("n") != r.get("n"):
         return s + " [n differs]"
-    if r.get("better") == "higher":
+    if higher_better(r, metric):
         ratio = base["value"] / r["value"]
     else:
         ratio = r["value"] / base["value"]
@@ -82,7 +90,7 @@ def main():
     print("[Nx] = how many times better cio is than that peer (peer/cio for times "
           "and sizes): >1 cio is better, <1 the peer is better.")
     for bench, by_impl in ns.items():
-        if len(set(by_impl.values())) > 1:
+        if len(set(by_impl.values())) > 1 and not bench.startswith("db "):
             print(f"n for {bench}: " + ", ".join(
                 f"{i} {by_impl[i]:,}" if isinstance(by_impl[i], int) else f"{i} ?" for i in ["cio"] + impls if i in by_impl))
 

@@ -27,6 +27,7 @@ function(cio_add_layer name)
   target_include_directories(cio_${name}_obj PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_include_directories(cio_${name}_obj PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(cio_${name}_obj PRIVATE cio_options ${L_PRIVATE_LIBS} ${L_PUBLIC_LIBS})
   target_compile_options(cio_${name}_obj PRIVATE -fvisibility=hidden)
   add_library(cio_${name}_static STATIC $<TARGET_OBJECTS:cio_${name}_obj>)

@@ -36,12 +36,12 @@ int main(void) {
   cio_task *task = cio_spawn(hello_world, NULL);
   if (!task) {
     perror("cio_spawn");
-    cio_loop_close(loop);
+    cio_loop_free(loop);
     return 1;
   }
   int r = cio_loop_run_until_complete(loop, task);
   cio_task_release(task);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   if (r < 0) {
     fprintf(stderr, "hello_world: %s\n", cio_strerror(r));
     return 1;

@@ -61,7 +61,8 @@ static int count(int stop, int last) {
     if (i == last)
       break;
   }
-  int closed = cio_gen_close(g); /* always: frees g, cleans up if left early */
+  int closed = cio_gen_close(g); /* cleans up if left early, waits for it */
+  cio_gen_free(g);
   return r < 0 ? r : closed;
 }
 

@@ -15,6 +15,7 @@
 #include "cio/sem.h"
 #include "cio/queue.h"
 #include "cio/gen.h"
+#include "cio/select.h"
 #include "cio/debug.h"
 
 #endif

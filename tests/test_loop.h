@@ -30,12 +30,26 @@
 #define TEST_ASAN 0
 #endif
 
+/* Checks that the main task is the loop's last task: a test that leaves
+ * tasks behind for cio_run's shutdown to cancel has lost track of them (their
+ * args may live on the test's stack). Call at the end of a main task. */
+#define CHECK_NO_LEFTOVERS()                                                  \
+  do {                                                                       \
+    cio_loop *l_ = cio_loop_current();                                       \
+    CHECK_EQ(l_ ? cio_loop_task_count(l_) : 1, 1);                           \
+  } while (0)
+
 /* LOOP_TEST(name) { body }: name() runs body as the main task of its own
- * cio_run() and checks that it returned 0. */
+ * cio_run(), checks that it returned 0 and left no task running. */
 #define LOOP_TEST(name)                                                      \
-  static int name##_main(void *arg);                                         \
+  static int name##_body(void *arg);                                         \
+  static int name##_main(void *arg) {                                        \
+    int r_ = name##_body(arg);                                               \
+    CHECK_NO_LEFTOVERS();                                                    \
+    return r_;                                                               \
+  }                                                                          \
   static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
-  static int name##_main(void *arg)
+  static int name##_body(void *arg)
 
 /* A small integer carried as a void * item (queues, futures), and back. */
 #define ITEM(n) ((void *)(uintptr_t)(n))

@@ -56,8 +56,8 @@ extern "C" {
  *   -EPERM         a lookup that needs DNS or /etc/hosts outside a task;
  *   -ENOMEM.
  * *res is NULL on failure. May suspend (not on the fast paths above). */
-CIO_API int cio_getaddrinfo(const char *host, const char *service,
-                            const struct addrinfo *hints, struct addrinfo **res);
+CIO_API int cio_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
+                            struct addrinfo **res);
 
 /* Free a list returned by cio_getaddrinfo (NULL is fine). */
 CIO_API void cio_freeaddrinfo(struct addrinfo *res);
@@ -65,11 +65,11 @@ CIO_API void cio_freeaddrinfo(struct addrinfo *res);
 /* Resolver settings of the calling thread's loop. Zero fields take the
  * defaults. */
 typedef struct cio_dns_opts {
-  double timeout;       /* first try per server, seconds; 0 = 2.0. c-ares
-                           doubles it on each round of retries */
-  int tries;            /* rounds over the servers; 0 = 2 */
-  const char *servers;  /* "ip[:port],[ip6]:port,..."; NULL = resolv.conf */
-  const char *lookups;  /* "fb" = /etc/hosts then DNS (default), "f", "b" */
+  double timeout;      /* first try per server, seconds; 0 = 2.0. c-ares
+                          doubles it on each round of retries */
+  int tries;           /* rounds over the servers; 0 = 2 */
+  const char *servers; /* "ip[:port],[ip6]:port,..."; NULL = resolv.conf */
+  const char *lookups; /* "fb" = /etc/hosts then DNS (default), "f", "b" */
 } cio_dns_opts;
 
 /* Apply opts (NULL = defaults) to queries started from now on (queries

@@ -58,9 +58,10 @@ typedef struct cio_executor cio_executor;
 typedef int (*cio_job_fn)(void *arg);
 
 /* How cio_executor_shutdown() treats jobs still queued. */
-#define CIO_EXEC_WAIT 0    /* run them all (concurrent.futures' default) */
-#define CIO_EXEC_CANCEL 1  /* drop them: fn never runs, their tasks get
-                              -ECANCELED (cancel_futures=True) */
+#define CIO_EXEC_WAIT 0 /* run them all (concurrent.futures' default) */
+#define CIO_EXEC_CANCEL                                                                            \
+  1 /* drop them: fn never runs, their tasks get                                                   \
+       -ECANCELED (cancel_futures=True) */
 
 /* A new pool of at most max_threads threads (0 = min(32, ncpu + 4)). No
  * thread starts before the first job. Returns NULL with errno EINVAL

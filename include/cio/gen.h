@@ -5,7 +5,8 @@
  *     for (int i = 0; i < 5; i++) {
  *       int r = cio_sleep(0.1);                     // may suspend freely
  *       if (r == 0) r = cio_gen_yield(g, (void *)(intptr_t)i);
- *       if (r < 0) return r;                        // closed (-ECANCELED) or failed
+ *       if (r < 0) return r;                        // closed (-ECANCELED) or
+ * failed
  *     }
  *     return 0;                                     // the end
  *   }
@@ -13,13 +14,14 @@
  *   cio_gen *g = cio_gen_new(count, NULL, NULL);    // the consumer
  *   void *v;
  *   while ((r = cio_gen_next(g, &v)) == 1) use(v);  // async for v in count()
- *   int st = cio_gen_close(g);                      // always: frees g
+ *   int st = cio_gen_close(g);                      // ends it, waits for
+ * cleanup cio_gen_free(g);
  *
  * The generator is lazy, like Python's: its body first runs when the first
  * value is asked for, and after each yield it stays suspended until the
  * consumer asks for the next value (or closes it). Closing early (a `break`
  * out of the loop) cancels the generator at its suspension point, so its
- * cleanup code runs; cio_gen_close() waits for it.
+ * cleanup code runs; cio_gen_close() waits for it, cio_gen_free() does not.
  *
  * Cancellation safety. If the consumer is cancelled (or its timeout scope
  * expires) while waiting in cio_gen_next(), next returns -ECANCELED
@@ -58,8 +60,10 @@ typedef int (*cio_gen_fn)(cio_gen *g, void *arg);
  * now and waits ("generator start"); fn itself first runs on the first
  * cio_gen_next. opts (may be NULL) names the task and sizes its stack, as for
  * cio_spawn_ex. arg is borrowed: it must stay valid until
- * cio_gen_close() returns. Returns the generator, owned by the caller, who
- * must cio_gen_close() it; or NULL with errno: ENOENT without a loop,
+ * cio_gen_close() returns (or, without close, until the generator's task has
+ * finished). Returns the generator, owned by the caller, who must
+ * cio_gen_free() it (after cio_gen_close() to wait for its cleanup); or NULL
+ * with errno: ENOENT without a loop,
  * EINVAL, ENOMEM, ESHUTDOWN when the loop is closing. Does not suspend. */
 CIO_API cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts);
 
@@ -82,20 +86,26 @@ CIO_API int cio_gen_yield(cio_gen *g, void *value);
  * closing) reports -ECANCELED. May suspend. */
 CIO_API int cio_gen_next(cio_gen *g, void **value);
 
-/* Close and free g (asyncio's aclose()). If the generator has not finished,
- * it is cancelled - its pending or next suspension, normally its yield,
- * returns -ECANCELED - and the call waits, without being interruptible, for
- * its cleanup to finish; a cancellation of the caller meanwhile stays pending
- * for the caller's next suspension. Returns 0 if the generator ended or was
- * closed cleanly (returned 0 or -ECANCELED), else its failure status.
- * Returns -EBUSY (and does nothing) while a task waits in cio_gen_next on g,
- * -EDEADLK from the generator's own task (both leave g open). Outside a task
- * (a callback) it cannot wait: a generator still running is cancelled and
- * freed once it finishes, and the call returns -EINPROGRESS. NULL: returns 0.
- * May suspend. */
+/* Close g (asyncio's aclose()), without freeing it. If the generator has not
+ * finished, it is cancelled - its pending or next suspension, normally its
+ * yield, returns -ECANCELED - and the call waits, without being
+ * interruptible, for its cleanup to finish; a cancellation of the caller
+ * meanwhile stays pending for the caller's next suspension. Returns 0 if the
+ * generator ended or was closed cleanly (returned 0 or -ECANCELED), else its
+ * failure status; calling it again returns the same. Returns -EBUSY (and
+ * does nothing) while a task waits in cio_gen_next on g, -EDEADLK from the
+ * generator's own task. Outside a task (a callback) it cannot wait: a
+ * generator still running is cancelled and the call returns -EINPROGRESS.
+ * NULL: returns 0. May suspend. */
 CIO_API int cio_gen_close(cio_gen *g);
 
-/* The generator's task (borrowed, valid until cio_gen_close): for its name,
+/* Free g. A generator still running is cancelled and its memory goes when
+ * its task has finished (its arg must stay valid until then: close first to
+ * be sure); a consumer waiting in cio_gen_next is woken with -EBADF. NULL is
+ * a no-op. Never suspends. */
+CIO_API void cio_gen_free(cio_gen *g);
+
+/* The generator's task (borrowed, valid until cio_gen_free): for its name,
  * state, cancellation by hand, or task dumps. */
 CIO_API cio_task *cio_gen_task(const cio_gen *g);
 

@@ -29,15 +29,17 @@ typedef void (*cio_callback_fn)(void *arg);
 /* Debug mode (reports on stderr, SIGQUIT task dumps, exact stack high-water
  * marks) is described in cio/debug.h and docs/DEBUGGING.md. */
 typedef struct cio_loop_opts {
-  size_t stack_size;   /* default stack size for tasks of this loop; 0 = default */
-  int debug;           /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
-  double slow_task_threshold; /* debug: report a task holding the loop longer (s); 0 = 0.1 */
+  size_t stack_size;          /* default stack size for tasks of this loop; 0 = default */
+  int debug;                  /* 1 = debug mode, 0 = off, -1 = from CIO_DEBUG env */
+  double slow_task_threshold; /* debug: report a task holding the loop longer
+                                 (s); 0 = 0.1 */
 } cio_loop_opts;
 
 /* Create a loop and make it the calling thread's current loop. opts may be
  * NULL. Returns NULL with errno set: EBUSY if this thread already has a loop,
- * ENOMEM, or the error of a failed system call. The caller owns the loop and
- * must cio_loop_close() it on this thread. */
+ * ENOMEM, or the error of a failed system call. The caller owns the loop:
+ * cio_loop_close() it on this thread, then cio_loop_free() it (free alone
+ * does both). */
 CIO_API cio_loop *cio_loop_new(const cio_loop_opts *opts);
 
 /* The calling thread's current loop, or NULL. */
@@ -68,7 +70,8 @@ CIO_API int cio_run(cio_task_fn fn, void *arg);
  * loop is already running, -EINTR if cio_loop_stop() ended the run first. */
 CIO_API int cio_loop_run_until_complete(cio_loop *loop, cio_task *t);
 
-/* Run until cio_loop_stop() is called. Returns 0, or -EBUSY if already running. */
+/* Run until cio_loop_stop() is called. Returns 0, or -EBUSY if already running.
+ */
 CIO_API int cio_loop_run_forever(cio_loop *loop);
 
 /* Make run_forever / run_until_complete return after the current iteration.
@@ -78,22 +81,30 @@ CIO_API void cio_loop_stop(cio_loop *loop);
  * -ENOMEM, or -ESHUTDOWN when the loop is closing. */
 CIO_API int cio_loop_stop_threadsafe(cio_loop *loop);
 
-/* Cancel every task still alive, run the loop until they have all finished,
- * then free the loop and everything it owns (timers, callbacks, stacks).
- * Task handles still held by the user stay valid until cio_task_release().
- * Returns 0, -EBUSY if called while the loop runs, -EINVAL from the wrong
- * thread. In debug mode, tasks that had to be cancelled are reported, and so
- * are tasks whose handle was released without being awaited or detached and
- * detached tasks whose failure nobody read (see cio/debug.h). A debug loop
- * must be closed before its thread exits (it is registered for SIGQUIT). */
+/* Close the loop (asyncio's loop.close() with asyncio.run's shutdown): cancel
+ * every task still alive, run the loop until they have all finished, run the
+ * close hooks, close the reactor and the timers (one-shot ones are freed,
+ * user timers are disarmed). The loop stops being the thread's current loop,
+ * so the thread may create another; the memory stays until cio_loop_free(),
+ * and queries on it still work. Task handles still held by the user stay
+ * valid until cio_task_release(). Returns 0 (also when already closed),
+ * -EBUSY if called while the loop runs, -EINVAL from the wrong thread. In
+ * debug mode, tasks that had to be cancelled are reported, and so are tasks
+ * whose handle was released without being awaited or detached and detached
+ * tasks whose failure nobody read (see cio/debug.h). A debug loop must be
+ * closed before its thread exits (it is registered for SIGQUIT). Blocks the
+ * thread while leftover tasks unwind. */
 CIO_API int cio_loop_close(cio_loop *loop);
 
-/* Run fn(arg) when the loop closes: after every task has finished and the
- * pending callbacks have run, before the reactor is closed; hooks run last
- * added first. For layers and libraries that keep per-loop state (a
- * resolver channel, signal watchers). Returns 0, -ENOMEM, -ESHUTDOWN once
- * the hooks are running. Loop thread only. */
-CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg);
+/* Free the loop, closing it first if needed (then from its own thread, not
+ * while it runs: otherwise nothing is freed and a message says why). After
+ * close, any thread may free it, once no other thread can still call
+ * cio_call_soon_threadsafe() on it. NULL is a no-op. */
+CIO_API void cio_loop_free(cio_loop *loop);
+
+/* Tasks of the loop that have not finished yet (asyncio.all_tasks()),
+ * daemon tasks (cio_spawn_opts.daemon: libraries' service tasks) left out. */
+CIO_API size_t cio_loop_task_count(const cio_loop *loop);
 
 /* Run fn(arg) when the loop closes: after every task has finished and the
  * pending callbacks have run, before the reactor is closed; hooks run last
@@ -118,12 +129,14 @@ CIO_API int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg);
 /* Schedule fn(arg) from ANY thread; wakes the loop if it is sleeping.
  * Returns 0, -ENOMEM, or -ESHUTDOWN once cio_loop_close() has finished
  * running the loop's remaining tasks (fn will not run). Calls accepted
- * before that run, also while close is still cancelling tasks. The caller must not use a loop pointer after cio_loop_close()
- * has returned: coordinate lifetimes with the loop's owner. */
+ * before that run, also while close is still cancelling tasks. The loop pointer
+ * must stay valid: the caller must not use it after cio_loop_free() (coordinate
+ * lifetimes with the loop's owner). */
 CIO_API int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg);
 
 /* Fire-and-forget timers: run fn(arg) after delay seconds / at loop time
- * `when` (seconds, cio_loop_time() scale). Returns 0 or -ENOMEM. Loop thread. */
+ * `when` (seconds, cio_loop_time() scale). Returns 0 or -ENOMEM. Loop thread.
+ */
 CIO_API int cio_call_later(cio_loop *loop, double delay, cio_callback_fn fn, void *arg);
 CIO_API int cio_call_at(cio_loop *loop, double when, cio_callback_fn fn, void *arg);
 

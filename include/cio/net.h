@@ -19,11 +19,11 @@ extern "C" {
 typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
 
 typedef struct cio_connect_opts {
-  double timeout;            /* whole call: resolving, connecting (all
-                                addresses), TLS handshake; 0 = none */
-  int family;                /* AF_UNSPEC (0), AF_INET or AF_INET6 */
-  cio_tls_ctx *tls;          /* non-NULL: TLS client on top (cio/tls.h) */
-  const char *server_name;   /* TLS SNI + verified name; NULL = host */
+  double timeout;          /* whole call: resolving, connecting (all
+                              addresses), TLS handshake; 0 = none */
+  int family;              /* AF_UNSPEC (0), AF_INET or AF_INET6 */
+  cio_tls_ctx *tls;        /* non-NULL: TLS client on top (cio/tls.h) */
+  const char *server_name; /* TLS SNI + verified name; NULL = host */
   cio_stream_opts stream;
 } cio_connect_opts;
 
@@ -54,14 +54,14 @@ typedef struct cio_server cio_server;
 typedef int (*cio_conn_handler)(cio_stream *s, void *arg);
 
 typedef struct cio_server_opts {
-  int backlog;               /* listen() backlog; 0 = 511 */
-  int reuseport;             /* SO_REUSEPORT */
-  double idle_timeout;       /* > 0: a connection that received no byte for
-                                this long gets its handler cancelled (checked
-                                by a sweep every idle/4, so it fires between
-                                idle and 1.25 idle) */
-  size_t stack_size;         /* handler task stacks; 0 = loop default */
-  cio_tls_ctx *tls;          /* non-NULL: TLS server handshake before handler */
+  int backlog;         /* listen() backlog; 0 = 511 */
+  int reuseport;       /* SO_REUSEPORT */
+  double idle_timeout; /* > 0: a connection that received no byte for
+                          this long gets its handler cancelled (checked
+                          by a sweep every idle/4, so it fires between
+                          idle and 1.25 idle) */
+  size_t stack_size;   /* handler task stacks; 0 = loop default */
+  cio_tls_ctx *tls;    /* non-NULL: TLS server handshake before handler */
   cio_stream_opts stream;
 } cio_server_opts;
 
@@ -76,8 +76,8 @@ typedef struct cio_server_opts {
  * host name that is not numeric or "localhost". Loop thread. */
 CIO_API cio_server *cio_start_server(const char *host, int port, cio_conn_handler handler,
                                      void *arg, const cio_server_opts *opts);
-CIO_API cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler,
-                                          void *arg, const cio_server_opts *opts);
+CIO_API cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler, void *arg,
+                                          const cio_server_opts *opts);
 
 /* Bound port (useful with port 0). */
 CIO_API int cio_server_port(const cio_server *s);
@@ -109,17 +109,16 @@ typedef struct cio_udp cio_udp;
  * remote_host is non-NULL, connect it to remote_host:remote_port (the local
  * address then takes the remote's family). NULL + errno on failure.
  * Suspends only to resolve names that are not numeric or "localhost". */
-CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_host,
-                              int remote_port);
+CIO_API cio_udp *cio_udp_open(const char *host, int port, const char *remote_host, int remote_port);
 /* Send one datagram (to the connected peer when addr is NULL). Returns the
  * size sent or -errno. May suspend. */
-CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n,
-                               const struct sockaddr *addr, socklen_t alen);
+CIO_API ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n, const struct sockaddr *addr,
+                               socklen_t alen);
 /* Receive one datagram (truncated to cap). addr/alen may be NULL. Returns
  * its size or -errno (-ECONNREFUSED on a connected socket after an ICMP
  * port-unreachable). May suspend. */
-CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap,
-                                 struct sockaddr_storage *addr, socklen_t *alen);
+CIO_API ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap, struct sockaddr_storage *addr,
+                                 socklen_t *alen);
 CIO_API int cio_udp_sockname(cio_udp *u, struct sockaddr_storage *addr, socklen_t *len);
 CIO_API int cio_udp_fd(const cio_udp *u);
 CIO_API void cio_udp_close(cio_udp *u);

@@ -7,10 +7,9 @@
  *   if (cio_process_spawn(argv, &o, &p) == 0) {
  *     char line[256];
  *     ssize_t n;
- *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof line)) > 0)
- *       fwrite(line, 1, (size_t)n, stdout);
- *     int st = cio_process_wait(p);         // a wait status: WEXITSTATUS(st)
- *     cio_process_free(p);
+ *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof
+ * line)) > 0) fwrite(line, 1, (size_t)n, stdout); int st = cio_process_wait(p);
+ * // a wait status: WEXITSTATUS(st) cio_process_free(p);
  *   }
  *
  * Spawning uses posix_spawn (vfork-like, safe in threaded programs). The
@@ -66,16 +65,16 @@ typedef enum cio_stdio_mode {
 
 typedef struct cio_stdio {
   cio_stdio_mode mode;
-  int fd;                /* CIO_STDIO_FD only */
+  int fd; /* CIO_STDIO_FD only */
 } cio_stdio;
 
 typedef struct cio_process_opts {
-  cio_stdio in, out, err;  /* stdin, stdout, stderr; zeroed = inherit */
-  const char *cwd;         /* working directory of the child; NULL = ours */
-  const char *const *env;  /* "NAME=value" list, NULL-terminated; NULL = ours */
-  int new_process_group;   /* the child leads a new process group (setpgid) */
-  int kill_on_free;        /* cio_process_free() sends SIGKILL to a running child */
-  cio_stream_opts stream;  /* options of the pipe streams */
+  cio_stdio in, out, err; /* stdin, stdout, stderr; zeroed = inherit */
+  const char *cwd;        /* working directory of the child; NULL = ours */
+  const char *const *env; /* "NAME=value" list, NULL-terminated; NULL = ours */
+  int new_process_group;  /* the child leads a new process group (setpgid) */
+  int kill_on_free;       /* cio_process_free() sends SIGKILL to a running child */
+  cio_stream_opts stream; /* options of the pipe streams */
 } cio_process_opts;
 
 /* Start argv[0] with arguments argv (NULL-terminated; copied as needed).
@@ -90,8 +89,7 @@ CIO_API int cio_process_spawn(const char *const *argv, const cio_process_opts *o
                               cio_process **out);
 
 /* create_subprocess_shell: /bin/sh -c cmd. Same returns. */
-CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts,
-                              cio_process **out);
+CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts, cio_process **out);
 
 /* Suspend until the child has exited; return its wait status (>= 0: decode
  * with WIFEXITED/WEXITSTATUS, WIFSIGNALED/WTERMSIG from <sys/wait.h>), or
@@ -140,9 +138,8 @@ CIO_API int cio_process_close_stdin(cio_process *p);
  * Returns the wait status (>= 0) or an error (-ECANCELED, -ETIMEDOUT,
  * -ENOMEM, an I/O error); on error nothing is returned in the buffers (set
  * to NULL / 0) and the child keeps running. May suspend. */
-CIO_API int cio_process_communicate(cio_process *p, const void *input, size_t len,
-                                    char **out, size_t *out_len,
-                                    char **err, size_t *err_len);
+CIO_API int cio_process_communicate(cio_process *p, const void *input, size_t len, char **out,
+                                    size_t *out_len, char **err, size_t *err_len);
 
 /* Close the pipes, reap the child if it has exited, otherwise hand it to the
  * background reaper (after SIGKILL when kill_on_free was set). No task may

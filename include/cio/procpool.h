@@ -6,8 +6,9 @@
  * crashes, leaks or corrupts memory takes down only its worker, which is
  * reported as an error for that job and replaced, and the pool keeps serving.
  *
- *   static int sum_squares(const void *in, size_t len, void **out, size_t *out_len);
- *   cio_procpool *pool = cio_procpool_new(0);     // in main(), before threads
+ *   static int sum_squares(const void *in, size_t len, void **out, size_t
+ * *out_len); cio_procpool *pool = cio_procpool_new(0);     // in main(), before
+ * threads
  *   ...
  *   r = cio_procpool_run(pool, sum_squares, &n, sizeof n, &out, &out_len);
  *
@@ -77,8 +78,8 @@ CIO_API cio_procpool *cio_procpool_new(int nworkers);
  *   -ESHUTDOWN   the pool is shut down; -ENOMEM; -EPERM outside a task;
  *   -EIO         the worker broke the protocol (its output was lost).
  * May suspend. */
-CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in,
-                             size_t in_len, void **out, size_t *out_len);
+CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t in_len,
+                             void **out, size_t *out_len);
 
 /* Stop accepting jobs and wait for the pool's jobs as `how` says:
  * CIO_EXEC_WAIT runs the queued jobs, CIO_EXEC_CANCEL drops them (their

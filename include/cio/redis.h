@@ -41,7 +41,8 @@
  * After -EPROTO or a lost connection the connection is broken for good:
  * every call fails with the same code (cio_redis_status) until it is freed.
  * cio_redis_last_error() gives the words: the server's error text, or what
- * went wrong. cio_redis_strerror() names cio_redis's own codes.
+ * went wrong. CIO_EREDIS, CIO_EWATCH and CIO_FOREVER are in cio/common.h;
+ * cio_strerror() describes every code.
  *
  * Threads: a connection belongs to the loop thread that opened it. Link
  * with cio-redis (pkg-config) or cio::redis (CMake).
@@ -58,15 +59,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* "No limit" for durations (an upcoming core constant; any negative value
- * means the same). */
-#ifndef CIO_FOREVER
-#define CIO_FOREVER (-1.0)
-#endif
-
-#define CIO_EREDIS 3101 /* the server replied with an error */
-#define CIO_EWATCH 3102 /* transaction aborted: a WATCHed key changed */
 
 typedef struct cio_redis cio_redis;
 typedef struct cio_tls_ctx cio_tls_ctx; /* cio/tls.h */
@@ -202,10 +194,6 @@ CIO_API void cio_redis_pipeline_free(cio_redis_pipeline *p);
  * suspends. Never NULL; "" before any failure. Per thread, overwritten by
  * the next failure. */
 CIO_API const char *cio_redis_last_error(void);
-
-/* cio_strerror() that also knows CIO_EREDIS and CIO_EWATCH. Static string;
- * any thread. */
-CIO_API const char *cio_redis_strerror(int code);
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,10 @@
  * instance the SIGINT handler of cio_run() (Ctrl-C cancels the main task):
  * while a loop catches SIGINT through this API, Ctrl-C only does what the
  * loop's handler/waiters do; afterwards the previous handler is back.
+ * Ctrl-C twice: once a task has taken a SIGINT (a wait returned it), a later
+ * SIGINT that no task waits for and no handler wants ends the process as an
+ * unhandled SIGINT would: a program that began a slow graceful shutdown on
+ * the first Ctrl-C can still be stopped by the second, as with asyncio.run.
  * SIGKILL, SIGSTOP and the synchronous fault signals (SIGSEGV, SIGBUS,
  * SIGILL, SIGFPE, SIGTRAP, SIGSYS) are refused with -EINVAL.
  *

@@ -41,14 +41,14 @@ extern "C" {
 typedef struct cio_stream cio_stream;
 
 typedef struct cio_stream_opts {
-  size_t read_buffer;     /* read buffer (allocated at the first read; reads
-                             of at least a quarter of it go straight to the
-                             caller's buffer); 0 = 64 KiB */
-  size_t limit;           /* max line for readline/readuntil, and the most
-                             cio_stream_fill lets be buffered (the buffer
-                             grows to it if smaller); 0 = 64 KiB */
-  size_t high_water;      /* drain() waits while more is buffered; 0 = 64 KiB */
-  size_t low_water;       /* ... until at most this much is; 0 = high/4 */
+  size_t read_buffer; /* read buffer (allocated at the first read; reads
+                         of at least a quarter of it go straight to the
+                         caller's buffer); 0 = 64 KiB */
+  size_t limit;       /* max line for readline/readuntil, and the most
+                         cio_stream_fill lets be buffered (the buffer
+                         grows to it if smaller); 0 = 64 KiB */
+  size_t high_water;  /* drain() waits while more is buffered; 0 = 64 KiB */
+  size_t low_water;   /* ... until at most this much is; 0 = high/4 */
 } cio_stream_opts;
 
 /* Wrap a connected non-blocking (it is made so) fd. opts may be NULL.
@@ -88,8 +88,8 @@ CIO_API ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap);
  * and counted in *got (got may be NULL); on an I/O error likewise with that
  * error. -EINVAL for an empty delimiter, one longer than max, or cap 0.
  * May suspend. */
-CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen,
-                                     void *buf, size_t cap, size_t *got);
+CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void *buf,
+                                     size_t cap, size_t *got);
 
 /* Bytes already buffered (readable without waiting); 0 while a skip of an
  * over-long line is pending (see readline). Never suspends. */

@@ -33,15 +33,19 @@ extern "C" {
 #endif
 
 typedef enum cio_task_state {
-  CIO_TASK_READY = 0,   /* waiting for its turn to run (or to start) */
-  CIO_TASK_RUNNING,     /* the task executing now */
-  CIO_TASK_WAITING,     /* suspended, waiting for something */
-  CIO_TASK_DONE         /* finished; cio_task_status() is final */
+  CIO_TASK_READY = 0, /* waiting for its turn to run (or to start) */
+  CIO_TASK_RUNNING,   /* the task executing now */
+  CIO_TASK_WAITING,   /* suspended, waiting for something */
+  CIO_TASK_DONE       /* finished; cio_task_status() is final */
 } cio_task_state;
 
 typedef struct cio_spawn_opts {
-  const char *name;   /* copied; NULL = "task-<id>" */
-  size_t stack_size;  /* bytes, rounded up to pages; 0 = the loop's default */
+  const char *name;  /* copied; NULL = "task-<id>" */
+  size_t stack_size; /* bytes, rounded up to pages; 0 = the loop's default */
+  int daemon;        /* 1 = a service task of a library (an accept loop, a
+                        pool's health check): cancelled at loop close like
+                        any task, but not reported as a leftover in debug
+                        mode */
 } cio_spawn_opts;
 
 /* Start fn(arg) as a new task on the current thread's loop. It runs when the
@@ -55,6 +59,17 @@ CIO_API cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *
 CIO_API cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg,
                                const cio_spawn_opts *opts);
 
+/* Spawn with an argument passed by value: the `size` bytes at arg are
+ * copied into storage owned by the task (suitably aligned for any type), and
+ * fn gets a pointer to the copy, valid until the task's handle is released
+ * (the loop's own reference included). So a loop can spawn tasks with a
+ * small struct built on the spot, with nothing to keep alive:
+ *   for (int i = 0; i < n; i++)
+ *     t[i] = cio_spawn_copy(fetch, &(struct req){.id = i}, sizeof(struct req), NULL);
+ * opts may be NULL. Errors as cio_spawn. Never suspends. */
+CIO_API cio_task *cio_spawn_copy(cio_task_fn fn, const void *arg, size_t size,
+                                 const cio_spawn_opts *opts);
+
 /* Suspend until t has finished; return t's status. If the caller is cancelled
  * or its timeout scope expires while waiting, t is cancelled too (as asyncio
  * does), the caller waits for t to unwind, and -ECANCELED / -ETIMEDOUT is
@@ -66,6 +81,35 @@ CIO_API int cio_await(cio_task *t);
 /* Request cancellation (see above). Returns 1 if the request was made, 0 if
  * t is already done. Never suspends; callable from tasks and callbacks. */
 CIO_API int cio_task_cancel(cio_task *t);
+
+/* The number of cancellation requests made on t and not taken back with
+ * cio_task_uncancel() (asyncio's Task.cancelling()). A task that got
+ * -ECANCELED and chose to go on can see here that it was asked to stop:
+ * `if (cio_task_cancelling(cio_current())) return -ECANCELED;`. */
+CIO_API unsigned cio_task_cancelling(const cio_task *t);
+/* Take back one request (asyncio's Task.uncancel()): for code that cancels
+ * a task itself and absorbs that cancellation (a timeout, a group). Returns
+ * the count left. Does not withdraw a cancellation already pending. */
+CIO_API unsigned cio_task_uncancel(cio_task *t);
+
+/* ---- results ----
+ * A task returns its status; a value goes in its result slot (asyncio's
+ * `return value`), read by whoever holds its handle once it is done:
+ *   static int square(void *arg) {
+ *     int x = *(int *)arg;
+ *     return cio_set_result_int((int64_t)x * x);   // returns 0
+ *   }
+ *   ... cio_gather(t, n, NULL, 0); sum += cio_task_result_int(t[i]); ...
+ * One slot: the last set wins; pointer and integer share it. What a pointer
+ * result points to is owned as the task and its awaiter agree. */
+
+/* Set the calling task's result. Return 0 (so `return cio_set_result(p);`
+ * works), -EPERM outside a task. Never suspend. */
+CIO_API int cio_set_result(void *value);
+CIO_API int cio_set_result_int(int64_t value);
+/* t's result: NULL / 0 until it was set. */
+CIO_API void *cio_task_result(const cio_task *t);
+CIO_API int64_t cio_task_result_int(const cio_task *t);
 
 CIO_API int cio_task_done(const cio_task *t);
 /* 1 if t finished with -ECANCELED. */
@@ -103,7 +147,8 @@ CIO_API void cio_task_release(cio_task *t);
 /* Release the handle and declare the task fire-and-forget. */
 CIO_API void cio_detach(cio_task *t);
 
-/* The task calling this, or NULL outside tasks (in callbacks, or outside the loop). */
+/* The task calling this, or NULL outside tasks (in callbacks, or outside the
+ * loop). */
 CIO_API cio_task *cio_current(void);
 
 /* Let other ready tasks run (asyncio.sleep(0)). Returns 0, -ECANCELED or
@@ -123,7 +168,8 @@ CIO_API int cio_sleep(double seconds);
  * cancelled, or its timeout scope expires. `what` (static string) is shown in
  * task dumps. Returns the code given to cio_task_wake(), or -ECANCELED /
  * -ETIMEDOUT (in which case no wake happened: the caller must withdraw its
- * registration so no later cio_task_wake() targets it). -EPERM outside a task. */
+ * registration so no later cio_task_wake() targets it). -EPERM outside a task.
+ */
 CIO_API int cio_suspend(const char *what);
 
 /* Resume a task suspended in cio_suspend() with `code`. Returns 1 if it was

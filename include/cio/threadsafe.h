@@ -7,10 +7,9 @@
  * that synchronous code hands work to".
  *
  *   cio_loop_thread *lt = cio_loop_thread_start(NULL);
- *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt), fetch, req);
- *   int r = cio_xtask_wait(x, 5.0);     // fetch's status, or -ETIMEDOUT
- *   cio_xtask_free(x);
- *   cio_loop_thread_stop(lt);
+ *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
+ * fetch, req); int r = cio_xtask_wait(x, 5.0);     // fetch's status, or
+ * -ETIMEDOUT cio_xtask_free(x); cio_loop_thread_stop(lt);
  *
  * Lifetimes. A loop pointer handed to another thread is valid until the
  * loop's owner closes it (cio_loop_close(), the end of cio_run(),

@@ -31,17 +31,28 @@ typedef struct cio_timeout_scope {
   int active;
 } cio_timeout_scope;
 
-/* Start a scope on the calling task expiring `seconds` from now (< 0: never;
- * 0: already expired). Returns 0, -EPERM outside a task. */
+/* Start a scope on the calling task expiring `seconds` from now (CIO_FOREVER
+ * or any negative value: never; 0: already expired). Returns 0, -EPERM
+ * outside a task. */
 CIO_API int cio_timeout_begin(cio_timeout_scope *s, double seconds);
 /* Same with an absolute deadline in cio_loop_time() seconds. */
 CIO_API int cio_timeout_begin_at(cio_timeout_scope *s, double when);
 /* Move the deadline of an active scope (asyncio Timeout.reschedule). */
 CIO_API void cio_timeout_reschedule(cio_timeout_scope *s, double seconds);
-/* Close the scope. Returns 1 if its deadline passed while it was active, else 0. */
+/* Close the scope. Returns 1 if its deadline passed while it was active, else
+ * 0. */
 CIO_API int cio_timeout_end(cio_timeout_scope *s);
 /* 1 if the scope's deadline has passed. */
 CIO_API int cio_timeout_expired(const cio_timeout_scope *s);
+
+/* Bound one call without a task: run fn(arg) on the calling task inside a
+ * timeout scope of `seconds` (CIO_FOREVER: none; 0: already expired) and
+ * return its status, or -ETIMEDOUT when the scope expired and fn failed
+ * (whatever code fn returned then: it was cut short by the deadline). A fn
+ * that succeeds returns 0 even if the deadline passed just after its last
+ * suspension. asyncio's `async with asyncio.timeout(s): await fn()`.
+ * Returns -EPERM outside a task. May suspend (as fn does). */
+CIO_API int cio_with_timeout(double seconds, cio_task_fn fn, void *arg);
 
 /* ---- shield scopes: cleanup that must run to completion ----
  *
@@ -70,7 +81,7 @@ typedef struct cio_shield_scope {
   /* private */
   struct cio_shield_scope *outer;
   cio_task *task;
-  cio_timeout_scope *mark;  /* the task's innermost timeout scope at begin */
+  cio_timeout_scope *mark; /* the task's innermost timeout scope at begin */
   int active;
 } cio_shield_scope;
 

@@ -40,24 +40,24 @@ typedef struct cio_tls_ctx cio_tls_ctx; /* also declared in cio/net.h */
 #define CIO_TLS_1_3 13
 
 typedef struct cio_tls_client_opts {
-  const char *ca_file;    /* PEM file of trusted CAs; with ca_path NULL too:
-                             the system store */
-  const char *ca_path;    /* directory of hashed CA certificates */
-  const char *cert_file;  /* client certificate chain (PEM), for servers that
-                             ask for one; NULL = none */
-  const char *key_file;   /* its private key (PEM); NULL = in cert_file */
-  int min_version;        /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
-  int insecure;           /* 1 = accept any certificate and any name. For
-                             tests against self-signed peers only */
+  const char *ca_file;   /* PEM file of trusted CAs; with ca_path NULL too:
+                            the system store */
+  const char *ca_path;   /* directory of hashed CA certificates */
+  const char *cert_file; /* client certificate chain (PEM), for servers that
+                            ask for one; NULL = none */
+  const char *key_file;  /* its private key (PEM); NULL = in cert_file */
+  int min_version;       /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
+  int insecure;          /* 1 = accept any certificate and any name. For
+                            tests against self-signed peers only */
 } cio_tls_client_opts;
 
 typedef struct cio_tls_server_opts {
-  const char *cert_file;  /* certificate chain, PEM, leaf first (required) */
-  const char *key_file;   /* private key, PEM; NULL = in cert_file */
+  const char *cert_file;      /* certificate chain, PEM, leaf first (required) */
+  const char *key_file;       /* private key, PEM; NULL = in cert_file */
   const char *client_ca_file; /* non-NULL: ask clients for a certificate and
                              verify it against these CAs (PEM) */
-  int require_client_cert; /* with client_ca_file: refuse clients without one */
-  int min_version;        /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
+  int require_client_cert;    /* with client_ca_file: refuse clients without one */
+  int min_version;            /* 0 = CIO_TLS_1_2, or CIO_TLS_1_3 */
 } cio_tls_server_opts;
 
 /* Create a client context (opts NULL = defaults: verify against the system

@@ -13,7 +13,7 @@ struct cio_cond {
 };
 
 cio_cond *cio_cond_new(cio_lock *lock) {
-  cio_cond *c = calloc(1, sizeof *c);
+  cio_cond *c = cio__calloc(1, sizeof *c);
   if (!c) {
     errno = ENOMEM;
     return NULL;
@@ -21,7 +21,7 @@ cio_cond *cio_cond_new(cio_lock *lock) {
   if (!lock) {
     lock = cio_lock_new();
     if (!lock) {
-      free(c);
+      cio__free(c);
       errno = ENOMEM;
       return NULL;
     }
@@ -32,16 +32,11 @@ cio_cond *cio_cond_new(cio_lock *lock) {
   return c;
 }
 
-int cio_cond_free(cio_cond *c) {
-  if (!c) return 0;
-  if (cio__waiters_any_live(&c->waiters)) return -EBUSY;
-  if (c->own_lock) {
-    int r = cio_lock_free(c->lock);
-    if (r < 0) return r;
-  }
-  cio__list_detach_all(&c->waiters);
-  free(c);
-  return 0;
+void cio_cond_free(cio_cond *c) {
+  if (!c) return;
+  cio__waiters_abort(&c->waiters);
+  if (c->own_lock) cio_lock_free(c->lock);
+  cio__free(c);
 }
 
 cio_lock *cio_cond_lock(cio_cond *c) { return c->lock; }
@@ -50,12 +45,16 @@ int cio_cond_wait(cio_cond *c) {
   cio_task *cur = cio__current();
   if (!cur) return -EPERM;
   cio_lock *l = c->lock; /* c may be freed while an interrupted waiter is queued */
+  bool own_lock = c->own_lock;
   if (cio_lock_release(l) < 0) return -EPERM; /* not held by the caller */
   cio__waiter w = {.task = cur};
   int r = cio__wait_on(&c->waiters, &w, "condition");
-  /* Re-acquire whatever happened: the caller's cleanup runs under the lock. */
-  cio__lock_acquire(l, false);
-  return r;
+  /* Freed meanwhile: its own lock went with it; there is nothing to take. */
+  if (r == -EBADF && own_lock) return r;
+  /* Re-acquire whatever happened: the caller's cleanup runs under the lock.
+   * -EBADF from it: a user's lock freed under us. */
+  int lr = cio__lock_acquire(l, false);
+  return lr == -EBADF ? lr : r;
 }
 
 int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
@@ -68,16 +67,16 @@ int cio_cond_wait_for(cio_cond *c, int (*pred)(void *arg), void *arg) {
   return 0;
 }
 
-int cio_cond_notify(cio_cond *c, int n) {
+ssize_t cio_cond_notify(cio_cond *c, size_t n) {
   cio_task *cur = cio__current();
   if (!cur || cio__lock_owner(c->lock) != cur) return -EPERM;
-  int woken = 0;
+  size_t woken = 0;
   cio__waiter *w;
   while (woken < n && (w = cio__waiters_pop_live(&c->waiters))) {
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     woken++;
   }
-  return woken;
+  return (ssize_t)woken;
 }
 
-int cio_cond_notify_all(cio_cond *c) { return cio_cond_notify(c, INT32_MAX); }
+ssize_t cio_cond_notify_all(cio_cond *c) { return cio_cond_notify(c, SIZE_MAX); }

@@ -20,7 +20,7 @@ static _Thread_local struct peek {
   void (*fn)(void *);
   void *arg;
   ucontext_t back;
-} *peek_req;
+} * peek_req;
 
 void cio__ctx_swap(cio__ctx *from, cio__ctx *to) {
   if (swapcontext(&from->uc, &to->uc) != 0) cio__panic("swapcontext failed");

@@ -39,7 +39,7 @@
 #endif
 
 #define MAX_FRAMES 48
-#define MAX_NOTES 64
+#define MAX_NOTES  64
 /* The unwinder needs a few KiB of stack: a task with less room left below
  * its saved stack pointer is listed without a backtrace. */
 #define PEEK_ROOM (8u * 1024u)
@@ -103,20 +103,48 @@ void cio__debug_task_failed_detached(cio_task *t) {
   note(t->loop, t, true);
 }
 
-void cio__debug_close_report(cio_loop *loop, size_t cancelled) {
+/* One line on a task still alive at close; swallowed: how many -ECANCELED
+ * it got before this close and went on anyway. */
+static void print_alive(cio_task *t, unsigned swallowed) {
+  fprintf(stderr, "cio:   '%s' (id %llu)%s%s", t->name, (unsigned long long)t->id,
+          t->waiting_on ? " waiting on " : "", t->waiting_on ? t->waiting_on : "");
+  if (swallowed)
+    fprintf(stderr, " - it swallowed %u earlier cancellation%s", swallowed,
+            swallowed > 1 ? "s" : "");
+  fputc('\n', stderr);
+}
+
+void cio__debug_close_report(cio_loop *loop) {
   if (!loop->debug) return;
-  fprintf(stderr, "cio: loop closed with %zu task(s) still running; cancelling:\n", cancelled);
+  size_t user = 0;
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
+    user += !cio__container_of(l, cio_task, live)->daemon;
+  if (!user) return; /* only service tasks of libraries: their normal end */
+  fprintf(stderr, "cio: loop closed with %zu task(s) still running; cancelling:\n", user);
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
     cio_task *t = cio__container_of(l, cio_task, live);
-    fprintf(stderr, "cio:   '%s' (id %llu)%s%s\n", t->name, (unsigned long long)t->id,
-            t->waiting_on ? " waiting on " : "", t->waiting_on ? t->waiting_on : "");
+    if (!t->daemon) print_alive(t, t->ndelivered);
+  }
+}
+
+void cio__debug_slow_shutdown(cio_loop *loop) {
+  fprintf(stderr,
+          "cio: loop close is still waiting, after %.0f s, for %zu task(s) to unwind "
+          "after being cancelled:\n",
+          (double)CIO__SLOW_SHUTDOWN_NS / 1e9, loop->ntasks);
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
+    cio_task *t = cio__container_of(l, cio_task, live);
+    /* close's own cancellation was delivered too: it is swallowed as well */
+    print_alive(t, t->ndelivered);
   }
 }
 
 void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns) {
   (void)loop;
   if (t)
-    fprintf(stderr, "cio: task '%s' (id %llu) held the loop for %.3f s without suspending\n",
+    fprintf(stderr,
+            "cio: task '%s' (id %llu) held the loop for %.3f s without "
+            "suspending\n",
             t->name, (unsigned long long)t->id, (double)held_ns / 1e9);
   else
     fprintf(stderr, "cio: the loop context (callbacks, timers) held the loop for %.3f s\n",
@@ -125,7 +153,7 @@ void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns) {
 
 static void note(cio_loop *loop, cio_task *t, bool detached) {
   size_t len = strlen(t->name);
-  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? malloc(sizeof *n + len + 1) : NULL;
+  cio__dbg_note *n = loop->nnotes < MAX_NOTES ? cio__malloc(sizeof *n + len + 1) : NULL;
   if (!n) {
     loop->notes_dropped++;
     return;
@@ -151,7 +179,7 @@ void cio__debug_handle_gone(cio_task *t) {
 void cio__debug_task_done(cio_task *t) {
   if (t->awaited) return;
   if (t->detached) {
-    if (t->status < 0 && t->status != -ECANCELED) cio__debug_task_failed_detached(t);
+    if (cio__status_is_failure(t->status)) cio__debug_task_failed_detached(t);
   } else if (t->orphaned) {
     note(t->loop, t, false);
   }
@@ -164,10 +192,12 @@ static void print_notes(cio_loop *loop, bool detached) {
   if (detached)
     fprintf(stderr, "cio: %zu detached task(s) failed and nobody read the error:\n", n);
   else
-    fprintf(stderr, "cio: %zu task(s) were never awaited (handle released without "
-                    "cio_await() or cio_detach()):\n", n);
+    fprintf(stderr,
+            "cio: %zu task(s) were never awaited (handle released without "
+            "cio_await() or cio_detach()):\n",
+            n);
   /* The list is newest first; print in the order things happened. */
-  cio__dbg_note **v = malloc(n * sizeof *v);
+  cio__dbg_note **v = cio__malloc(n * sizeof *v);
   size_t k = 0;
   for (cio__dbg_note *p = loop->notes; p; p = p->next)
     if (p->detached == detached) {
@@ -178,20 +208,19 @@ static void print_notes(cio_loop *loop, bool detached) {
                 outcome(p->status));
     }
   for (size_t i = v ? n : 0; i > 0; i--)
-    fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name,
-            (unsigned long long)v[i - 1]->id, outcome(v[i - 1]->status));
-  free(v);
+    fprintf(stderr, "cio:   '%s' (id %llu): %s\n", v[i - 1]->name, (unsigned long long)v[i - 1]->id,
+            outcome(v[i - 1]->status));
+  cio__free(v);
 }
 
 void cio__debug_final_report(cio_loop *loop) {
   print_notes(loop, false);
   print_notes(loop, true);
-  if (loop->notes_dropped)
-    fprintf(stderr, "cio:   ... and %zu more\n", loop->notes_dropped);
+  if (loop->notes_dropped) fprintf(stderr, "cio:   ... and %zu more\n", loop->notes_dropped);
   while (loop->notes) {
     cio__dbg_note *n = loop->notes;
     loop->notes = n->next;
-    free(n);
+    cio__free(n);
   }
   loop->nnotes = loop->notes_dropped = 0;
 }
@@ -220,7 +249,7 @@ size_t cio_loop_stack_high_water(const cio_loop *loop) { return loop ? loop->sta
 /* ---- backtraces ---- */
 
 #define BT_SLACK 16 /* frames of the dump machinery itself */
-#define BT_CAP (MAX_FRAMES + BT_SLACK)
+#define BT_CAP   (MAX_FRAMES + BT_SLACK)
 
 /* Unwinding records every frame (its PC and the start of its function), and
  * where the last frame of a "marker" function was: the frames that matter
@@ -326,12 +355,11 @@ static int bt_peek(cio_loop *loop, cio_task *t, bt *b) {
 int cio__task_backtrace_self(const cio_task *t, void **pcs, int max);
 int cio__loop_dump_self(cio_loop *loop, int fd);
 
-MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs,
-                                                             int max) {
+MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs, int max) {
   cio_loop *loop = cio__tls_loop;
   if (!ct || !pcs || max < 0 || !loop || ct->loop != loop) return -EINVAL;
   cio_task *t = (cio_task *)(uintptr_t)ct;
-  bt *b = malloc(sizeof *b);
+  bt *b = cio__malloc(sizeof *b);
   if (!b) return -ENOMEM;
   int r = 0;
   if (t == loop->current)
@@ -346,7 +374,7 @@ MARKER_FN static int task_backtrace(const cio_task *ct, void **pcs,
     r = b->n - b->start < max ? b->n - b->start : max;
     memcpy(pcs, b->pc + b->start, (size_t)r * sizeof *pcs);
   }
-  free(b);
+  cio__free(b);
   return r;
 }
 
@@ -423,12 +451,12 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
   if (!loop || loop != cio__tls_loop) return -EINVAL;
   if (loop->peeking) return -EBUSY;
   out o = {.fd = fd};
-  bt *b = malloc(sizeof *b);
+  bt *b = cio__malloc(sizeof *b);
   size_t nready = 0;
   for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
     nready += cio__container_of(l, cio_task, live)->state == CIO_TASK_READY;
-  outf(&o, "=== cio task dump%s%s: loop %p, %zu task(s), %zu ready, %s\n",
-       why ? " on " : "", why ? why : "", (void *)loop, loop->ntasks, nready,
+  outf(&o, "=== cio task dump%s%s: loop %p, %zu task(s), %zu ready, %s\n", why ? " on " : "",
+       why ? why : "", (void *)loop, loop->ntasks, nready,
        loop->debug ? "debug mode" : "debug mode off (stack figures are upper bounds)");
   if (loop->current)
     outf(&o, "running now: '%s' (id %llu)\n", loop->current->name,
@@ -442,7 +470,7 @@ MARKER_FN static int dump(cio_loop *loop, int fd, const char *why) {
     else
       outf(&o, "\ntask '%s' (id %llu): (out of memory)\n", t->name, (unsigned long long)t->id);
   }
-  free(b);
+  cio__free(b);
   if (loop->debug)
     outf(&o, "\nlargest stack touched by a finished task: %zu KiB\n", loop->stack_hw_max / 1024);
   outf(&o, "=== end of cio task dump\n");

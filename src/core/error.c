@@ -1,43 +1,58 @@
-/* error.c - status codes to text, version, fatal invariant failures. */
+/* error.c - status codes to text and names, the version. */
 #include "internal.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-const char *cio_strerror(int code) {
+/* One table: every code cio itself returns with a meaning of its own, its
+ * name and its words. Other errno values fall back to libc. */
+static const struct code_info {
+  int code;
+  const char *name;
+  const char *msg;
+} codes[] = {
+    {0, "0", "success"},
+    {ECANCELED, "ECANCELED", "cancelled"},
+    {ETIMEDOUT, "ETIMEDOUT", "timed out"},
+    {EPERM, "EPERM", "not allowed here (outside a task, or not the owner)"},
+    {EDEADLK, "EDEADLK", "would deadlock (awaiting itself, or lock already held)"},
+    {EAGAIN, "EAGAIN", "would have to wait"},
+    {ESHUTDOWN, "ESHUTDOWN", "loop is closing"},
+    {EINPROGRESS, "EINPROGRESS", "still running"},
+    {EALREADY, "EALREADY", "already completed"},
+    {EOWNERDEAD, "EOWNERDEAD", "worker process died"},
+    {EOVERFLOW, "EOVERFLOW", "released more times than acquired"},
+    {CIO_ENONAME, "CIO_ENONAME", "name does not resolve"},
+    {CIO_EDNS, "CIO_EDNS", "name resolution failed"},
+    {CIO_ETLS, "CIO_ETLS", "TLS failure"},
+    {CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed"},
+    {CIO_ESQL, "CIO_ESQL", "the database reported an error"},
+    {CIO_EREDIS, "CIO_EREDIS", "the Redis server replied with an error"},
+    {CIO_EWATCH, "CIO_EWATCH", "transaction aborted: a watched key changed"},
+};
+
+static const struct code_info *lookup(int code) {
   if (code < 0) code = -code;
-  switch (code) {
-  case 0: return "success";
-  case ECANCELED: return "cancelled";
-  case ETIMEDOUT: return "timed out";
-  case EPERM: return "not allowed here (outside a task, or not the owner)";
-  case EDEADLK: return "would deadlock (awaiting itself, or lock already held)";
-  case EAGAIN: return "would have to wait";
-  case ESHUTDOWN: return "loop is closing";
-  case EINPROGRESS: return "still running";
-  case EALREADY: return "already completed";
-  case EOWNERDEAD: return "worker process died";
-  case EOVERFLOW: return "released more times than acquired";
-  case CIO_ENONAME: return "name does not resolve";
-  case CIO_EDNS: return "name resolution failed";
-  case CIO_ETLS: return "TLS failure";
-  case CIO_ECERT: return "TLS certificate verification failed";
-  default: break;
-  }
-  /* strerror's table is static in glibc; the string is never freed. */
-  return strerror(code);
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    if (codes[i].code == code) return &codes[i];
+  return NULL;
 }
 
-const char *cio_version(void) { return "0.1.0"; }
+const char *cio_strerror(int code) {
+  const struct code_info *c = lookup(code);
+  if (c) return c->msg;
+  /* strerror's table is static in glibc; the string is never freed. */
+  return strerror(code < 0 ? -code : code);
+}
 
-void cio__panic(const char *fmt, ...) {
-  va_list ap;
-  fputs("cio: fatal: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  abort();
+const char *cio_strerror_name(int code) {
+  const struct code_info *c = lookup(code);
+  if (c) return c->name;
+  const char *n = strerrorname_np(code < 0 ? -code : code);
+  return n ? n : "E?";
+}
+
+#define CIO_STR2(x) #x
+#define CIO_STR(x)  CIO_STR2(x)
+const char *cio_version(void) {
+  return CIO_STR(CIO_VERSION_MAJOR) "." CIO_STR(CIO_VERSION_MINOR) "." CIO_STR(CIO_VERSION_PATCH);
 }

@@ -27,7 +27,7 @@ cio_future *cio_future_new(void) {
     errno = ENOENT;
     return NULL;
   }
-  cio_future *f = calloc(1, sizeof *f);
+  cio_future *f = cio__calloc(1, sizeof *f);
   if (!f) {
     errno = ENOMEM;
     return NULL;
@@ -47,8 +47,8 @@ cio_future *cio_future_ref(cio_future *f) {
 void cio_future_release(cio_future *f) {
   if (!f || --f->refs > 0) return;
   cio__list_detach_all(&f->waiters);
-  free(f->cbs);
-  free(f);
+  cio__free(f->cbs);
+  cio__free(f);
 }
 
 /* Runs on the loop: every callback registered so far, including ones added
@@ -77,7 +77,7 @@ static int complete(cio_future *f, int status, void *value) {
   f->status = status;
   f->value = value;
   cio__waiter *w;
-  while ((w = cio__waiters_pop_live(&f->waiters))) cio__wake(w->task, 0);
+  while ((w = cio__waiters_pop_live(&f->waiters))) cio__wake(w->task, w->code);
   schedule_callbacks(f);
   return 0;
 }
@@ -98,15 +98,15 @@ static void ts_complete(void *arg) {
   ts_set *s = arg;
   complete(s->f, s->status, s->value);
   cio_future_release(s->f);
-  free(s);
+  cio__free(s);
 }
 
 static int set_threadsafe(cio_future *f, int status, void *value) {
-  ts_set *s = malloc(sizeof *s);
+  ts_set *s = cio__malloc(sizeof *s);
   if (!s) return -ENOMEM;
   *s = (ts_set){f, status, value};
   int r = cio_call_soon_threadsafe(f->loop, ts_complete, s);
-  if (r < 0) free(s);
+  if (r < 0) cio__free(s);
   return r;
 }
 
@@ -143,7 +143,7 @@ int cio_future_add_done_callback(cio_future *f, cio_future_cb fn, void *arg) {
   if (!fn) return -EINVAL;
   if (f->ncbs == f->cbcap) {
     size_t cap = f->cbcap ? f->cbcap * 2 : 4;
-    fcb *v = realloc(f->cbs, cap * sizeof *v);
+    fcb *v = cio__realloc(f->cbs, cap * sizeof *v);
     if (!v) return -ENOMEM;
     f->cbs = v;
     f->cbcap = cap;
@@ -163,4 +163,24 @@ int cio_future_remove_done_callback(cio_future *f, cio_future_cb fn, void *arg) 
     }
   }
   return 0;
+}
+
+/* ---- select case ---- */
+
+static int fut_try(cio_case *c) { return cio_future_done(c->obj); }
+
+static int fut_arm(cio_case *c, cio_task *t, int code) {
+  cio_future *f = c->obj;
+  return cio__case_arm_list(c, &f->waiters, t, code);
+}
+
+static const cio_case_ops future_ops = {fut_try, fut_arm, cio__case_disarm_list,
+                                        cio__case_finish_list};
+
+cio_case cio_case_future(cio_future *f) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &future_ops;
+  c.obj = f;
+  return c;
 }

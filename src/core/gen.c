@@ -14,23 +14,26 @@
 #include <stdlib.h>
 
 struct cio_gen {
-  cio_task *task;        /* the generator's task (our handle) */
-  cio_task *consumer;    /* parked in cio_gen_next, or NULL */
+  cio_task *task;     /* the generator's task (our handle) */
+  cio_task *consumer; /* parked in cio_gen_next, or NULL */
   cio_gen_fn fn;
   void *arg;
   void *value;
-  bool full;             /* value holds a yielded value not yet taken */
-  bool want;             /* the consumer asked for a value */
-  bool parked;           /* the generator waits for a request */
+  bool full;   /* value holds a yielded value not yet taken */
+  bool want;   /* the consumer asked for a value */
+  bool parked; /* the generator waits for a request */
   bool closing;
-  bool orphaned;         /* closed from a callback: freed when the task ends */
-  cio__watch done;       /* wakes the consumer when the generator finishes */
+  bool freed;      /* cio_gen_free was called: the memory goes once the
+                      task has finished and no consumer is inside next */
+  cio__watch done; /* wakes the consumer when the generator finishes */
 };
 
-static void gen_free(cio_gen *g) {
+/* Release g if it was freed and nothing refers to it any more. */
+static void gen_release(cio_gen *g) {
+  if (!g->freed || g->consumer || g->task->state != CIO_TASK_DONE) return;
   cio__watch_remove(&g->done);
   cio_task_release(g->task);
-  free(g);
+  cio__free(g);
 }
 
 static void gen_done(cio__watch *w, cio_task *t) {
@@ -38,8 +41,8 @@ static void gen_done(cio__watch *w, cio_task *t) {
   cio_gen *g = cio__container_of(w, cio_gen, done);
   if (g->consumer) cio__wake(g->consumer, 0);
   /* Finishing context: the task is freed by the loop after this, and the
-   * handle we drop here is only one of its references. */
-  if (g->orphaned) gen_free(g);
+   * handle dropped here is only one of its references. */
+  gen_release(g);
 }
 
 /* Generator side: park until the consumer wants a value or we are closed. */
@@ -65,7 +68,7 @@ cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts) {
     errno = EINVAL;
     return NULL;
   }
-  cio_gen *g = calloc(1, sizeof *g);
+  cio_gen *g = cio__calloc(1, sizeof *g);
   if (!g) {
     errno = ENOMEM;
     return NULL;
@@ -76,7 +79,7 @@ cio_gen *cio_gen_new(cio_gen_fn fn, void *arg, const cio_spawn_opts *opts) {
   g->task = cio_spawn_ex(gen_main, g, opts);
   if (!g->task) {
     int err = errno;
-    free(g);
+    cio__free(g);
     errno = err;
     return NULL;
   }
@@ -121,6 +124,10 @@ int cio_gen_next(cio_gen *g, void **value) {
     g->consumer = cur;
     r = cio__park(cur, "generator next", CIO__PARK_INTR);
     g->consumer = NULL;
+    if (g->freed) { /* freed while we waited: woken with -EBADF */
+      gen_release(g);
+      return -EBADF;
+    }
   }
   return r;
 }
@@ -134,13 +141,20 @@ int cio_gen_close(cio_gen *g) {
   if (t->state != CIO_TASK_DONE) {
     g->closing = true;
     cio_task_cancel(t);
-    if (!cur) {
-      g->orphaned = true;
-      return -EINPROGRESS;
-    }
+    if (!cur) return -EINPROGRESS; /* a callback cannot wait */
     cio__await_done(t);
   }
   int st = t->status;
-  gen_free(g);
   return st == -ECANCELED || st > 0 ? 0 : st;
+}
+
+void cio_gen_free(cio_gen *g) {
+  if (!g) return;
+  g->freed = true;
+  if (g->task->state != CIO_TASK_DONE) {
+    g->closing = true;
+    cio_task_cancel(g->task);
+  }
+  if (g->consumer) cio__wake(g->consumer, -EBADF);
+  gen_release(g);
 }

@@ -16,9 +16,9 @@ struct cio_group {
   size_t n, cap;
   size_t running;
   int first_err;
-  bool waiting;        /* the owner is inside cio_group_wait */
+  bool waiting; /* the owner is inside cio_group_wait */
   bool parked;
-  bool waited;         /* cio_group_wait has returned */
+  bool waited; /* cio_group_wait has returned */
   bool cancelled_owner;
   unsigned owner_ncancel; /* owner's cancellation count when the group began */
 };
@@ -48,7 +48,7 @@ cio_group *cio_group_new(void) {
     errno = EPERM;
     return NULL;
   }
-  cio_group *g = calloc(1, sizeof *g);
+  cio_group *g = cio__calloc(1, sizeof *g);
   if (!g) {
     errno = ENOMEM;
     return NULL;
@@ -69,7 +69,7 @@ cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_spa
   }
   if (g->n == g->cap) {
     size_t cap = g->cap ? g->cap * 2 : 8;
-    gchild **k = realloc(g->kids, cap * sizeof *k);
+    gchild **k = cio__realloc(g->kids, cap * sizeof *k);
     if (!k) {
       errno = ENOMEM;
       return NULL;
@@ -77,14 +77,14 @@ cio_task *cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_spa
     g->kids = k;
     g->cap = cap;
   }
-  gchild *c = malloc(sizeof *c);
+  gchild *c = cio__malloc(sizeof *c);
   if (!c) {
     errno = ENOMEM;
     return NULL;
   }
   cio_task *t = cio_spawn_on(g->owner->loop, fn, arg, opts);
   if (!t) {
-    free(c);
+    cio__free(c);
     return NULL;
   }
   c->g = g;
@@ -106,7 +106,7 @@ int cio_group_wait(cio_group *g) {
   if (g->cancelled_owner) {
     /* Take back the cancellation the group itself sent (asyncio's uncancel),
      * unless someone else cancelled the owner as well. */
-    if (--cur->ncancel == g->owner_ncancel) cur->cancel_pending = false;
+    if (cio_task_uncancel(cur) == g->owner_ncancel) cio__cancel_withdraw(cur);
     g->cancelled_owner = false;
   }
   /* Cancelled from outside while in the body (the body then came here to
@@ -143,8 +143,8 @@ void cio_group_free(cio_group *g) {
     cio__watch_remove(&c->w);
     cio_task_cancel(c->t);
     cio_detach(c->t);
-    free(c);
+    cio__free(c);
   }
-  free(g->kids);
-  free(g);
+  cio__free(g->kids);
+  cio__free(g);
 }

@@ -6,6 +6,10 @@
 #ifndef CIO_INTERNAL_H
 #define CIO_INTERNAL_H
 
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/compiler.h"
+#include "base/list.h"
 #include "cio.h"
 
 #include <pthread.h>
@@ -17,10 +21,6 @@
 #ifdef CIO_USE_UCONTEXT
 #include <ucontext.h>
 #endif
-
-#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define cio__container_of(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CIO_ASAN 1
@@ -36,39 +36,6 @@
 #define CIO_TSAN 1
 #endif
 #endif
-
-/* Abort with a message: only for broken internal invariants. */
-__attribute__((noreturn, format(printf, 1, 2))) void cio__panic(const char *fmt, ...);
-
-/* ---- intrusive doubly-linked lists ---- */
-
-typedef struct cio__link {
-  struct cio__link *next, *prev;
-} cio__link;
-
-static inline void cio__list_init(cio__link *h) { h->next = h->prev = h; }
-static inline bool cio__list_empty(const cio__link *h) { return h->next == h; }
-static inline void cio__list_push_back(cio__link *h, cio__link *n) {
-  n->prev = h->prev;
-  n->next = h;
-  h->prev->next = n;
-  h->prev = n;
-}
-/* Unlinking leaves the node self-linked, so unlinking twice is harmless. */
-static inline void cio__list_remove(cio__link *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->next = n->prev = n;
-}
-static inline cio__link *cio__list_pop_front(cio__link *h) {
-  cio__link *n = h->next;
-  if (n == h) return NULL;
-  cio__list_remove(n);
-  return n;
-}
-/* Detach every node (each left self-linked): used when freeing an object
- * that interrupted waiters still point into. */
-void cio__list_detach_all(cio__link *h);
 
 /* ---- context switch ---- */
 
@@ -109,7 +76,8 @@ uintptr_t cio__ctx_sp(const cio__ctx *c);
 /* ---- clock ---- */
 
 int64_t cio__clock_ns(void);
-/* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max). */
+/* Seconds to a relative duration in ns, clamped (negative -> 0, huge -> max).
+ */
 int64_t cio__sec_to_ns(double s);
 #define CIO__NEVER INT64_MAX
 /* The deadline `seconds` from now, saturating at CIO__NEVER (an infinite or
@@ -120,8 +88,8 @@ int64_t cio__deadline_in(double seconds);
 
 typedef struct cio__tnode {
   int64_t when;
-  uint64_t seq;          /* ties fire in arming order */
-  size_t idx;            /* position in the heap, CIO__TIDLE when not armed */
+  uint64_t seq; /* ties fire in arming order */
+  size_t idx;   /* position in the heap, CIO__TIDLE when not armed */
   void (*fire)(struct cio__tnode *n);
 } cio__tnode;
 #define CIO__TIDLE SIZE_MAX
@@ -145,8 +113,8 @@ static inline void cio__tnode_init(cio__tnode *n, void (*fire)(cio__tnode *)) {
 }
 static inline bool cio__tnode_armed(const cio__tnode *n) { return n->idx != CIO__TIDLE; }
 int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when); /* 0 / -ENOMEM */
-void cio__theap_remove(cio__theap *h, cio__tnode *n);             /* no-op if idle */
-cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now);       /* NULL if none */
+void cio__theap_remove(cio__theap *h, cio__tnode *n);            /* no-op if idle */
+cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now);      /* NULL if none */
 static inline int64_t cio__theap_next(const cio__theap *h) {
   return h->len ? h->v[0].when : CIO__NEVER;
 }
@@ -155,18 +123,18 @@ void cio__theap_free(cio__theap *h);
 /* ---- stacks ---- */
 
 typedef struct cio__stack {
-  char *lo;               /* lowest usable byte (just above the guard) */
-  size_t size;            /* usable bytes, [lo, lo + size) */
+  char *lo;    /* lowest usable byte (just above the guard) */
+  size_t size; /* usable bytes, [lo, lo + size) */
   struct cio__stack *next;
   struct cio__stack_class *cls;
-  unsigned vg_id;         /* Valgrind stack id */
-  bool cold;              /* pages were returned to the kernel */
+  unsigned vg_id; /* Valgrind stack id */
+  bool cold;      /* pages were returned to the kernel */
 } cio__stack;
 
 typedef struct cio__stack_class {
   struct cio__stack_class *next;
-  size_t size;            /* usable size of stacks in this class */
-  cio__stack *free;       /* LIFO: the warmest stack first */
+  size_t size;      /* usable size of stacks in this class */
+  cio__stack *free; /* LIFO: the warmest stack first */
   size_t nfree, nwarm;
   char *carve, *carve_end; /* unused part of the newest slab */
 } cio__stack_class;
@@ -180,7 +148,7 @@ typedef struct cio__slab {
 typedef struct cio__stack_pool {
   cio__stack_class *classes;
   cio__slab *slabs;
-  bool nohuge;            /* debug: no transparent huge pages (exact page counts) */
+  bool nohuge; /* debug: no transparent huge pages (exact page counts) */
 } cio__stack_pool;
 
 cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
@@ -206,44 +174,50 @@ typedef struct cio__watch {
 } cio__watch;
 
 enum {
-  CIO__PARK_INTR = 0,    /* cancellation and timeouts interrupt the wait */
-  CIO__PARK_NOINTR = 1   /* they stay pending for the next suspension */
+  CIO__PARK_INTR = 0,  /* cancellation and timeouts interrupt the wait */
+  CIO__PARK_NOINTR = 1 /* they stay pending for the next suspension */
 };
 
 struct cio_task {
   cio__ctx ctx;
   cio_loop *loop;
-  cio_task *next;            /* ready queue */
+  cio_task *next; /* ready queue */
   cio_task_fn fn;
   void *arg;
   cio__stack *stack;
   size_t stack_size;
   int status;
   int wake_code;
-  uint8_t state;             /* cio_task_state */
+  uint8_t state; /* cio_task_state */
   bool started;
-  bool intr;                 /* parked interruptibly */
+  bool intr; /* parked interruptibly */
   bool cancel_pending;
-  bool cancel_delivering;    /* woken with -ECANCELED, has not run yet */
+  bool cancel_delivering; /* woken with -ECANCELED, has not run yet */
   bool detached;
-  bool awaited;              /* someone read the status (debug reports) */
-  bool user_suspend;         /* parked in cio_suspend(): cio_task_wake() may wake it */
-  bool orphaned;             /* debug: handle released unawaited while running */
-  unsigned ncancel;          /* cancellation requests so far */
-  unsigned nexpired;         /* expired timeout scopes active on this task */
+  bool awaited;        /* someone read the status (debug reports) */
+  bool user_suspend;   /* parked in cio_suspend(): cio_task_wake() may wake it */
+  bool orphaned;       /* debug: handle released unawaited while running */
+  unsigned ncancel;    /* cancellation requests not taken back (uncancel) */
+  unsigned ndelivered; /* -ECANCELED deliveries (debug: swallowed ones) */
+  bool daemon;         /* a library's service task (debug reports) */
+  union {
+    void *p;
+    int64_t i;
+  } result;          /* cio_set_result */
+  unsigned nexpired; /* expired timeout scopes active on this task */
   int refs;
-  int hrefs;                 /* of refs, the user's handles */
+  int hrefs; /* of refs, the user's handles */
   uint64_t id;
   const char *waiting_on;
-  char *name;                /* malloc'd, or autoname */
+  char *name; /* malloc'd, or autoname */
   char autoname[24];
-  cio__link live;            /* loop->tasks while not done */
-  cio__link watchers;        /* cio__watch nodes */
+  cio__link live;     /* loop->tasks while not done */
+  cio__link watchers; /* cio__watch nodes */
   cio__tnode sleep_timer;
-  cio_timeout_scope *scope;  /* innermost active timeout scope */
-  cio_shield_scope *shield;  /* innermost active shield scope */
-  int64_t run_start;         /* debug: when it got the CPU */
-  size_t stack_hw;           /* debug: stack pages touched, measured when it finished */
+  cio_timeout_scope *scope; /* innermost active timeout scope */
+  cio_shield_scope *shield; /* innermost active shield scope */
+  int64_t run_start;        /* debug: when it got the CPU */
+  size_t stack_hw;          /* debug: stack pages touched, measured when it finished */
 #ifdef CIO_ASAN
   void *asan_fake;
 #endif
@@ -256,18 +230,38 @@ struct cio_task {
 typedef struct cio__waiter {
   cio__link link;
   cio_task *task;
-  void *item;                /* queues: the item handed over */
+  void *item; /* queues: the item handed over */
+  int code;   /* what the task is woken with when served: 0, or a select
+                 case's number (select.c) */
+  int status; /* -EBADF when the object was freed under it (a select case
+                 learns it here: its wake code is its number) */
 } cio__waiter;
 
 /* The first waiter still actually waiting (interrupted ones are unlinked on
  * the way), unlinked; NULL if none. */
 cio__waiter *cio__waiters_pop_live(cio__link *list);
 bool cio__waiters_any_live(cio__link *list);
+/* An object with this wait list is being freed: wake every live waiter with
+ * -EBADF (after which it must not touch the object) and detach the rest. */
+void cio__waiters_abort(cio__link *list);
 /* Park on a primitive: link w on list, suspend, unlink on interruption. */
 int cio__wait_on(cio__link *list, cio__waiter *w, const char *what);
 
+/* cancel.c: drop a pending (not yet delivered) cancellation request. */
+void cio__cancel_withdraw(cio_task *t);
+
+/* timeout.c: does t->nexpired count scope s (not if s began before t's
+ * innermost shield)? */
+bool cio__scope_counted(const cio_task *t, const cio_timeout_scope *s);
+
+/* select.c: cases that wait on a primitive's wait list. */
+cio__waiter *cio__case_waiter(cio_case *c);
+int cio__case_arm_list(cio_case *c, cio__link *list, cio_task *t, int code);
+void cio__case_disarm_list(cio_case *c);
+int cio__case_finish_list(cio_case *c);
+
 /* Core scheduling primitives (sched.c). */
-#define CIO__BUDGET 64  /* task runs per loop turn before timers/I/O are looked at */
+#define CIO__BUDGET 64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
 /* Entry check of every call that may wait, also when it completes without
@@ -277,6 +271,7 @@ static inline int cio__checkpoint(cio_task *t) {
    * expired scopes inside the innermost shield (timeout.c). */
   if (CIO_UNLIKELY(t->cancel_pending) && !t->shield) {
     t->cancel_pending = false;
+    t->ndelivered++;
     return -ECANCELED;
   }
   return CIO_UNLIKELY(t->nexpired) ? -ETIMEDOUT : 0;
@@ -301,7 +296,7 @@ typedef struct cio__callback {
 
 typedef struct cio__cbring {
   cio__callback *v;
-  size_t head, len, cap;   /* cap is a power of two */
+  size_t head, len, cap; /* cap is a power of two */
 } cio__cbring;
 
 int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
@@ -310,51 +305,53 @@ int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg);
 typedef struct cio__dbg_note {
   struct cio__dbg_note *next;
   uint64_t id;
-  int status;                /* final, or -EINPROGRESS */
-  bool detached;             /* a detached failure, else never awaited */
+  int status;    /* final, or -EINPROGRESS */
+  bool detached; /* a detached failure, else never awaited */
   char name[];
 } cio__dbg_note;
 
 /* loop->sig_pending bits, set by signal handlers (signal.c) */
-#define CIO__SIG_INT 1
+#define CIO__SIG_INT  1
 #define CIO__SIG_DUMP 2
 
 struct cio_loop {
-  cio__ctx sched_ctx;        /* the loop's own context (the thread's stack) */
-  cio_task *current;         /* running task, NULL in the loop context */
+  cio__ctx sched_ctx; /* the loop's own context (the thread's stack) */
+  cio_task *current;  /* running task, NULL in the loop context */
   cio_task *rq_head, *rq_tail;
   size_t rq_len;
-  unsigned budget;           /* task runs left before the loop's next turn */
-  cio_task *zombie;          /* finished task whose stack awaits release */
+  unsigned budget;  /* task runs left before the loop's next turn */
+  cio_task *zombie; /* finished task whose stack awaits release */
   cio__theap timers;
   cio__cbring soon;
-  cio__cbring close_hooks;   /* run by cio_loop_close, last added first */
+  cio__cbring close_hooks; /* run by cio_loop_close, last added first */
   bool hooks_ran;
   cio__stack_pool stacks;
   size_t default_stack;
-  cio__link tasks;           /* every task not yet done */
+  cio__link tasks; /* every task not yet done */
   size_t ntasks;
+  size_t ndaemon; /* of ntasks, daemon (service) tasks */
   uint64_t next_id;
   int64_t now;
   bool running;
   bool stopping;
   bool closing;
+  bool closed; /* cio_loop_close finished; only freeing is left */
   int debug;
   int64_t slow_ns;
-  int64_t run_start;         /* debug: when the loop context got the CPU */
-  size_t stack_hw_max;       /* debug: largest stack_hw of a finished task */
-  cio__dbg_note *notes;      /* debug: unread statuses, reported at close */
+  int64_t run_start;    /* debug: when the loop context got the CPU */
+  size_t stack_hw_max;  /* debug: largest stack_hw of a finished task */
+  cio__dbg_note *notes; /* debug: unread statuses, reported at close */
   size_t nnotes, notes_dropped;
-  cio_task *peeking;         /* task whose stack a dump is unwinding */
-  const cio_task *until;     /* run_until_complete target */
-  cio_task *main_task;       /* cio_run's main task: Ctrl-C cancels it */
+  cio_task *peeking;     /* task whose stack a dump is unwinding */
+  const cio_task *until; /* run_until_complete target */
+  cio_task *main_task;   /* cio_run's main task: Ctrl-C cancels it */
   /* cross-thread calls */
   pthread_mutex_t ts_mu;
   cio__cbring ts_queue;
   atomic_int ts_notified;
   atomic_int ts_closed;
-  atomic_int sig_pending;    /* CIO__SIG_* from signal handlers */
-  atomic_int quit_fwd;       /* a SIGQUIT was forwarded to the loop's thread */
+  atomic_int sig_pending; /* CIO__SIG_* from signal handlers */
+  atomic_int quit_fwd;    /* a SIGQUIT was forwarded to the loop's thread */
   int wake_fd;
   /* reactor */
   const cio_poller_ops *poller;
@@ -372,7 +369,15 @@ struct cio_loop {
 
 /* debug.c */
 void cio__debug_task_failed_detached(cio_task *t);
-void cio__debug_close_report(cio_loop *loop, size_t cancelled);
+void cio__debug_close_report(cio_loop *loop);
+/* Tasks still unwinding CIO__SLOW_SHUTDOWN_NS into cio_loop_close. */
+#define CIO__SLOW_SHUTDOWN_NS 1000000000
+void cio__debug_slow_shutdown(cio_loop *loop);
+/* A finished task's status counts as a failure for the reports: an error,
+ * but not a cancellation nor a peer that went away (connection handlers). */
+static inline bool cio__status_is_failure(int status) {
+  return status < 0 && status != -ECANCELED && status != -ECONNRESET && status != -EPIPE;
+}
 /* t == NULL: the loop context (callbacks, timers) held the loop. */
 void cio__debug_slow_task(cio_loop *loop, cio_task *t, int64_t held_ns);
 /* The last handle of t went away: note it if its status was never read. */

@@ -9,7 +9,7 @@ struct cio_lock {
 };
 
 cio_lock *cio_lock_new(void) {
-  cio_lock *l = calloc(1, sizeof *l);
+  cio_lock *l = cio__calloc(1, sizeof *l);
   if (!l) {
     errno = ENOMEM;
     return NULL;
@@ -18,12 +18,10 @@ cio_lock *cio_lock_new(void) {
   return l;
 }
 
-int cio_lock_free(cio_lock *l) {
-  if (!l) return 0;
-  if (cio__waiters_any_live(&l->waiters)) return -EBUSY;
-  cio__list_detach_all(&l->waiters);
-  free(l);
-  return 0;
+void cio_lock_free(cio_lock *l) {
+  if (!l) return;
+  cio__waiters_abort(&l->waiters);
+  cio__free(l);
 }
 
 int cio_lock_try_acquire(cio_lock *l) {
@@ -53,8 +51,9 @@ int cio__lock_acquire(cio_lock *l, bool intr) {
   cio__waiter w = {.task = cur};
   while (l->owner != cur) {
     cio__list_push_back(&l->waiters, &w.link);
-    cio__park(cur, "lock (re-acquire)", CIO__PARK_NOINTR);
+    int r = cio__park(cur, "lock (re-acquire)", CIO__PARK_NOINTR);
     cio__list_remove(&w.link);
+    if (r == -EBADF) return r; /* the lock was freed: l is gone */
   }
   return 0;
 }
@@ -66,7 +65,7 @@ int cio_lock_release(cio_lock *l) {
   if (!l->owner || l->owner != cur) return -EPERM;
   cio__waiter *w = cio__waiters_pop_live(&l->waiters);
   l->owner = w ? w->task : NULL;
-  if (w) cio__wake(w->task, 0);
+  if (w) cio__wake(w->task, w->code);
   return 0;
 }
 

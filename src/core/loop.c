@@ -25,10 +25,10 @@
 int cio__cbring_push(cio__cbring *r, cio_callback_fn fn, void *arg) {
   if (r->len == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
-    cio__callback *v = malloc(cap * sizeof *v);
+    cio__callback *v = cio__malloc(cap * sizeof *v);
     if (!v) return -ENOMEM;
     for (size_t i = 0; i < r->len; i++) v[i] = r->v[(r->head + i) & (r->cap - 1)];
-    free(r->v);
+    cio__free(r->v);
     r->v = v;
     r->head = 0;
     r->cap = cap;
@@ -59,7 +59,7 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
     errno = EBUSY;
     return NULL;
   }
-  cio_loop *loop = calloc(1, sizeof *loop);
+  cio_loop *loop = cio__calloc(1, sizeof *loop);
   if (!loop) {
     errno = ENOMEM;
     return NULL;
@@ -67,14 +67,14 @@ cio_loop *cio_loop_new(const cio_loop_opts *opts) {
   loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wake_fd < 0) {
     int err = errno;
-    free(loop);
+    cio__free(loop);
     errno = err;
     return NULL;
   }
   int r = cio__overflow_guard_thread_init();
   if (r < 0) {
     close(loop->wake_fd);
-    free(loop);
+    cio__free(loop);
     errno = -r;
     return NULL;
   }
@@ -127,7 +127,7 @@ static void drain_threadsafe(cio_loop *loop) {
     cio__callback cb = cbring_pop(&q);
     cb.fn(cb.arg);
   }
-  free(q.v);
+  cio__free(q.v);
 }
 
 void cio_loop_wakeup_drain(cio_loop *loop) {
@@ -136,7 +136,8 @@ void cio_loop_wakeup_drain(cio_loop *loop) {
   (void)r;
 }
 
-/* Sleep until the wake-up fd fires or timeout_ns passes (no poller installed). */
+/* Sleep until the wake-up fd fires or timeout_ns passes (no poller installed).
+ */
 static void default_poll(cio_loop *loop, int64_t timeout_ns) {
   struct pollfd p = {.fd = loop->wake_fd, .events = POLLIN};
   struct timespec ts, *tsp = NULL;
@@ -177,7 +178,8 @@ static void run_soon(cio_loop *loop) {
  * got it (callbacks, timers); polling does not count. */
 static void debug_loop_held(cio_loop *loop) {
   int64_t now = cio__clock_ns();
-  if (now - loop->run_start > loop->slow_ns) cio__debug_slow_task(loop, NULL, now - loop->run_start);
+  if (now - loop->run_start > loop->slow_ns)
+    cio__debug_slow_task(loop, NULL, now - loop->run_start);
 }
 
 static void run_once(cio_loop *loop) {
@@ -236,21 +238,26 @@ int cio_loop_stop_threadsafe(cio_loop *loop) {
 
 int cio_loop_close(cio_loop *loop) {
   if (!loop) return -EINVAL;
+  if (loop->closed) return 0;
   if (!on_loop_thread(loop)) return -EINVAL;
   if (loop->running || loop->current) return -EBUSY;
   loop->closing = true;
-  /* Cancel whatever is left and let it unwind (asyncio.run's shutdown). */
-  size_t cancelled = 0;
-  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next) {
-    cio_task *t = cio__container_of(l, cio_task, live);
-    if (cio_task_cancel(t)) cancelled++;
-  }
-  if (cancelled) cio__debug_close_report(loop, cancelled);
+  /* Cancel whatever is left and let it unwind (asyncio.run's shutdown);
+   * the report comes first, so it shows what each task did before. */
+  if (loop->ntasks) cio__debug_close_report(loop);
+  for (cio__link *l = loop->tasks.next; l != &loop->tasks; l = l->next)
+    cio_task_cancel(cio__container_of(l, cio_task, live));
   loop->running = true;
   loop->run_start = cio__clock_ns();
+  int64_t slow_at = loop->run_start + CIO__SLOW_SHUTDOWN_NS;
   for (int rounds = 0; loop->ntasks || (loop->soon.len && rounds < 1000); rounds++) {
-    loop->stopping = false; /* a cleanup calling cio_loop_stop() must not stall close */
+    /* a cleanup calling cio_loop_stop() must not stall close */
+    loop->stopping = false;
     run_once(loop);
+    if (CIO_UNLIKELY(loop->debug) && loop->ntasks && slow_at && cio__clock_ns() >= slow_at) {
+      cio__debug_slow_shutdown(loop);
+      slow_at = 0; /* once */
+    }
   }
   loop->running = false;
   /* Per-loop state of upper layers goes now, while the reactor still works. */
@@ -260,7 +267,7 @@ int cio_loop_close(cio_loop *loop) {
     cio__callback cb = h->v[(h->head + i - 1) & (h->cap - 1)];
     cb.fn(cb.arg);
   }
-  free(loop->close_hooks.v);
+  cio__free(loop->close_hooks.v);
   if (loop->debug) {
     cio__sigquit_unregister(loop);
     cio__debug_final_report(loop);
@@ -270,18 +277,33 @@ int cio_loop_close(cio_loop *loop) {
   atomic_store(&loop->ts_closed, 1);
   pthread_mutex_unlock(&loop->ts_mu);
   drain_threadsafe(loop); /* everything accepted before ts_closed runs */
-  free(loop->ts_queue.v);
-  free(loop->soon.v);
+  cio__free(loop->ts_queue.v);
+  cio__free(loop->soon.v);
   cio__timers_close(loop);
   if (loop->poller && loop->poller->close) loop->poller->close(loop->poller_ctx);
   cio__stack_pool_free(&loop->stacks);
   close(loop->wake_fd);
-  pthread_mutex_destroy(&loop->ts_mu);
+  loop->wake_fd = -1;
   cio__overflow_guard_thread_fini();
   cio__tls_loop = NULL;
-  free(loop);
+  loop->closed = true;
   return 0;
 }
+
+void cio_loop_free(cio_loop *loop) {
+  if (!loop) return;
+  if (!loop->closed && cio_loop_close(loop) < 0) {
+    /* Closing needs the loop's own thread, outside a run: freeing it from
+     * anywhere else would pull the memory from under its tasks. */
+    fprintf(stderr, "cio: cio_loop_free: loop not closed (running, or another thread): "
+                    "not freed\n");
+    return;
+  }
+  pthread_mutex_destroy(&loop->ts_mu);
+  cio__free(loop);
+}
+
+size_t cio_loop_task_count(const cio_loop *loop) { return loop ? loop->ntasks - loop->ndaemon : 0; }
 
 int cio_run(cio_task_fn fn, void *arg) {
   cio_loop *loop = cio_loop_new(NULL);
@@ -290,7 +312,7 @@ int cio_run(cio_task_fn fn, void *arg) {
   cio_task *t = cio_spawn_on(loop, fn, arg, &o);
   if (!t) {
     int err = -errno;
-    cio_loop_close(loop);
+    cio_loop_free(loop);
     return err;
   }
   /* Ctrl-C cancels the main task, as in asyncio.run(). */
@@ -300,7 +322,7 @@ int cio_run(cio_task_fn fn, void *arg) {
   if (sigint) cio__sigint_uninstall(loop);
   loop->main_task = NULL;
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   return r;
 }
 
@@ -321,14 +343,14 @@ int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg) {
 
 int cio_call_soon(cio_loop *loop, cio_callback_fn fn, void *arg) {
   if (!loop || !fn) return -EINVAL;
+  if (loop->closed) return -ESHUTDOWN;
   return cio__cbring_push(&loop->soon, fn, arg);
 }
 
 int cio_call_soon_threadsafe(cio_loop *loop, cio_callback_fn fn, void *arg) {
   if (!loop || !fn) return -EINVAL;
   pthread_mutex_lock(&loop->ts_mu);
-  int r = atomic_load(&loop->ts_closed) ? -ESHUTDOWN
-                                         : cio__cbring_push(&loop->ts_queue, fn, arg);
+  int r = atomic_load(&loop->ts_closed) ? -ESHUTDOWN : cio__cbring_push(&loop->ts_queue, fn, arg);
   /* Wake the loop before unlocking: once the callback is visible the loop may
    * run it and close, and close takes this mutex before closing wake_fd.
    * One eventfd write per burst: the loop clears the flag when it drains. */

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct pent {
   void *item;
@@ -18,9 +19,9 @@ struct cio_queue {
   cio_queue_kind kind;
   size_t maxsize;
   int (*cmp)(const void *, const void *);
-  void **ring;           /* FIFO / LIFO: power-of-two ring */
+  void **ring; /* FIFO / LIFO: power-of-two ring */
   size_t head, len, cap;
-  pent *heap;            /* PRIORITY: binary min-heap by (cmp, seq) */
+  pent *heap; /* PRIORITY: binary min-heap by (cmp, seq) */
   size_t hcap;
   uint64_t seq;
   size_t unfinished;
@@ -34,7 +35,7 @@ cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
     errno = EINVAL;
     return NULL;
   }
-  cio_queue *q = calloc(1, sizeof *q);
+  cio_queue *q = cio__calloc(1, sizeof *q);
   if (!q) {
     errno = ENOMEM;
     return NULL;
@@ -48,18 +49,14 @@ cio_queue *cio_queue_new(cio_queue_kind kind, size_t maxsize,
   return q;
 }
 
-int cio_queue_free(cio_queue *q) {
-  if (!q) return 0;
-  if (cio__waiters_any_live(&q->getters) || cio__waiters_any_live(&q->putters) ||
-      cio__waiters_any_live(&q->joiners))
-    return -EBUSY;
-  cio__list_detach_all(&q->getters);
-  cio__list_detach_all(&q->putters);
-  cio__list_detach_all(&q->joiners);
-  free(q->ring);
-  free(q->heap);
-  free(q);
-  return 0;
+void cio_queue_free(cio_queue *q) {
+  if (!q) return;
+  cio__waiters_abort(&q->getters);
+  cio__waiters_abort(&q->putters);
+  cio__waiters_abort(&q->joiners);
+  cio__free(q->ring);
+  cio__free(q->heap);
+  cio__free(q);
 }
 
 size_t cio_queue_size(const cio_queue *q) { return q->len; }
@@ -77,7 +74,7 @@ static bool pless(const cio_queue *q, const pent *a, const pent *b) {
 static int heap_push(cio_queue *q, void *item) {
   if (q->len == q->hcap) {
     size_t cap = q->hcap ? q->hcap * 2 : 16;
-    pent *h = realloc(q->heap, cap * sizeof *h);
+    pent *h = cio__realloc(q->heap, cap * sizeof *h);
     if (!h) return -ENOMEM;
     q->heap = h;
     q->hcap = cap;
@@ -111,10 +108,10 @@ static void *heap_pop(cio_queue *q) {
 static int ring_push(cio_queue *q, void *item) {
   if (q->len == q->cap) {
     size_t cap = q->cap ? q->cap * 2 : 16;
-    void **v = malloc(cap * sizeof *v);
+    void **v = cio__malloc(cap * sizeof *v);
     if (!v) return -ENOMEM;
     for (size_t i = 0; i < q->len; i++) v[i] = q->ring[(q->head + i) & (q->cap - 1)];
-    free(q->ring);
+    cio__free(q->ring);
     q->ring = v;
     q->head = 0;
     q->cap = cap;
@@ -152,7 +149,7 @@ int cio_queue_put_nowait(cio_queue *q, void *item) {
   if (w) {
     w->item = item;
     q->unfinished++;
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     return 0;
   }
   if (cio_queue_full(q)) return -EAGAIN;
@@ -177,7 +174,7 @@ int cio_queue_get_nowait(cio_queue *q, void **item) {
   if (w) {
     /* Room for exactly one: just taken, so this cannot need memory. */
     store(q, w->item);
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
   }
   return 0;
 }
@@ -200,7 +197,7 @@ int cio_queue_task_done(cio_queue *q) {
   if (!q->unfinished) return -EINVAL;
   if (--q->unfinished == 0) {
     cio__waiter *w;
-    while ((w = cio__waiters_pop_live(&q->joiners))) cio__wake(w->task, 0);
+    while ((w = cio__waiters_pop_live(&q->joiners))) cio__wake(w->task, w->code);
   }
   return 0;
 }
@@ -212,4 +209,54 @@ int cio_queue_join(cio_queue *q) {
   if (r < 0 || !q->unfinished) return r;
   cio__waiter w = {.task = cur};
   return cio__wait_on(&q->joiners, &w, "queue join");
+}
+
+/* ---- select cases ---- */
+
+static int get_try(cio_case *c) { return cio_queue_get_nowait(c->obj, &c->item) == 0; }
+
+static int get_arm(cio_case *c, cio_task *t, int code) {
+  cio_queue *q = c->obj;
+  return cio__case_arm_list(c, &q->getters, t, code);
+}
+
+static int get_finish(cio_case *c) {
+  c->item = cio__case_waiter(c)->item;
+  return cio__case_finish_list(c);
+}
+
+static const cio_case_ops get_ops = {get_try, get_arm, cio__case_disarm_list, get_finish};
+
+cio_case cio_case_get(cio_queue *q) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &get_ops;
+  c.obj = q;
+  return c;
+}
+
+static int put_try(cio_case *c) {
+  int r = cio_queue_put_nowait(c->obj, c->item);
+  if (r == -EAGAIN) return 0;
+  if (r < 0) c->status = r;
+  return r < 0 ? r : 1;
+}
+
+static int put_arm(cio_case *c, cio_task *t, int code) {
+  cio_queue *q = c->obj;
+  int r = cio__case_arm_list(c, &q->putters, t, code);
+  cio__case_waiter(c)->item = c->item;
+  return r;
+}
+
+static const cio_case_ops put_ops = {put_try, put_arm, cio__case_disarm_list,
+                                     cio__case_finish_list};
+
+cio_case cio_case_put(cio_queue *q, void *item) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &put_ops;
+  c.obj = q;
+  c.item = item;
+  return c;
 }

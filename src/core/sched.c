@@ -27,12 +27,8 @@ cio_task *cio__current(void) {
   return loop ? loop->current : NULL;
 }
 
-void cio__list_detach_all(cio__link *h) {
-  while (cio__list_pop_front(h)) {
-  }
-}
-
 void cio__ready_push(cio_loop *loop, cio_task *t) {
+  cio__assert(t->state == CIO_TASK_READY && t->loop == loop);
   t->next = NULL;
   if (loop->rq_tail)
     loop->rq_tail->next = t;
@@ -72,8 +68,7 @@ static void switch_to(cio_loop *loop, cio_task *from, cio_task *to) {
   cio__ctx *fc = from ? &from->ctx : &loop->sched_ctx;
   cio__ctx *tc = to ? &to->ctx : &loop->sched_ctx;
 #ifdef CIO_ASAN
-  void **fake = !from ? &loop->asan_fake
-                      : from->state == CIO_TASK_DONE ? NULL : &from->asan_fake;
+  void **fake = !from ? &loop->asan_fake : from->state == CIO_TASK_DONE ? NULL : &from->asan_fake;
   if (to)
     __sanitizer_start_switch_fiber(fake, to->stack->lo, to->stack->size);
   else
@@ -95,6 +90,7 @@ void cio__task_finish(cio_task *t, int status) {
   t->waiting_on = NULL;
   cio__list_remove(&t->live);
   loop->ntasks--;
+  loop->ndaemon -= t->daemon;
   cio__link *l;
   while ((l = cio__list_pop_front(&t->watchers))) {
     cio__watch *w = cio__container_of(l, cio__watch, link);
@@ -150,7 +146,10 @@ static void reschedule(cio_loop *loop, cio_task *t) {
     t->state = CIO_TASK_RUNNING;
     return;
   }
-  if (next) next->state = CIO_TASK_RUNNING;
+  if (next) {
+    cio__assert(next->state == CIO_TASK_READY);
+    next->state = CIO_TASK_RUNNING;
+  }
   switch_to(loop, t, next);
 }
 
@@ -201,16 +200,22 @@ int cio__park(cio_task *t, const char *what, int flags) {
     int r = cio__checkpoint(t);
     if (r < 0) return r;
   }
+  /* Only the running task parks itself, on its own loop's thread. */
+  cio__assert(t->state == CIO_TASK_RUNNING && t->loop->current == t);
   t->intr = flags == CIO__PARK_INTR;
   t->state = CIO_TASK_WAITING;
   t->waiting_on = what;
   reschedule(t->loop, t);
+  cio__assert(t->state == CIO_TASK_RUNNING && t->loop->current == t);
   t->waiting_on = NULL;
   t->cancel_delivering = false;
   return t->wake_code;
 }
 
 int cio__wake(cio_task *t, int code) {
+  /* Wakes come from the task's own loop: other threads go through
+   * cio_call_soon_threadsafe. */
+  cio__assert(t->loop == cio__tls_loop);
   if (t->state != CIO_TASK_WAITING) return 0;
   t->wake_code = code;
   t->state = CIO_TASK_READY;
@@ -245,6 +250,15 @@ cio__waiter *cio__waiters_pop_live(cio__link *list) {
     if (w->task->state == CIO_TASK_WAITING) return w;
   }
   return NULL;
+}
+
+void cio__waiters_abort(cio__link *list) {
+  cio__waiter *w;
+  while ((w = cio__waiters_pop_live(list))) {
+    w->status = -EBADF;
+    cio__wake(w->task, w->code ? w->code : -EBADF);
+  }
+  cio__list_detach_all(list); /* interrupted ones, not yet run */
 }
 
 bool cio__waiters_any_live(cio__link *list) {

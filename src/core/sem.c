@@ -4,14 +4,14 @@
 #include <stdlib.h>
 
 struct cio_sem {
-  unsigned value;
-  unsigned held;   /* permits acquired and not released (bounded check) */
+  size_t value;
+  size_t held; /* permits acquired and not released (bounded check) */
   bool bounded;
   cio__link waiters;
 };
 
-static cio_sem *sem_new(unsigned value, bool bounded) {
-  cio_sem *s = calloc(1, sizeof *s);
+static cio_sem *sem_new(size_t value, bool bounded) {
+  cio_sem *s = cio__calloc(1, sizeof *s);
   if (!s) {
     errno = ENOMEM;
     return NULL;
@@ -22,15 +22,13 @@ static cio_sem *sem_new(unsigned value, bool bounded) {
   return s;
 }
 
-cio_sem *cio_sem_new(unsigned value) { return sem_new(value, false); }
-cio_sem *cio_sem_new_bounded(unsigned value) { return sem_new(value, true); }
+cio_sem *cio_sem_new(size_t value) { return sem_new(value, false); }
+cio_sem *cio_sem_new_bounded(size_t value) { return sem_new(value, true); }
 
-int cio_sem_free(cio_sem *s) {
-  if (!s) return 0;
-  if (cio__waiters_any_live(&s->waiters)) return -EBUSY;
-  cio__list_detach_all(&s->waiters);
-  free(s);
-  return 0;
+void cio_sem_free(cio_sem *s) {
+  if (!s) return;
+  cio__waiters_abort(&s->waiters);
+  cio__free(s);
 }
 
 int cio_sem_try_acquire(cio_sem *s) {
@@ -64,13 +62,13 @@ int cio_sem_release(cio_sem *s) {
   cio__waiter *w = cio__waiters_pop_live(&s->waiters);
   if (s->held) s->held--;
   if (w) {
-    cio__wake(w->task, 0);
+    cio__wake(w->task, w->code);
     return 0;
   }
-  if (s->value == UINT32_MAX) return -EOVERFLOW;
+  if (s->value == SIZE_MAX) return -EOVERFLOW;
   s->value++;
   return 0;
 }
 
-unsigned cio_sem_value(const cio_sem *s) { return s->value; }
+size_t cio_sem_value(const cio_sem *s) { return s->value; }
 int cio_sem_locked(const cio_sem *s) { return s->value == 0; }

@@ -20,8 +20,8 @@
  */
 #include "internal.h"
 
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -98,7 +98,8 @@ static void quit_print_holder(cio_loop *loop) {
   cio_task *t = loop->current;
   put("cio: SIGQUIT: ");
   if (!t) {
-    put("the loop is in its own context (polling, callbacks); the dump follows at its next turn\n");
+    put("the loop is in its own context (polling, callbacks); the dump follows "
+        "at its next turn\n");
     return;
   }
   put("task '");

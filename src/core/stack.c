@@ -29,15 +29,14 @@
 #include <valgrind/valgrind.h>
 #endif
 
-
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
 
-#define GUARD_SIZE (64u * 1024u)     /* a large frame must not jump over it */
-#define SLAB_MIN 16                  /* stacks in the first slab of a class */
-#define SLAB_MAX 1024                /* ... growing to this many */
-#define WARM_MAX 1024                /* free stacks kept with their pages */
+#define GUARD_SIZE    (64u * 1024u) /* a large frame must not jump over it */
+#define SLAB_MIN      16            /* stacks in the first slab of a class */
+#define SLAB_MAX      1024          /* ... growing to this many */
+#define WARM_MAX      1024          /* free stacks kept with their pages */
 #define ALTSTACK_SIZE (64u * 1024u)
 
 enum { GUARD_UNKNOWN, GUARD_MADV, GUARD_MPROTECT };
@@ -59,8 +58,8 @@ size_t cio__stack_round(size_t size) {
  * madvise, so probe: a write(2) from a guarded page must fail with EFAULT. */
 static int probe_guard_mode(void) {
   size_t ps = page_size();
-  char *p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  char *p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
   int mode = GUARD_MPROTECT;
   if (p == MAP_FAILED) return mode;
   if (madvise(p, ps, MADV_GUARD_INSTALL) == 0) {
@@ -92,7 +91,7 @@ static int guard_install(char *guard) {
 static cio__stack_class *class_for(cio__stack_pool *p, size_t size) {
   for (cio__stack_class *c = p->classes; c; c = c->next)
     if (c->size == size) return c;
-  cio__stack_class *c = calloc(1, sizeof *c);
+  cio__stack_class *c = cio__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->size = size;
   c->next = p->classes;
@@ -107,13 +106,13 @@ static int slab_new(cio__stack_pool *p, cio__stack_class *c) {
   while (n < SLAB_MAX && n < nslabs * SLAB_MIN) n *= 2;
   size_t stride = c->size + GUARD_SIZE;
   size_t len = n * stride;
-  cio__slab *slab = malloc(sizeof *slab);
+  cio__slab *slab = cio__malloc(sizeof *slab);
   if (!slab) return -ENOMEM;
-  void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *base =
+      mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     int err = -errno;
-    free(slab);
+    cio__free(slab);
     return err;
   }
 #ifdef MADV_NOHUGEPAGE
@@ -238,12 +237,12 @@ void cio__stack_pool_free(cio__stack_pool *p) {
     cio__slab *s = p->slabs;
     p->slabs = s->next;
     munmap(s->base, s->len);
-    free(s);
+    cio__free(s);
   }
   while (p->classes) {
     cio__stack_class *c = p->classes;
     p->classes = c->next;
-    free(c);
+    cio__free(c);
   }
 }
 
@@ -280,7 +279,8 @@ static void segv_handler(int sig, siginfo_t *si, void *uc) {
     write_num(t->id);
     write_str(", stack ");
     write_num(t->stack->size);
-    write_str(" bytes): give it a bigger stack_size in cio_spawn_opts or cio_loop_opts\n");
+    write_str(" bytes): give it a bigger stack_size in cio_spawn_opts or "
+              "cio_loop_opts\n");
     signal(SIGABRT, SIG_DFL);
     abort();
   }
@@ -307,8 +307,7 @@ int cio__overflow_guard_thread_init(void) {
   pthread_once(&segv_once, install_segv);
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return 0;
-  void *mem = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *mem = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return -errno;
   stack_t ss = {.ss_sp = mem, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
   if (sigaltstack(&ss, NULL) != 0) {

@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sleep_fire(cio__tnode *n) {
-  cio__wake(cio__container_of(n, cio_task, sleep_timer), 0);
-}
+static void sleep_fire(cio__tnode *n) { cio__wake(cio__container_of(n, cio_task, sleep_timer), 0); }
 
 static void set_autoname(cio_task *t) {
   char digits[21], *q = digits + sizeof digits;
@@ -22,7 +20,10 @@ static void set_autoname(cio_task *t) {
   t->name = t->autoname;
 }
 
-cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
+/* A new task; with extra > 0, that many bytes of argument storage follow
+ * it and arg is copied there (cio_spawn_copy). */
+static cio_task *spawn(cio_loop *loop, cio_task_fn fn, const void *arg, size_t extra,
+                       const cio_spawn_opts *opts) {
   if (!loop) {
     errno = ENOENT;
     return NULL;
@@ -35,24 +36,36 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
     errno = ESHUTDOWN;
     return NULL;
   }
-  cio_task *t = calloc(1, sizeof *t);
+  /* The copy starts on a max_align_t boundary after the task. */
+  size_t head = (sizeof(cio_task) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+  if (extra > SIZE_MAX - head) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  cio_task *t = cio__calloc(1, extra ? head + extra : sizeof *t);
   if (!t) {
     errno = ENOMEM;
     return NULL;
   }
   t->loop = loop;
   t->fn = fn;
-  t->arg = arg;
+  if (extra) {
+    t->arg = (char *)t + head;
+    memcpy(t->arg, arg, extra);
+  } else {
+    t->arg = (void *)(uintptr_t)arg;
+  }
+  t->daemon = opts && opts->daemon;
   t->id = loop->next_id++;
   t->refs = 2; /* the caller's handle + the loop's, dropped when it finishes */
   t->hrefs = 1;
   t->state = CIO_TASK_READY;
-  t->stack_size = opts && opts->stack_size ? cio__stack_round(opts->stack_size)
-                                           : loop->default_stack;
+  t->stack_size =
+      opts && opts->stack_size ? cio__stack_round(opts->stack_size) : loop->default_stack;
   if (opts && opts->name) {
-    t->name = strdup(opts->name);
+    t->name = cio__strdup(opts->name);
     if (!t->name) {
-      free(t);
+      cio__free(t);
       errno = ENOMEM;
       return NULL;
     }
@@ -63,20 +76,35 @@ cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spaw
   cio__tnode_init(&t->sleep_timer, sleep_fire);
   cio__list_push_back(&loop->tasks, &t->live);
   loop->ntasks++;
+  loop->ndaemon += t->daemon;
   cio__ready_push(loop, t);
   return t;
+}
+
+cio_task *cio_spawn_on(cio_loop *loop, cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
+  return spawn(loop, fn, arg, 0, opts);
+}
+
+cio_task *cio_spawn_copy(cio_task_fn fn, const void *arg, size_t size, const cio_spawn_opts *opts) {
+  if (size && !arg) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return spawn(cio__tls_loop, fn, arg, size, opts);
 }
 
 cio_task *cio_spawn_ex(cio_task_fn fn, void *arg, const cio_spawn_opts *opts) {
   return cio_spawn_on(cio__tls_loop, fn, arg, opts);
 }
 
-cio_task *cio_spawn(cio_task_fn fn, void *arg) { return cio_spawn_on(cio__tls_loop, fn, arg, NULL); }
+cio_task *cio_spawn(cio_task_fn fn, void *arg) {
+  return cio_spawn_on(cio__tls_loop, fn, arg, NULL);
+}
 
 void cio__task_unref(cio_task *t) {
   if (--t->refs > 0) return;
-  if (t->name != t->autoname) free(t->name);
-  free(t);
+  if (t->name != t->autoname) cio__free(t->name);
+  cio__free(t);
 }
 
 cio_task *cio_task_ref(cio_task *t) {
@@ -95,7 +123,7 @@ void cio_detach(cio_task *t) {
   if (!t) return;
   t->detached = true;
   t->hrefs--;
-  if (t->state == CIO_TASK_DONE && t->status < 0 && t->status != -ECANCELED && !t->awaited)
+  if (t->state == CIO_TASK_DONE && cio__status_is_failure(t->status) && !t->awaited)
     cio__debug_task_failed_detached(t);
   cio__task_unref(t);
 }
@@ -151,17 +179,22 @@ int cio_shield(cio_task *t) { return await_task(t, false); }
 
 /* ---- cancellation, queries ---- */
 
-int cio_task_cancel(cio_task *t) {
-  if (!t || t->state == CIO_TASK_DONE) return 0;
-  t->ncancel++;
-  /* Requests made before the first is delivered merge into it (asyncio). */
-  if (t->cancel_pending || t->cancel_delivering) return 1;
-  if (t->state == CIO_TASK_WAITING && t->intr && !t->shield && cio__wake(t, -ECANCELED))
-    t->cancel_delivering = true;
-  else
-    t->cancel_pending = true;
-  return 1;
+int cio_set_result(void *value) {
+  cio_task *t = cio__current();
+  if (!t) return -EPERM;
+  t->result.p = value;
+  return 0;
 }
+
+int cio_set_result_int(int64_t value) {
+  cio_task *t = cio__current();
+  if (!t) return -EPERM;
+  t->result.i = value;
+  return 0;
+}
+
+void *cio_task_result(const cio_task *t) { return t->result.p; }
+int64_t cio_task_result_int(const cio_task *t) { return t->result.i; }
 
 int cio_task_done(const cio_task *t) { return t->state == CIO_TASK_DONE; }
 int cio_task_cancelled(const cio_task *t) {
@@ -194,7 +227,7 @@ static void done_cb_run(void *p) {
   done_cb *d = p;
   d->fn(d->t, d->arg);
   cio__task_unref(d->t);
-  free(d);
+  cio__free(d);
 }
 
 static void done_cb_fire(cio__watch *w, cio_task *t) {
@@ -204,7 +237,7 @@ static void done_cb_fire(cio__watch *w, cio_task *t) {
 
 int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
   if (!t || !fn) return -EINVAL;
-  done_cb *d = malloc(sizeof *d);
+  done_cb *d = cio__malloc(sizeof *d);
   if (!d) return -ENOMEM;
   *d = (done_cb){.t = cio_task_ref(t), .fn = fn, .arg = arg};
   cio__list_init(&d->w.link);
@@ -215,14 +248,9 @@ int cio_task_add_done_callback(cio_task *t, cio_task_done_fn fn, void *arg) {
   int r = cio_call_soon(t->loop, done_cb_run, d);
   if (r < 0) {
     cio__task_unref(t);
-    free(d);
+    cio__free(d);
   }
   return r;
-}
-
-int cio_checkpoint(void) {
-  cio_task *t = cio__current();
-  return t ? cio__checkpoint(t) : -EPERM;
 }
 
 /* ---- sleep, suspend ---- */

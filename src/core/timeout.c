@@ -12,7 +12,7 @@ _Static_assert(sizeof(cio__tnode) <= sizeof(((cio_timeout_scope *)0)->timer),
 static cio__tnode *scope_node(cio_timeout_scope *s) { return (cio__tnode *)(void *)s->timer; }
 
 /* Does t->nexpired count s? Not if s began before t's innermost shield. */
-static bool counted(const cio_task *t, const cio_timeout_scope *s) {
+bool cio__scope_counted(const cio_task *t, const cio_timeout_scope *s) {
   if (CIO_LIKELY(!t->shield)) return true;
   for (const cio_timeout_scope *p = t->shield->mark; p; p = p->outer)
     if (p == s) return false;
@@ -23,7 +23,7 @@ static void scope_expire(cio_timeout_scope *s) {
   if (s->expired) return;
   s->expired = 1;
   cio_task *t = s->task;
-  if (!counted(t, s)) return; /* shielded: counted again at cio_shield_end */
+  if (!cio__scope_counted(t, s)) return; /* shielded: counted again at cio_shield_end */
   t->nexpired++;
   if (t->state == CIO_TASK_WAITING && t->intr) cio__wake(t, -ETIMEDOUT);
 }
@@ -69,7 +69,7 @@ void cio_timeout_reschedule(cio_timeout_scope *s, double seconds) {
   cio__theap_remove(&t->loop->timers, scope_node(s));
   if (s->expired) {
     s->expired = 0;
-    if (counted(t, s)) t->nexpired--;
+    if (cio__scope_counted(t, s)) t->nexpired--;
   }
   scope_arm(s, seconds < 0 ? CIO__NEVER : cio__deadline_in(seconds));
 }
@@ -86,7 +86,7 @@ int cio_timeout_end(cio_timeout_scope *s) {
   catch_up(s);
   cio_task *t = s->task;
   cio__theap_remove(&t->loop->timers, scope_node(s));
-  if (s->expired && counted(t, s)) t->nexpired--;
+  if (s->expired && cio__scope_counted(t, s)) t->nexpired--;
   /* Unlink wherever it is, so a scope ended out of order breaks nothing. */
   for (cio_timeout_scope **p = &t->scope; *p; p = &(*p)->outer) {
     if (*p == s) {
@@ -99,40 +99,16 @@ int cio_timeout_end(cio_timeout_scope *s) {
 }
 
 int cio_timeout_expired(const cio_timeout_scope *s) {
-  return s->expired ||
-         (s->active && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline);
+  return s->expired || (s->active && s->deadline != CIO__NEVER && cio__clock_ns() >= s->deadline);
 }
 
-/* ---- shield scopes ---- */
-
-int cio_shield_begin(cio_shield_scope *s) {
-  cio_task *t = cio__current();
-  if (!t) return -EPERM;
-  s->task = t;
-  s->mark = t->scope;
-  s->outer = t->shield;
-  s->active = 1;
-  t->shield = s;
-  /* Every scope expired so far began before this shield. */
-  t->nexpired = 0;
-  return 0;
-}
-
-int cio_shield_end(cio_shield_scope *s) {
-  if (!s->active) return 0;
-  cio_task *t = s->task;
-  for (cio_shield_scope **p = &t->shield; *p; p = &(*p)->outer) {
-    if (*p == s) {
-      *p = s->outer;
-      break;
-    }
-  }
-  s->active = 0;
-  /* Count again the expired scopes the now-innermost shield lets through. */
-  const cio_timeout_scope *stop = t->shield ? t->shield->mark : NULL;
-  unsigned n = 0;
-  for (const cio_timeout_scope *p = t->scope; p && p != stop; p = p->outer)
-    if (p->expired) n++;
-  t->nexpired = n;
-  return t->cancel_pending || n ? 1 : 0;
+int cio_with_timeout(double seconds, cio_task_fn fn, void *arg) {
+  cio_timeout_scope s;
+  int r = cio_timeout_begin(&s, seconds);
+  if (r < 0) return r;
+  r = fn(arg);
+  /* A body that swallowed the expiry and failed otherwise still timed out;
+   * one that succeeded did its job (asyncio: a result beats a late expiry). */
+  if (cio_timeout_end(&s) && r < 0) r = -ETIMEDOUT;
+  return r;
 }

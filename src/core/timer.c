@@ -30,6 +30,7 @@ static void sift_up(cio__theap *h, size_t i) {
     i = parent;
   }
   put(h, i, e);
+  cio__assert(i == 0 || !before(&h->v[i], &h->v[(i - 1) / D]));
 }
 
 static void sift_down(cio__theap *h, size_t i) {
@@ -45,13 +46,14 @@ static void sift_down(cio__theap *h, size_t i) {
     i = best;
   }
   put(h, i, e);
+  cio__assert(i == 0 || !before(&h->v[i], &h->v[(i - 1) / D]));
 }
 
 int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
   if (cio__tnode_armed(n)) cio__theap_remove(h, n);
   if (h->len == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 64;
-    cio__theap_ent *v = realloc(h->v, cap * sizeof *v);
+    cio__theap_ent *v = cio__realloc(h->v, cap * sizeof *v);
     if (!v) return -ENOMEM;
     h->v = v;
     h->cap = cap;
@@ -68,6 +70,7 @@ int cio__theap_push(cio__theap *h, cio__tnode *n, int64_t when) {
 void cio__theap_remove(cio__theap *h, cio__tnode *n) {
   size_t i = n->idx;
   if (i == CIO__TIDLE) return;
+  cio__assert(i < h->len && h->v[i].n == n); /* the node is where it says */
   n->idx = CIO__TIDLE;
   size_t last = --h->len;
   if (i == last) return;
@@ -81,12 +84,13 @@ void cio__theap_remove(cio__theap *h, cio__tnode *n) {
 cio__tnode *cio__theap_pop_due(cio__theap *h, int64_t now) {
   if (!h->len || h->v[0].when > now) return NULL;
   cio__tnode *n = h->v[0].n;
+  cio__assert(n->idx == 0);
   cio__theap_remove(h, n);
   return n;
 }
 
 void cio__theap_free(cio__theap *h) {
-  free(h->v);
+  cio__free(h->v);
   h->v = NULL;
   h->len = h->cap = 0;
 }
@@ -98,9 +102,9 @@ struct cio_timer {
   cio_loop *loop;
   cio_callback_fn fn;
   void *arg;
-  bool oneshot;   /* call_later/call_at: freed after firing */
+  bool oneshot; /* call_later/call_at: freed after firing */
   bool firing;
-  bool freed;     /* cio_timer_free() from inside its own callback */
+  bool freed; /* cio_timer_free() from inside its own callback */
 };
 
 static void timer_fire(cio__tnode *n) {
@@ -108,7 +112,7 @@ static void timer_fire(cio__tnode *n) {
   t->firing = true;
   t->fn(t->arg);
   t->firing = false;
-  if (t->oneshot || t->freed) free(t);
+  if (t->oneshot || t->freed) cio__free(t);
 }
 
 cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
@@ -116,7 +120,7 @@ cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
     errno = EINVAL;
     return NULL;
   }
-  cio_timer *t = calloc(1, sizeof *t);
+  cio_timer *t = cio__calloc(1, sizeof *t);
   if (!t) {
     errno = ENOMEM;
     return NULL;
@@ -129,13 +133,11 @@ cio_timer *cio_timer_new(cio_loop *loop, cio_callback_fn fn, void *arg) {
 }
 
 static int timer_arm_at(cio_timer *t, int64_t when) {
-  if (!t->loop) return -ESHUTDOWN;
+  if (!t->loop || t->loop->closed) return -ESHUTDOWN;
   return cio__theap_push(&t->loop->timers, &t->node, when);
 }
 
-int cio_timer_start(cio_timer *t, double delay) {
-  return timer_arm_at(t, cio__deadline_in(delay));
-}
+int cio_timer_start(cio_timer *t, double delay) { return timer_arm_at(t, cio__deadline_in(delay)); }
 
 void cio_timer_stop(cio_timer *t) {
   if (t->loop) cio__theap_remove(&t->loop->timers, &t->node);
@@ -149,7 +151,7 @@ void cio_timer_free(cio_timer *t) {
   if (t->firing)
     t->freed = true;
   else
-    free(t);
+    cio__free(t);
 }
 
 static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *arg) {
@@ -158,7 +160,7 @@ static int call_at_ns(cio_loop *loop, int64_t when, cio_callback_fn fn, void *ar
   if (!t) return -ENOMEM;
   t->oneshot = true;
   int r = timer_arm_at(t, when);
-  if (r < 0) free(t);
+  if (r < 0) cio__free(t);
   return r;
 }
 
@@ -181,7 +183,7 @@ void cio__timers_close(cio_loop *loop) {
     if (n->fire == timer_fire) {
       cio_timer *t = cio__container_of(n, cio_timer, node);
       t->loop = NULL;
-      if (t->oneshot) free(t);
+      if (t->oneshot) cio__free(t);
     }
   }
   cio__theap_free(h);

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 
 typedef enum {
-  M_ALL,            /* every task done */
-  M_FIRST_ERROR,    /* gather: all done, or one failed */
-  M_FIRST_DONE,     /* wait FIRST_COMPLETED */
-  M_FIRST_EXC,      /* wait FIRST_EXCEPTION */
-  M_EACH            /* as_completed: every completion */
+  M_ALL,         /* every task done */
+  M_FIRST_ERROR, /* gather: all done, or one failed */
+  M_FIRST_DONE,  /* wait FIRST_COMPLETED */
+  M_FIRST_EXC,   /* wait FIRST_EXCEPTION */
+  M_EACH         /* as_completed: every completion */
 } multi_mode;
 
 typedef struct multi multi;
@@ -73,9 +73,9 @@ static int multi_init(multi *m, cio_task *cur, cio_task *const *tasks, size_t n,
   *m = (multi){.tasks = tasks, .n = n, .mode = mode, .owner = cur};
   int r = check_tasks(cur, tasks, n);
   if (r < 0) return r;
-  if (n && !(m->nodes = calloc(n, sizeof *m->nodes))) return -ENOMEM;
-  if (mode == M_EACH && n && !(m->order = malloc(n * sizeof *m->order))) {
-    free(m->nodes);
+  if (n && !(m->nodes = cio__calloc(n, sizeof *m->nodes))) return -ENOMEM;
+  if (mode == M_EACH && n && !(m->order = cio__malloc(n * sizeof *m->order))) {
+    cio__free(m->nodes);
     return -ENOMEM;
   }
   for (size_t i = 0; i < n; i++) {
@@ -94,8 +94,8 @@ static int multi_init(multi *m, cio_task *cur, cio_task *const *tasks, size_t n,
 
 static void multi_fini(multi *m) {
   for (size_t i = 0; i < m->n; i++) cio__watch_remove(&m->nodes[i].w);
-  free(m->nodes);
-  free(m->order);
+  cio__free(m->nodes);
+  cio__free(m->order);
 }
 
 /* Park until the condition holds; 0 or the interruption. */
@@ -139,12 +139,13 @@ static int end_own_scope(cio_timeout_scope *s, cio_task *cur, int r) {
   return r;
 }
 
-int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode, double timeout,
-             unsigned char *done_flags) {
+ssize_t cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode, double timeout,
+                 unsigned char *done_flags) {
   cio_task *cur = cio__current();
   if (!cur) return -EPERM;
-  multi_mode mm = mode == CIO_FIRST_COMPLETED ? M_FIRST_DONE
-                  : mode == CIO_FIRST_EXCEPTION ? M_FIRST_EXC : M_ALL;
+  multi_mode mm = mode == CIO_FIRST_COMPLETED   ? M_FIRST_DONE
+                  : mode == CIO_FIRST_EXCEPTION ? M_FIRST_EXC
+                                                : M_ALL;
   multi m;
   int r = multi_init(&m, cur, tasks, n, mm);
   if (r < 0) return r;
@@ -153,13 +154,13 @@ int cio_wait(cio_task *const *tasks, size_t n, cio_wait_mode mode, double timeou
   r = multi_wait(&m, "wait");
   if (timeout >= 0) r = end_own_scope(&s, cur, r);
   multi_fini(&m);
-  int ndone = 0;
+  size_t ndone = 0;
   for (size_t i = 0; i < n; i++) {
     bool d = tasks[i]->state == CIO_TASK_DONE;
     ndone += d;
     if (done_flags) done_flags[i] = d;
   }
-  return r < 0 ? r : ndone;
+  return r < 0 ? r : (ssize_t)ndone;
 }
 
 int cio_wait_for(cio_task *t, double timeout) {
@@ -188,17 +189,17 @@ cio_as_completed *cio_as_completed_new(cio_task *const *tasks, size_t n, double 
     errno = EPERM;
     return NULL;
   }
-  cio_as_completed *it = calloc(1, sizeof *it);
-  if (!it || (n && !(it->tasks = malloc(n * sizeof *it->tasks)))) {
-    free(it);
+  cio_as_completed *it = cio__calloc(1, sizeof *it);
+  if (!it || (n && !(it->tasks = cio__malloc(n * sizeof *it->tasks)))) {
+    cio__free(it);
     errno = ENOMEM;
     return NULL;
   }
   for (size_t i = 0; i < n; i++) it->tasks[i] = tasks[i];
   int r = multi_init(&it->m, cur, it->tasks, n, M_EACH);
   if (r < 0) {
-    free(it->tasks);
-    free(it);
+    cio__free(it->tasks);
+    cio__free(it);
     errno = -r;
     return NULL;
   }
@@ -234,6 +235,6 @@ int cio_as_completed_next(cio_as_completed *it, cio_task **out) {
 void cio_as_completed_free(cio_as_completed *it) {
   if (!it) return;
   multi_fini(&it->m);
-  free(it->tasks);
-  free(it);
+  cio__free(it->tasks);
+  cio__free(it);
 }

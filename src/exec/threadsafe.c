@@ -70,7 +70,7 @@ static void *lt_main(void *arg) {
   while (!lt->stop_posted)
     pthread_cond_wait(&lt->cv, &lt->mu);
   pthread_mutex_unlock(&lt->mu);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   return NULL;
 }
 

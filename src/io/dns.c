@@ -302,7 +302,7 @@ static void dns_break(dns_state *st, int err) {
 
 static int pump_start(dns_state *st, dns_sock *s, int dir) {
   cio_spawn_opts o = {.name = dir == CIO_READABLE ? "dns read" : "dns write",
-                      .stack_size = 64 * 1024};
+                      .stack_size = 64 * 1024, .daemon = 1};
   cio_task *t = cio_spawn_ex(dir == CIO_READABLE ? pump_read : pump_write, s, &o);
   if (!t) {
     dns_break(st, -errno);

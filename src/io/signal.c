@@ -207,6 +207,7 @@ struct sigloop {
   uint64_t seq[NSIG];      /* deliveries dispatched so far */
   bool due[NSIG];          /* handler to run from the scheduled callback */
   bool cb_scheduled;
+  bool sigint_taken;       /* a task took a SIGINT: the program is stopping */
   cio_callback_fn fn[NSIG];
   void *arg[NSIG];
 };
@@ -276,6 +277,19 @@ static void run_handlers(void *arg) {
   }
 }
 
+/* Ctrl-C again while the program is stopping: a task took the first SIGINT
+ * (to begin a graceful shutdown) and waits for no other, and no handler
+ * wants it. Keeping it would leave the user no way out of a slow shutdown;
+ * die as an unhandled SIGINT does (asyncio.run does the same on a second
+ * Ctrl-C). */
+static void second_ctrl_c(void) {
+  static const char msg[] = "cio: second SIGINT during shutdown: exiting\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  signal(SIGINT, SIG_DFL);
+  raise(SIGINT);
+}
+
 static void deliver(struct sigloop *sl, int signo) {
   sl->seq[signo]++;
   int woke = 0;
@@ -289,6 +303,10 @@ static void deliver(struct sigloop *sl, int signo) {
     if (cio_task_wake(w->task, signo) && !w->internal)
       woke++;
   }
+  if (signo == SIGINT && woke)
+    sl->sigint_taken = true;
+  else if (signo == SIGINT && !sl->fn[signo] && sl->sigint_taken)
+    second_ctrl_c();
   if (!woke && sl->watched[signo])
     sl->pending[signo] = true;
   if (sl->fn[signo]) {
@@ -386,7 +404,7 @@ static int sigloop_get(struct sigloop **out) {
     free(sl);
     return r;
   }
-  cio_spawn_opts so = {.name = "cio-signals", .stack_size = 64 * 1024};
+  cio_spawn_opts so = {.name = "cio-signals", .stack_size = 64 * 1024, .daemon = 1};
   cio_task *t = cio_spawn_ex(dispatcher, sl, &so);
   if (!t) {
     int r = -errno;
@@ -470,6 +488,8 @@ static int wait_set(const sigset_t *set) {
       return -ESHUTDOWN;
     if (sl->pending[got]) {
       sl->pending[got] = false;
+      if (got == SIGINT)
+        sl->sigint_taken = true;
       return got;
     }
   }

@@ -461,7 +461,6 @@ ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got) 
 static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char *buf,
                             size_t cap, size_t *got, int eof_line) {
   size_t max = cap < s->limit ? cap : s->limit;
-  if (dlen > max) return -EINVAL;
   size_t searched = 0; /* bytes from rpos known to hold no delimiter start */
   for (;;) {
     size_t avail = s->rend - s->rpos;
@@ -498,7 +497,7 @@ ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void
   size_t dummy;
   if (!got) got = &dummy;
   *got = 0;
-  if (!delim || !dlen || !cap) return -EINVAL;
+  if (!delim || !dlen || dlen > cap || dlen > s->limit) return -EINVAL; /* never found */
   int e = enter_read(s);
   if (e < 0) return e;
   if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));

@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define MIN_FREE 4096u      /* never read into less room than this */
-#define MAX_SPARE 64u       /* recycled requests kept per connection */
-#define OUT_KEEP (1u << 20) /* an output buffer larger than this is released */
+#define MIN_FREE  4096u      /* never read into less room than this */
+#define MAX_SPARE 64u        /* recycled requests kept per connection */
+#define OUT_KEEP  (1u << 20) /* an output buffer larger than this is released */
 
 /* ---- lifetime ---- */
 

@@ -1,5 +1,5 @@
-/* error.c - the words for the last failure on this thread, and names for
- * the layer's own codes. */
+/* error.c - the words for the last failure of a cio_redis call on this
+ * thread. */
 #include "redis_internal.h"
 
 #include <stdarg.h>
@@ -31,14 +31,4 @@ int cio__redis_error_reply(const cio_redis_reply *r) {
   last_error[n] = '\0';
   mark_cut(r->len);
   return -CIO_EREDIS;
-}
-
-const char *cio_redis_strerror(int code) {
-  switch (code < 0 ? -code : code) {
-  case CIO_EREDIS: return "the server replied with an error";
-  case CIO_EWATCH: return "transaction aborted: a watched key changed";
-  case EPROTO: return "the server does not speak RESP";
-  case EMSGSIZE: return "reply longer than the limit";
-  default: return cio_strerror(code);
-  }
 }

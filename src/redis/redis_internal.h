@@ -31,7 +31,7 @@
 
 #include <sys/uio.h>
 
-#define CIO__REDIS_DEFAULT_BUFFER (64u * 1024u)
+#define CIO__REDIS_DEFAULT_BUFFER    (64u * 1024u)
 #define CIO__REDIS_DEFAULT_MAX_REPLY ((size_t)512 << 20)
 
 typedef struct cio__redis_req cio__redis_req;

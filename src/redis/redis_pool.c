@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX 10
+#define DEFAULT_MAX        10
 #define DEFAULT_IDLE_CHECK 1.0
 
 typedef struct waiter {

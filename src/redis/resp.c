@@ -195,11 +195,11 @@ static size_t scan_skipped_line(cio__resp_scanner *s, const char *p, size_t n, i
   return k;
 }
 
-#define FAIL(msg)     \
-  do {                \
-    s->error = (msg); \
-    *used = i;        \
-    return -EPROTO;   \
+#define FAIL(msg)                                                                                  \
+  do {                                                                                             \
+    s->error = (msg);                                                                              \
+    *used = i;                                                                                     \
+    return -EPROTO;                                                                                \
   } while (0)
 
 int cio__resp_scan(cio__resp_scanner *s, const char *p, size_t n, size_t *used) {

@@ -260,7 +260,7 @@ static void test_dump_outside_tasks(void) {
 
   cio_task_release(t);
   cio_task_release(nap);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 }
 
 /* ---- a task with too little stack left is not unwound ---- */
@@ -353,7 +353,7 @@ static void test_slow_task_reports(void) {
   cio_task *t = cio_spawn(slow_main, NULL);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(strstr(err, "task 'hog_yield' (id 2) held the loop for 0.") != NULL);
@@ -372,9 +372,20 @@ static int fail_eio(void *arg) {
   return -EIO;
 }
 
+static int fail_enoent(void *arg) {
+  (void)arg;
+  return -ENOENT;
+}
+
+/* A connection handler whose peer went away: not a failure to report. */
 static int fail_epipe(void *arg) {
   (void)arg;
   return -EPIPE;
+}
+
+static int fail_econnreset(void *arg) {
+  (void)arg;
+  return -ECONNRESET;
 }
 
 static int succeed(void *arg) {
@@ -386,7 +397,7 @@ static int close_main(void *arg) {
   (void)arg;
   cio_task_release(spawn_named(fail_eio, NULL, "forgotten", 0));
   cio_task_release(spawn_named(dbg_sleeper, NULL, "lost_runner", 0));
-  cio_detach(spawn_named(fail_epipe, NULL, "detached_failure", 0));
+  cio_detach(spawn_named(fail_enoent, NULL, "detached_failure", 0));
   cio_detach(spawn_named(fail_eio, NULL, "detached_after_done", 0)); /* detached below */
   cio_task *ok = spawn_named(succeed, NULL, "awaited_ok", 0);
   cio_task *rd = spawn_named(fail_eio, NULL, "status_read", 0);
@@ -397,6 +408,11 @@ static int close_main(void *arg) {
   CHECK_EQ(cio_task_status(rd), -EIO);
   cio_task_release(rd);
   cio_detach(dd); /* already failed: reported at detach */
+  cio_detach(spawn_named(fail_epipe, NULL, "peer_gone", 0));
+  cio_detach(spawn_named(fail_econnreset, NULL, "peer_reset", 0));
+  cio_spawn_opts svc = {.name = "service", .daemon = 1};
+  cio_detach(cio_spawn_ex(dbg_sleeper, NULL, &svc));
+  cio_sleep(0.01);
   return 0;
 }
 
@@ -406,13 +422,17 @@ static void test_close_report(void) {
   cio_task *t = cio_spawn(close_main, NULL);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(strstr(err, "2 task(s) were never awaited") != NULL);
   CHECK(strstr(err, "'forgotten' (id 2): Input/output error") != NULL);
   CHECK(strstr(err, "'lost_runner' (id 3): cancelled") != NULL);
-  CHECK(strstr(err, "detached task 'detached_failure' (id 4) failed: Broken pipe") != NULL);
+  CHECK(strstr(err, "detached task 'detached_failure' (id 4) failed: No such file or directory") != NULL);
+  CHECK(strstr(err, "'peer_gone'") == NULL);  /* -EPIPE: the peer went away */
+  CHECK(strstr(err, "'peer_reset'") == NULL); /* -ECONNRESET likewise */
+  CHECK(strstr(err, "'service'") == NULL);    /* a daemon: not a leftover */
+  CHECK(strstr(err, "loop closed with 1 task(s) still running") != NULL);
   CHECK(strstr(err, "detached task(s) failed and nobody read the error") != NULL);
   CHECK(in_order(err, "nobody read the error", "'detached_failure'"));
   CHECK(strstr(err, "'done_then_detached' (id 8) failed") != NULL);
@@ -431,7 +451,7 @@ static void test_no_report_without_debug(void) {
   cio_task *t = cio_spawn(close_main, NULL);
   cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_STR(err, "");
   free(err);
@@ -500,7 +520,7 @@ static void test_stack_high_water(void) {
   cio_task *t = cio_spawn(hw_main, hw);
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   CHECK(hw[0] >= 96 * 1024);
   CHECK(hw[0] < 200 * 1024);
   CHECK(hw[1] >= hw[0]);
@@ -539,7 +559,7 @@ static void test_sigquit_dump(void) {
   cio_loop_opts off = {.debug = 0};
   cio_loop *loop = cio_loop_new(&off);
   CHECK(is_default(SIGQUIT)); /* only debug loops take SIGQUIT */
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 
   capture_begin();
   loop = debug_loop(0);
@@ -547,7 +567,7 @@ static void test_sigquit_dump(void) {
   cio_task *t = spawn_named(quit_main, NULL, "main", 0);
   int r = cio_loop_run_until_complete(loop, t);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK_EQ(r, 0);
   CHECK(is_default(SIGQUIT));
@@ -585,11 +605,59 @@ static void test_sigquit_names_stuck_task(void) {
   cio_loop_run_until_complete(loop, t);
   pthread_join(th, NULL);
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
   char *err = capture_end();
   CHECK(strstr(err, "cio: SIGQUIT: task 'stuck' (id 1) holds the loop and has run for ") != NULL);
   CHECK(strstr(err, "=== cio task dump on SIGQUIT") != NULL);
   if (test_failed_checks) fprintf(stderr, "---- stderr was:\n%s----\n", err);
+  free(err);
+}
+
+/* ---- a swallowed cancellation that later blocks a shutdown ---- */
+
+static int swallower(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2; i++) {
+    int r = cio_sleep(30);
+    if (r == -ECANCELED) continue; /* swallowed */
+  }
+  /* close's cancellation is swallowed too: a slow shutdown */
+  struct timespec ts = {0, 5000000};
+  for (int i = 0; i < 300; i++) {
+    if (cio_sleep(0.01) == -ECANCELED) {
+      for (int k = 0; k < 20; k++) {
+        nanosleep(&ts, NULL);
+        cio_yield();
+      }
+      return 0;
+    }
+  }
+  return 0;
+}
+
+static int swallow_main(void *arg) {
+  (void)arg;
+  cio_task *t = spawn_named(swallower, NULL, "swallower", 0);
+  cio_sleep(0.01);
+  cio_task_cancel(t);
+  cio_sleep(0.01);
+  cio_detach(t);
+  return 0;
+}
+
+static void test_swallowed_cancellation_report(void) {
+  capture_begin();
+  cio_loop *loop = debug_loop(0);
+  cio_task *t = cio_spawn(swallow_main, NULL);
+  int r = cio_loop_run_until_complete(loop, t);
+  cio_task_release(t);
+  cio_loop_free(loop);
+  char *err = capture_end();
+  CHECK_EQ(r, 0);
+  CHECK(strstr(err, "'swallower' (id 2) waiting on sleep - it swallowed 1 earlier cancellation") !=
+        NULL);
+  CHECK(strstr(err, "loop close is still waiting, after 1 s, for 1 task(s)") != NULL);
+  CHECK(strstr(err, "- it swallowed 2 earlier cancellations") != NULL);
   free(err);
 }
 
@@ -599,6 +667,7 @@ int main(void) {
   RUN(test_no_unwind_without_room);
   RUN(test_slow_task_reports);
   RUN(test_close_report);
+  RUN(test_swallowed_cancellation_report);
   RUN(test_no_report_without_debug);
   RUN(test_stack_high_water);
   RUN(test_sigquit_dump);

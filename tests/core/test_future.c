@@ -703,6 +703,7 @@ static void test_eperm_outside_loop(void) {
   CHECK_EQ(cio_future_set_result(f, ITEM(1)), 0);   /* setting needs no task */
   cio_future_release(f);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 int main(void) {

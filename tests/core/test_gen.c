@@ -11,9 +11,9 @@
 
 struct counter {
   int stop;
-  double delay;        /* sleep before each value (0: none) */
-  int fail_at;         /* return -EIO instead of yielding this value (-1: never) */
-  int produced;        /* values computed so far */
+  double delay; /* sleep before each value (0: none) */
+  int fail_at;  /* return -EIO instead of yielding this value (-1: never) */
+  int produced; /* values computed so far */
   int started;
   int cleaned;         /* cleanup ran */
   int cleanup_sleep_r; /* status of a sleep in the cleanup */
@@ -25,8 +25,10 @@ static int counter(cio_gen *g, void *arg) {
   c->started = 1;
   int r = 0;
   for (int i = 0; i < c->stop && r == 0; i++) {
-    if (c->delay > 0) r = cio_sleep(c->delay);
-    if (r < 0) break;
+    if (c->delay > 0)
+      r = cio_sleep(c->delay);
+    if (r < 0)
+      break;
     if (i == c->fail_at) {
       r = -EIO;
       break;
@@ -37,7 +39,8 @@ static int counter(cio_gen *g, void *arg) {
   }
   if (r == -ECANCELED) {
     c->cleaned = 1;
-    c->cleanup_sleep_r = cio_sleep(0.001); /* cleanup may suspend once cancelled */
+    c->cleanup_sleep_r =
+        cio_sleep(0.001); /* cleanup may suspend once cancelled */
   }
   return r;
 }
@@ -68,6 +71,7 @@ static int basic_main(void *arg) {
   CHECK_EQ(cio_gen_next(g, &v), 0); /* the end, again */
   CHECK_EQ(cio_task_status(cio_gen_task(g)), 0);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   CHECK_EQ(c.cleaned, 0);
   return 0;
 }
@@ -79,7 +83,8 @@ static int many(cio_gen *g, void *arg) {
   intptr_t n = (intptr_t)arg;
   for (intptr_t i = 1; i <= n; i++) {
     int r = cio_gen_yield(g, (void *)i);
-    if (r < 0) return r;
+    if (r < 0)
+      return r;
   }
   return 0;
 }
@@ -91,9 +96,11 @@ static int many_main(void *arg) {
   CHECK_STR(cio_task_name(cio_gen_task(g)), "many");
   void *v;
   long long sum = 0;
-  while (cio_gen_next(g, &v) == 1) sum += (intptr_t)v;
+  while (cio_gen_next(g, &v) == 1)
+    sum += (intptr_t)v;
   CHECK_EQ(sum, 100000LL * 100001LL / 2);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   return 0;
 }
 
@@ -112,6 +119,7 @@ static int fail_main(void *arg) {
   CHECK_EQ(cio_gen_next(g, &v), -EIO);
   CHECK_EQ(cio_gen_next(g, &v), -EIO);
   CHECK_EQ(cio_gen_close(g), -EIO);
+  cio_gen_free(g);
   return 0;
 }
 
@@ -153,10 +161,12 @@ static int errors_main(void *arg) {
   cio_task_release(t);
   CHECK_EQ(cio_gen_next(g, &v), 0); /* ends without a value */
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
 
   g = cio_gen_new(self_next, NULL, NULL);
   CHECK_EQ(cio_gen_next(g, &v), 0);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   return 0;
 }
 
@@ -173,9 +183,11 @@ static int close_early_main(void *arg) {
   struct counter c = mk(100, 0.001);
   cio_gen *g = cio_gen_new(counter, &c, NULL);
   void *v;
-  for (int i = 0; i < 3; i++) CHECK_EQ(cio_gen_next(g, &v), 1);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(cio_gen_next(g, &v), 1);
   /* `break` out of the loop: the generator is parked in its yield. */
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   CHECK_EQ(c.produced, 3);
   CHECK_EQ(c.last_yield_r, -ECANCELED);
   CHECK_EQ(c.cleaned, 1);
@@ -183,13 +195,17 @@ static int close_early_main(void *arg) {
   return 0;
 }
 
-static void test_close_early(void) { CHECK_EQ(cio_run(close_early_main, NULL), 0); }
+static void test_close_early(void) {
+  CHECK_EQ(cio_run(close_early_main, NULL), 0);
+}
 
 static int close_unstarted_main(void *arg) {
   (void)arg;
   /* Closed before it was ever scheduled. */
   struct counter c = mk(5, 0);
-  CHECK_EQ(cio_gen_close(cio_gen_new(counter, &c, NULL)), 0);
+  cio_gen *fresh = cio_gen_new(counter, &c, NULL);
+  CHECK_EQ(cio_gen_close(fresh), 0);
+  cio_gen_free(fresh);
   CHECK_EQ(c.started, 0);
   /* Closed after its task ran up to its first request. */
   struct counter d = mk(5, 0);
@@ -197,11 +213,14 @@ static int close_unstarted_main(void *arg) {
   cio_yield();
   CHECK_STR(cio_task_waiting_on(cio_gen_task(g)), "generator start");
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   CHECK_EQ(d.started, 0);
   return 0;
 }
 
-static void test_close_before_start(void) { CHECK_EQ(cio_run(close_unstarted_main, NULL), 0); }
+static void test_close_before_start(void) {
+  CHECK_EQ(cio_run(close_unstarted_main, NULL), 0);
+}
 
 /* ---- cancellation of the consumer: nothing is lost ---- */
 
@@ -257,11 +276,14 @@ static int consumer_cancel_main(void *arg) {
   CHECK_EQ(cio_gen_next(g, &v), 1);
   CHECK_EQ((intptr_t)v, 3);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   CHECK_EQ(c.cleaned, 1);
   return 0;
 }
 
-static void test_consumer_cancelled(void) { CHECK_EQ(cio_run(consumer_cancel_main, NULL), 0); }
+static void test_consumer_cancelled(void) {
+  CHECK_EQ(cio_run(consumer_cancel_main, NULL), 0);
+}
 
 /* Closing while the generator is busy in its own suspension (its consumer
  * gave up): the cancellation lands there. */
@@ -276,13 +298,16 @@ static int close_busy_main(void *arg) {
   cio_timeout_end(&s);
   CHECK_STR(cio_task_waiting_on(cio_gen_task(g)), "sleep");
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   CHECK_EQ(c.produced, 0);
   CHECK_EQ(c.cleaned, 1);
   CHECK_EQ(c.cleanup_sleep_r, 0);
   return 0;
 }
 
-static void test_close_while_generator_busy(void) { CHECK_EQ(cio_run(close_busy_main, NULL), 0); }
+static void test_close_while_generator_busy(void) {
+  CHECK_EQ(cio_run(close_busy_main, NULL), 0);
+}
 
 /* The consumer is cancelled while it waits in close for a slow cleanup:
  * close still waits and frees; the cancellation hits the next suspension. */
@@ -302,6 +327,7 @@ static int closer(void *arg) {
   void *v;
   CHECK_EQ(cio_gen_next(g, &v), 1);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   return cio_sleep(1);
 }
 
@@ -338,10 +364,13 @@ static int gen_cancelled_main(void *arg) {
   void *v;
   CHECK_EQ(cio_gen_next(g, &v), -ECANCELED);
   CHECK_EQ(cio_gen_close(g), 0);
+  cio_gen_free(g);
   return 0;
 }
 
-static void test_generator_cancelled(void) { CHECK_EQ(cio_run(gen_cancelled_main, NULL), 0); }
+static void test_generator_cancelled(void) {
+  CHECK_EQ(cio_run(gen_cancelled_main, NULL), 0);
+}
 
 /* A timeout scope of the generator's own covers its yields too. */
 static int impatient(cio_gen *g, void *arg) {
@@ -349,7 +378,8 @@ static int impatient(cio_gen *g, void *arg) {
   cio_timeout_scope s;
   cio_timeout_begin(&s, 0.02);
   int r = cio_gen_yield(g, NULL);
-  if (r == 0) r = cio_gen_yield(g, NULL); /* the consumer is slow to ask */
+  if (r == 0)
+    r = cio_gen_yield(g, NULL); /* the consumer is slow to ask */
   *yield_r = r;
   cio_timeout_end(&s);
   return r;
@@ -366,10 +396,13 @@ static int gen_timeout_main(void *arg) {
   CHECK_EQ(yield_r, -ETIMEDOUT);
   CHECK_EQ(cio_gen_next(g, &v), -ETIMEDOUT); /* the generator's status */
   CHECK_EQ(cio_gen_close(g), -ETIMEDOUT);
+  cio_gen_free(g);
   return 0;
 }
 
-static void test_generator_timeout(void) { CHECK_EQ(cio_run(gen_timeout_main, NULL), 0); }
+static void test_generator_timeout(void) {
+  CHECK_EQ(cio_run(gen_timeout_main, NULL), 0);
+}
 
 /* ---- closing from a callback, and the loop closing under both ---- */
 
@@ -381,6 +414,7 @@ struct cb_close {
 static void close_cb(void *arg) {
   struct cb_close *cc = arg;
   cc->r = cio_gen_close(cc->g);
+  cio_gen_free(cc->g); /* freed once the generator has unwound */
 }
 
 static int cb_close_main(void *arg) {
@@ -408,6 +442,7 @@ static int abandoned_consumer(void *arg) {
   while ((r = cio_gen_next(g, &v)) == 1) {
   }
   cio_gen_close(g); /* after the loop cancelled both */
+  cio_gen_free(g);
   return r;
 }
 
@@ -420,6 +455,29 @@ static void test_loop_closes_under_both(void) {
   struct counter c = mk(1000, 0.01);
   CHECK_EQ(cio_run(abandon_main, &c), 0);
   CHECK(c.produced > 0);
+  CHECK_EQ(c.cleaned, 1);
+}
+
+/* ---- cio_gen_free without close ---- */
+
+static int free_waiting_main(void *arg) {
+  struct counter *c = arg;
+  cio_gen *g = cio_gen_new(counter, c, NULL);
+  struct consumer k = {.g = g};
+  cio_task *t = cio_spawn(consume_one, &k);
+  cio_sleep(0.01); /* t waits in next; the generator sleeps before value 0 */
+  CHECK_STR(cio_task_waiting_on(t), "generator next");
+  cio_gen_free(g); /* wakes t with -EBADF, cancels the generator */
+  CHECK_EQ(cio_await(t), -EBADF);
+  CHECK_EQ(k.r, -EBADF);
+  cio_task_release(t);
+  cio_sleep(0.1); /* the generator unwinds, then its memory goes (LSan) */
+  return 0;
+}
+
+static void test_free_with_consumer_waiting(void) {
+  struct counter c = mk(5, 0.05);
+  CHECK_EQ(cio_run(free_waiting_main, &c), 0);
   CHECK_EQ(c.cleaned, 1);
 }
 
@@ -437,5 +495,6 @@ int main(void) {
   RUN(test_generator_timeout);
   RUN(test_close_from_callback);
   RUN(test_loop_closes_under_both);
+  RUN(test_free_with_consumer_waiting);
   return test_report();
 }

@@ -44,7 +44,7 @@ static int all_ok_main(void *arg) {
   struct child c[5];
   for (int i = 0; i < 5; i++) {
     c[i] = child(0.005 * (5 - i), i == 2 ? 3 : 0);   /* positive = success */
-    cio_spawn_opts o = {"grp-child", 0};
+    cio_spawn_opts o = {.name = "grp-child", .stack_size = 0};
     CHECK(cio_group_spawn(g, child_fn, &c[i], i == 0 ? &o : NULL) != NULL);
   }
   CHECK_EQ(cio_group_size(g), 5);
@@ -377,6 +377,7 @@ static void test_group_new_outside_task(void) {
   CHECK(cio_group_new() == NULL);
   CHECK_EQ(errno, EPERM);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* Groups nest: a child owning its own group that fails. */

@@ -103,7 +103,7 @@ static int run_nested(void *arg) {
   cio_loop *l = cio_loop_new(NULL);
   out[1] = l == NULL;
   out[2] = errno;
-  if (l) cio_loop_close(l);
+  if (l) cio_loop_free(l);
   return 0;
 }
 
@@ -151,12 +151,17 @@ static void test_explicit_loop_lifecycle(void) {
   CHECK_EQ(cio_loop_run_forever(loop), 0);
 
   CHECK_EQ(cio_loop_close(loop), 0);
+
+  cio_loop_free(loop);
   CHECK(cio_loop_current() == NULL);
 
   /* The thread may have a new loop after closing the old one. */
   loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (loop) CHECK_EQ(cio_loop_close(loop), 0);
+  if (loop) {
+    CHECK_EQ(cio_loop_close(loop), 0);
+    cio_loop_free(loop);
+  }
 }
 
 static void test_loop_opts(void) {
@@ -167,6 +172,7 @@ static void test_loop_opts(void) {
   if (!loop) return;
   CHECK_EQ(cio_loop_debug(loop), 0);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 
   o.debug = 1;
   o.stack_size = 64 * 1024;
@@ -179,6 +185,7 @@ static void test_loop_opts(void) {
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 3);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 struct stopper {
@@ -207,6 +214,7 @@ static void test_run_forever_stopped_by_task(void) {
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 struct nested_calls {
@@ -219,6 +227,7 @@ static int nested_loop_calls(void *arg) {
   n->forever = cio_loop_run_forever(n->loop);
   n->until = cio_loop_run_until_complete(n->loop, cio_current());
   n->close_r = cio_loop_close(n->loop);
+  cio_loop_free(n->loop); /* running: refused, nothing freed */
   return 0;
 }
 
@@ -234,6 +243,7 @@ static void test_reentrant_calls_are_ebusy(void) {
   CHECK_EQ(n.close_r, -EBUSY);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* A second thread owns a loop and a task; the main thread checks that its
@@ -259,6 +269,7 @@ static void *foreign_thread(void *arg) {
       cio_task_release(f->task);
     }
     f->close_r = cio_loop_close(f->loop);
+    cio_loop_free(f->loop);
   }
   return NULL;
 }
@@ -283,7 +294,10 @@ static void test_foreign_loop_and_task(void) {
     CHECK_EQ(cio_loop_run_until_complete(mine, f.task), -EINVAL);
     CHECK_EQ(cio_loop_close(f.loop), -EINVAL); /* wrong thread */
   }
-  if (mine) CHECK_EQ(cio_loop_close(mine), 0);
+  if (mine) {
+    CHECK_EQ(cio_loop_close(mine), 0);
+    cio_loop_free(mine);
+  }
 
   pthread_barrier_wait(&f.done);
   pthread_join(th, NULL);
@@ -305,6 +319,7 @@ static void test_one_loop_per_thread(void) {
   CHECK_EQ(cio_run(return_arg, &v), -EBUSY);
   CHECK(cio_loop_current() == loop);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
   CHECK(cio_loop_current() == NULL);
   CHECK_EQ(cio_run(return_arg, &v), 0);
 }
@@ -366,6 +381,7 @@ static void test_call_soon_fifo(void) {
   CHECK_EQ(s.n, 51);
   for (int i = 0; i < 51 && i < s.n; i++) CHECK_EQ(s.ids[i], i);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void test_call_later_ordering(void) {
@@ -400,6 +416,7 @@ static void test_call_later_ordering(void) {
   CHECK(elapsed >= 0.099);
   CHECK(elapsed < 3.0);   /* loose */
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void test_call_at_past_runs(void) {
@@ -416,6 +433,7 @@ static void test_call_at_past_runs(void) {
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.n, 2);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- cio_timer ---- */
@@ -455,7 +473,7 @@ static cio_loop *timer_setup(struct tstate *s) {
   s->loop = loop;
   s->timer = cio_timer_new(loop, timer_cb, s);
   CHECK(s->timer != NULL);
-  if (!s->timer) { cio_loop_close(loop); return NULL; }
+  if (!s->timer) { cio_loop_free(loop); return NULL; }
   return loop;
 }
 
@@ -487,6 +505,7 @@ static void test_timer_fire_and_active(void) {
   CHECK_EQ(s.fired, 2);
   cio_timer_free(s.timer);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void check_not_fired(void *arg) {
@@ -508,6 +527,7 @@ static void test_timer_restart_rearms(void) {
   CHECK(s.at[0] - t0 >= 0.059);
   cio_timer_free(s.timer);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void test_timer_restart_from_callback(void) {
@@ -521,6 +541,7 @@ static void test_timer_restart_from_callback(void) {
   CHECK_EQ(cio_timer_active(s.timer), 0);
   cio_timer_free(s.timer);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void test_timer_free_inside_callback(void) {
@@ -536,6 +557,7 @@ static void test_timer_free_inside_callback(void) {
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 1);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 static void test_timer_free_armed(void) {
@@ -548,7 +570,7 @@ static void test_timer_free_armed(void) {
   cio_timer *a = cio_timer_new(loop, timer_cb, &s);
   cio_timer *b = cio_timer_new(loop, timer_cb, &s);
   CHECK(a && b);
-  if (!a || !b) { cio_loop_close(loop); return; }
+  if (!a || !b) { cio_loop_free(loop); return; }
   cio_timer_start(a, 0.005);
   cio_timer_start(b, 0.005);
   cio_timer_free(a);     /* armed: freeing stops it */
@@ -557,6 +579,7 @@ static void test_timer_free_armed(void) {
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 0);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- cross-thread calls ---- */
@@ -609,6 +632,7 @@ static void test_threadsafe_many_threads(void) {
   }
   CHECK_EQ(sh.count, sh.total);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 struct waker {
@@ -652,6 +676,7 @@ static void test_threadsafe_wakes_sleeping_loop(void) {
   CHECK_EQ(fired, 0);
   CHECK(now_s() - t0 < 5.0);
   CHECK_EQ(cio_loop_close(loop), 0);   /* frees the pending 100 s timer */
+  cio_loop_free(loop);
 }
 
 /* ---- cio_loop_close with leftover tasks ---- */
@@ -722,6 +747,7 @@ static void test_close_reaps_leftovers(void) {
   late_cb_runs = 0;
   double t0 = now_s();
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
   CHECK(now_s() - t0 < 5.0);
   CHECK(cio_loop_current() == NULL);
   /* loop.h says -ESHUTDOWN "once cio_loop_close() has begun (fn will not
@@ -790,7 +816,66 @@ static void test_strerror(void) {
   CHECK(cio_strerror(ETIMEDOUT) != NULL);
   CHECK(cio_strerror(-123456) != NULL);
   CHECK(strcmp(cio_strerror(-ECANCELED), cio_strerror(-ETIMEDOUT)) != 0);
-  CHECK(cio_version() != NULL);
+  CHECK_STR(cio_strerror_name(-ECANCELED), "ECANCELED");
+  CHECK_STR(cio_strerror_name(ETIMEDOUT), "ETIMEDOUT");
+  CHECK_STR(cio_strerror_name(-ECONNRESET), "ECONNRESET"); /* from libc's table */
+  CHECK_STR(cio_strerror_name(-CIO_ETLS), "CIO_ETLS");
+  CHECK_STR(cio_strerror_name(-CIO_ESQL), "CIO_ESQL");
+  CHECK_STR(cio_strerror_name(-CIO_EREDIS), "CIO_EREDIS");
+  CHECK_STR(cio_strerror_name(0), "0");
+  CHECK_STR(cio_strerror_name(-123456), "E?");
+  CHECK(strstr(cio_strerror(-CIO_ESQL), "database") != NULL);
+  char v[32];
+  snprintf(v, sizeof v, "%d.%d.%d", CIO_VERSION_MAJOR, CIO_VERSION_MINOR, CIO_VERSION_PATCH);
+  CHECK_STR(cio_version(), v);
+}
+
+/* ---- close vs free ---- */
+
+static int count_main(void *arg) {
+  cio_task *sleeper = arg;
+  (void)sleeper;
+  return (int)cio_loop_task_count(cio_loop_current());
+}
+
+static int sleep_long(void *arg) {
+  (void)arg;
+  return cio_sleep(60);
+}
+
+static void on_threadsafe(void *arg) { (*(int *)arg)++; }
+
+static void test_close_then_free(void) {
+  cio_loop *loop = cio_loop_new(NULL);
+  CHECK(loop != NULL);
+  cio_task *s = cio_spawn(sleep_long, NULL);
+  cio_spawn_opts d = {.name = "svc", .daemon = 1};
+  cio_task *svc = cio_spawn_ex(sleep_long, NULL, &d);
+  cio_task *m = cio_spawn(count_main, s);
+  CHECK_EQ(cio_loop_run_until_complete(loop, m), 2); /* the daemon is not counted */
+  CHECK_EQ(cio_loop_task_count(loop), 1);
+  CHECK_EQ(cio_loop_close(loop), 0);
+  /* closed, not freed: queries work, new work is refused */
+  CHECK(cio_loop_current() == NULL);
+  CHECK_EQ(cio_loop_task_count(loop), 0);
+  CHECK_EQ(cio_task_status(s), -ECANCELED);
+  CHECK_EQ(cio_task_status(svc), -ECANCELED);
+  CHECK_EQ(cio_loop_close(loop), 0); /* again: nothing to do */
+  int runs = 0;
+  CHECK_EQ(cio_call_soon(loop, on_threadsafe, &runs), -ESHUTDOWN);
+  CHECK_EQ(cio_call_soon_threadsafe(loop, on_threadsafe, &runs), -ESHUTDOWN);
+  CHECK_EQ(cio_call_later(loop, 0.1, on_threadsafe, &runs), -ESHUTDOWN);
+  /* the thread may have a new loop while the old one awaits its free */
+  cio_loop *next = cio_loop_new(NULL);
+  CHECK(next != NULL);
+  cio_loop_free(loop);
+  cio_loop_free(next); /* free alone closes too */
+  CHECK(cio_loop_current() == NULL);
+  CHECK_EQ(runs, 0);
+  cio_task_release(s);
+  cio_task_release(svc);
+  cio_task_release(m);
+  cio_loop_free(NULL);
 }
 
 /* ---- close hooks ---- */
@@ -830,6 +915,7 @@ static void test_close_hooks(void) {
   CHECK_EQ(cio_loop_run_until_complete(hook_loop, tick), 0);
   cio_task_release(tick);
   CHECK_EQ(cio_loop_close(hook_loop), 0);
+  cio_loop_free(hook_loop);
   CHECK_EQ(hook_n, 3);
   CHECK_EQ(hook_order[0], 3); /* last added first */
   CHECK_EQ(hook_order[1], 2);
@@ -865,6 +951,7 @@ int main(void) {
   RUN(test_close_reaps_leftovers);
   RUN(test_loop_time_monotonic);
   RUN(test_strerror);
+  RUN(test_close_then_free);
   RUN(test_close_hooks);
   return test_report();
 }

@@ -167,7 +167,7 @@ static void test_manual_loop_untouched(void) {
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   CHECK(is_default());
   cio_task_release(t);
-  cio_loop_close(loop);
+  cio_loop_free(loop);
 }
 
 /* Someone saves SIGINT's disposition while cio_run runs (cio's own handler)

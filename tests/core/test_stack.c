@@ -37,7 +37,7 @@ struct overflow_case {
 
 static int overflow_main(void *arg) {
   const struct overflow_case *oc = arg;
-  cio_spawn_opts o = {oc->name, oc->stack_size};
+  cio_spawn_opts o = {.name = oc->name, .stack_size = oc->stack_size};
   cio_task *t = cio_spawn_ex(recurse_task, NULL, &o);
   if (!t) return -ENOMEM;
   int r = cio_await(t);

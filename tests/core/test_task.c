@@ -90,14 +90,14 @@ static int names_main(void *arg) {
   /* The name is copied. */
   char buf[32];
   snprintf(buf, sizeof buf, "worker-%d", 42);
-  cio_spawn_opts o = {buf, 0};
+  cio_spawn_opts o = {.name = buf, .stack_size = 0};
   cio_task *n = cio_spawn_ex(return_arg, &zero, &o);
   CHECK(n != NULL);
   memset(buf, 'x', sizeof buf - 1);
   if (n) CHECK_STR(cio_task_name(n), "worker-42");
 
   /* NULL name in opts means the default name. */
-  cio_spawn_opts d = {NULL, 0};
+  cio_spawn_opts d = {.name = NULL, .stack_size = 0};
   cio_task *dn = cio_spawn_ex(return_arg, &zero, &d);
   CHECK(dn != NULL);
   if (dn) {
@@ -106,7 +106,7 @@ static int names_main(void *arg) {
   }
   /* NULL opts too, and cio_spawn_on with the current loop. */
   cio_task *e = cio_spawn_ex(return_arg, &zero, NULL);
-  cio_spawn_opts oo = {"spawned-on", 0};
+  cio_spawn_opts oo = {.name = "spawned-on", .stack_size = 0};
   cio_task *on = cio_spawn_on(cio_loop_current(), return_arg, &zero, &oo);
   CHECK(e != NULL);
   CHECK(on != NULL);
@@ -417,6 +417,7 @@ static void test_outside_task_eperm(void) {
   CHECK_EQ(o.suspend_r, -EPERM);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- handles: detach, release, ref ---- */
@@ -493,18 +494,18 @@ static int recurse_task(void *arg) {
 static int stacks_main(void *arg) {
   /* 16 KiB, ~24 levels x ~300 bytes (~7 KiB; ASan frames are larger). */
   int small_depth = 24;
-  cio_spawn_opts small = {"small-stack", 16 * 1024};
+  cio_spawn_opts small = {.name = "small-stack", .stack_size = 16 * 1024};
   cio_task *a = cio_spawn_ex(recurse_task, &small_depth, &small);
   /* Default stack (256 KiB): ~400 levels (~120 KiB). */
   int default_depth = 400;
   cio_task *b = cio_spawn(recurse_task, &default_depth);
   /* A large custom stack: 4 MiB, ~4000 levels (~1.2 MiB). */
   int big_depth = 4000;
-  cio_spawn_opts big = {"big-stack", 4u * 1024 * 1024};
+  cio_spawn_opts big = {.name = "big-stack", .stack_size = 4u * 1024 * 1024};
   cio_task *c = cio_spawn_ex(recurse_task, &big_depth, &big);
   /* An odd size is rounded up to pages. */
   int odd_depth = 8;
-  cio_spawn_opts odd = {"odd-stack", 20000};
+  cio_spawn_opts odd = {.name = "odd-stack", .stack_size = 20000};
   cio_task *d = cio_spawn_ex(recurse_task, &odd_depth, &odd);
   CHECK(a && b && c && d);
   if (!a || !b || !c || !d) return -ENOMEM;
@@ -537,6 +538,7 @@ static void test_loop_default_stack(void) {
     cio_task_release(t);
   }
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- cio_suspend / cio_task_wake ---- */
@@ -731,7 +733,108 @@ static void test_stop_threadsafe(void) {
   CHECK(now_s() - t0 < 5.0);
   pthread_join(th, NULL);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
+
+/* ---- by-value arguments and results ---- */
+
+struct req {
+  int id;
+  char tag[40];
+};
+
+static int square_req(void *arg) {
+  struct req *r = arg;
+  /* the copy is the task's own: aligned, and intact after the spawner's
+   * variable went away */
+  CHECK_EQ((uintptr_t)arg % _Alignof(max_align_t), 0);
+  int rr = cio_sleep(0.001);
+  if (rr < 0) return rr;
+  CHECK_EQ((int)strlen(r->tag), 3);
+  return cio_set_result_int((int64_t)r->id * r->id);
+}
+
+static int ptr_result(void *arg) {
+  (void)arg;
+  static char word[] = "result";
+  return cio_set_result(word);
+}
+
+static int copy_main(void *arg) {
+  (void)arg;
+  enum { N = 50 };
+  cio_task *t[N];
+  for (int i = 0; i < N; i++) {
+    struct req r = {.id = i};
+    memcpy(r.tag, "req", 4);
+    t[i] = cio_spawn_copy(square_req, &r, sizeof r, NULL);
+    CHECK(t[i] != NULL);
+    memset(&r, 0xff, sizeof r); /* the task has its own copy */
+  }
+  CHECK_EQ(cio_gather(t, N, NULL, 0), 0);
+  int64_t sum = 0;
+  for (int i = 0; i < N; i++) {
+    sum += cio_task_result_int(t[i]);
+    cio_task_release(t[i]);
+  }
+  CHECK_EQ(sum, (int64_t)(N - 1) * N * (2 * N - 1) / 6);
+  cio_task *p = cio_spawn(ptr_result, NULL);
+  CHECK(cio_task_result(p) == NULL); /* not set yet */
+  CHECK_EQ(cio_await(p), 0);
+  CHECK_STR((const char *)cio_task_result(p), "result");
+  cio_task_release(p);
+  /* size 0 is a plain spawn of arg; NULL with a size is refused */
+  cio_task *z = cio_spawn_copy(ptr_result, NULL, 0, NULL);
+  CHECK_EQ(cio_await(z), 0);
+  cio_task_release(z);
+  errno = 0;
+  CHECK(cio_spawn_copy(ptr_result, NULL, 8, NULL) == NULL);
+  CHECK_EQ(errno, EINVAL);
+  return 0;
+}
+
+static void test_spawn_copy_and_results(void) {
+  CHECK_EQ(cio_run(copy_main, NULL), 0);
+  CHECK_EQ(cio_set_result(NULL), -EPERM);
+  CHECK_EQ(cio_set_result_int(1), -EPERM);
+  errno = 0;
+  int x = 1;
+  CHECK(cio_spawn_copy(ptr_result, &x, sizeof x, NULL) == NULL); /* no loop */
+  CHECK_EQ(errno, ENOENT);
+}
+
+/* A task that swallows -ECANCELED can still see it was asked to stop. */
+static int stubborn(void *arg) {
+  int *seen = arg;
+  int r = cio_sleep(10);
+  if (r != -ECANCELED) return -EIO;
+  seen[0] = (int)cio_task_cancelling(cio_current());
+  r = cio_sleep(0.001); /* goes on: not interrupted again */
+  seen[1] = r;
+  seen[2] = (int)cio_task_uncancel(cio_current());
+  return cio_task_cancelling(cio_current()) ? -ECANCELED : 0;
+}
+
+static int cancelling_main(void *arg) {
+  (void)arg;
+  int seen[3] = {-1, -1, -1};
+  cio_task *t = cio_spawn(stubborn, seen);
+  CHECK_EQ(cio_task_cancelling(t), 0);
+  cio_yield();
+  cio_task_cancel(t);
+  cio_task_cancel(t); /* merged into the first delivery, but counted */
+  CHECK_EQ(cio_task_cancelling(t), 2);
+  CHECK_EQ(cio_await(t), -ECANCELED);
+  CHECK_EQ(seen[0], 2);
+  CHECK_EQ(seen[1], 0);
+  CHECK_EQ(seen[2], 1);
+  cio_task_release(t);
+  CHECK_EQ(cio_task_uncancel(NULL), 0);
+  CHECK_EQ(cio_task_cancelling(NULL), 0);
+  return 0;
+}
+
+static void test_cancelling(void) { CHECK_EQ(cio_run(cancelling_main, NULL), 0); }
 
 int main(void) {
   alarm(60);   /* a hung loop kills the test instead of blocking CI */
@@ -754,5 +857,7 @@ int main(void) {
   RUN(test_done_callbacks);
   RUN(test_checkpoint);
   RUN(test_stop_threadsafe);
+  RUN(test_spawn_copy_and_results);
+  RUN(test_cancelling);
   return test_report();
 }

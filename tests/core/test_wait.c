@@ -213,6 +213,7 @@ static void test_gather_outside_task(void) {
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   cio_task_release(t);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
 }
 
 /* ---- wait ---- */

@@ -82,6 +82,7 @@ static void test_loop_closes_before_start(void) {
   cio_xtask *x = cio_run_coroutine_threadsafe(loop, job_fn, &j);
   CHECK(x != NULL);
   CHECK_EQ(cio_loop_close(loop), 0);
+  cio_loop_free(loop);
   CHECK_EQ(cio_xtask_wait(x, 5.0), -ESHUTDOWN);
   CHECK_EQ(atomic_load(&j.started), 0);
   cio_xtask_free(x);
@@ -149,7 +150,7 @@ static void *held_thread(void *p) {
   cio_task *t = cio_spawn_on(h->loop, idle_main, NULL, NULL);
   cio_loop_run_until_complete(h->loop, t);
   cio_task_release(t);
-  cio_loop_close(h->loop);
+  cio_loop_free(h->loop);
   return NULL;
 }
 

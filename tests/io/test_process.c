@@ -3,7 +3,8 @@
  * several waiters, no zombie after free (also for children still running),
  * spawn errors, env/cwd, stdio modes, SIGPIPE. The whole suite runs a second
  * time in a child of itself with CIO_NO_PIDFD=1 (the SIGCHLD fallback).
- * cio-test-labels: threads */
+ * cio-test-labels: threads noqemu
+ */
 #include "test.h"
 #include "test_loop.h"
 

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Sleep in small steps until *flag >= want or ~3 s passed (a bound, not a
@@ -440,6 +441,43 @@ static void test_close_before_dispatcher_ran(void) {
   CHECK(disposition_is(SIGUSR2, SIG_DFL));
 }
 
+/* ---- Ctrl-C twice during a slow shutdown ---- */
+
+static int slow_shutdown_main(void *arg) {
+  int *ready = arg;
+  CHECK_EQ(cio_signal_watch(SIGINT), 0);
+  ssize_t w = write(ready[1], "r", 1);
+  (void)w;
+  if (cio_signal_wait(SIGINT) < 0)
+    return 1;
+  w = write(ready[1], "s", 1); /* the graceful shutdown begins */
+  (void)w;
+  cio_sleep(20); /* a slow one: only a second Ctrl-C ends it early */
+  return 0;
+}
+
+static void test_second_sigint_during_shutdown(void) {
+  int p[2];
+  CHECK_EQ(pipe(p), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    alarm(30);
+    _exit(cio_run(slow_shutdown_main, p) == 0 ? 0 : 2);
+  }
+  close(p[1]);
+  char c;
+  CHECK_EQ(read(p[0], &c, 1), 1); /* watching */
+  kill(pid, SIGINT);
+  CHECK_EQ(read(p[0], &c, 1), 1); /* took the first one */
+  CHECK_EQ(c, 's');
+  kill(pid, SIGINT);
+  int st = 0;
+  CHECK_EQ(waitpid(pid, &st, 0), pid);
+  CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+  close(p[0]);
+}
+
 int main(void) {
   RUN(test_errors);
   RUN(test_no_loop);
@@ -456,5 +494,6 @@ int main(void) {
   RUN(test_two_loops);
   RUN(test_close_with_registrations);
   RUN(test_close_before_dispatcher_ran);
+  RUN(test_second_sigint_during_shutdown);
   return test_report();
 }

@@ -105,6 +105,7 @@ LOOP_TEST(test_eof_every_form) {
   CHECK_EQ(cio_stream_readuntil(s, "--", 2, buf, sizeof buf, &got), -EPIPE);
   CHECK_EQ(got, 0);
   CHECK_EQ(cio_stream_readuntil(s, "", 0, buf, sizeof buf, &got), -EINVAL);
+  CHECK_EQ(cio_stream_readuntil(s, "--", 2, buf, 1, &got), -EINVAL); /* cannot fit */
   CHECK_EQ(cio_stream_read(s, buf, sizeof buf), 0);
   cio_stream_free(s);
   return 0;

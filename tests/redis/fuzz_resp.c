@@ -394,9 +394,9 @@ static void gen_reply(cio__resp_out *o, int depth, int resp2) {
     return;
   }
   case 1:
-    k = snprintf(
-        b, sizeof b, ":%lld\r\n",
-        rnd(3) ? (long long)rnd(100000) - 50000 : (long long)(rng >> 1) * (rnd(2) ? -1 : 1));
+    k = snprintf(b, sizeof b, ":%lld\r\n",
+                 rnd(3) ? (long long)rnd(100000) - 50000
+                        : (long long)(rng >> 1) * (rnd(2) ? -1 : 1));
     put(o, b, (size_t)k);
     return;
   case 2: {

@@ -60,7 +60,7 @@ static TEST_UNUSED const char *test_key(char *buf, size_t cap, const char *name)
 static TEST_UNUSED cio_redis *test_open(const cio_redis_opts *o) {
   cio_redis *c = NULL;
   int r = cio_redis_open(test_redis_url(NULL), o, &c);
-  if (r < 0) fprintf(stderr, "open: %s (%s)\n", cio_redis_strerror(r), cio_redis_last_error());
+  if (r < 0) fprintf(stderr, "open: %s (%s)\n", cio_strerror(r), cio_redis_last_error());
   CHECK_EQ(r, 0);
   return c;
 }

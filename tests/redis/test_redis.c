@@ -66,9 +66,8 @@ LOOP_TEST(test_server_errors) {
   CHECK_EQ(cio_redis_command(c, 0, NULL, NULL, NULL), -EINVAL);
   CHECK_EQ(cio_redis_command(NULL, 1, NULL, NULL, NULL), -EINVAL);
   CHECK_EQ(cio_redis_commandf(c, NULL, "DEL %s", key), 0);
-  CHECK_STR(cio_redis_strerror(-CIO_EREDIS), "the server replied with an error");
-  CHECK_STR(cio_redis_strerror(-CIO_EWATCH), "transaction aborted: a watched key changed");
-  CHECK_STR(cio_redis_strerror(-ECANCELED), "cancelled");
+  CHECK_STR(cio_strerror_name(-CIO_EREDIS), "CIO_EREDIS"); /* the core knows the codes */
+  CHECK_STR(cio_strerror_name(-CIO_EWATCH), "CIO_EWATCH");
   cio_redis_free(c);
   return 0;
 }

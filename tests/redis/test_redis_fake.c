@@ -9,8 +9,8 @@
 #include <cio/redis.h>
 
 #define HELLO_OK "%1\r\n$6\r\nserver\r\n$4\r\nfake\r\n"
-#define SILENT ""       /* read the command, never answer */
-#define CLOSE "<close>" /* at the end of an answer: then close */
+#define SILENT   ""        /* read the command, never answer */
+#define CLOSE    "<close>" /* at the end of an answer: then close */
 
 typedef struct script {
   const char *const *steps; /* one answer per command read, NULL-ended */

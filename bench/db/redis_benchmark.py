@@ -1,9 +1,9 @@
 """redis-benchmark (Debian redis-tools), the limit: run it, read its --csv
-line, and print the same JSON lines as bench_redis.c with impl
+line, and print the same JSON lines as cio_redis.c with impl
 "redis-benchmark". Its CPU time is the child's (getrusage of children).
 
 usage: redis_benchmark.py --host H --port P --op get|set --clients C
-                          [--depth D] [-n N] --case NAME [-- PIN...]
+                          [--depth D] [-n N] --case MODE [-- PIN...]
 """
 import argparse
 import csv
@@ -36,12 +36,12 @@ def main():
     if not rows:
         sys.exit(f"redis_benchmark.py: no {a.op.upper()} line in: {out!r}")
     rps = float(rows[0][1])
-    base = {"bench": "db", "db": "redis", "impl": "redis-benchmark", "n": a.n}
-    print(json.dumps(dict(base, metric=f"{a.op}_{a.case}_q_per_s", value=rps, unit="q/s",
+    base = {"bench": "db", "impl": "redis-benchmark", "db": "redis", "n": a.n}
+    print(json.dumps(dict(base, metric=f"qps_{a.case}", value=rps, unit="q/s",
                           better="higher")))
     # CPU over the whole run (connecting and its own set-up included: a
     # slight overestimate per query).
-    print(json.dumps(dict(base, metric=f"{a.op}_{a.case}_cpu_us_per_q",
+    print(json.dumps(dict(base, metric=f"cpu_us_{a.case}",
                           value=round(cpu * 1e6 / a.n, 3), unit="us")))
     sys.stdout.flush()
 

@@ -1,10 +1,11 @@
-/* bench_redis.c - cio's Redis client under load: point GETs / SETs from 1
- * task, from 64 tasks, and pipelined; queries per second and the client's
- * CPU time per query. Driven by bench/db/run_redis, which starts the server
- * and runs the peers (redis-py on uvloop, redis-benchmark) the same way.
+/* cio_redis.c - cio's Redis client under load (the db_redis program):
+ * point GETs / SETs from 1 task, from 64 tasks, and pipelined; queries per
+ * second and the client's CPU time per query. Driven by bench/db/run_redis,
+ * which starts the server and runs the peers (redis-py on uvloop,
+ * redis-benchmark) the same way.
  *
- *   bench_redis --url URL --op get|set --tasks T [--conns C | --pool P]
- *               [--depth D] [-n N] --case NAME [--impl NAME]
+ *   db_redis --url URL --op get|set --tasks T [--conns C | --pool P]
+ *            [--depth D] [-n N] --case MODE
  *
  *   --conns C  T tasks share C connections (task i uses connection i % C):
  *              with C < T, commands of tasks on one connection are
@@ -15,9 +16,10 @@
  *              pipeline); 1 = one command at a time
  *
  * Keys are "key:%012d", 0..9,999, values 3 bytes (redis-benchmark -r 10000
- * -d 3), chosen at random. Prints two JSON lines:
- *   {"bench": "db", "db": "redis", "impl": "cio", "metric": "<op>_<case>_q_per_s", ...}
- *   {... "metric": "<op>_<case>_cpu_us_per_q", ...}
+ * -d 3), chosen at random. Prints two JSON lines, like bench/db's other
+ * programs:
+ *   {"bench": "db", "impl": "cio", "db": "redis", "metric": "qps_<MODE>", ...}
+ *   {... "metric": "cpu_us_<MODE>", ...}
  * CPU time is getrusage(RUSAGE_SELF), user + system, over the measured part
  * (after connecting and a warm-up).
  */
@@ -35,7 +37,7 @@
 static char keys[NKEYS][24];
 
 typedef struct config {
-  const char *url, *op, *case_name, *impl;
+  const char *url, *op, *case_name;
   int tasks, conns, pool, depth;
   long n;
 } config;
@@ -138,7 +140,7 @@ static int main_task(void *arg) {
     for (int i = 0; r == 0 && i < cfg->conns; i++) r = cio_redis_open(cfg->url, NULL, &x.conns[i]);
   }
   if (r < 0) {
-    fprintf(stderr, "bench_redis: %s (%s)\n", cio_redis_strerror(r), cio_redis_last_error());
+    fprintf(stderr, "db_redis: %s (%s)\n", cio_strerror(r), cio_redis_last_error());
     return r;
   }
   long per_task = cfg->n / cfg->tasks;
@@ -148,15 +150,13 @@ static int main_task(void *arg) {
   double c0 = cpu_s();
   int64_t wall = pass(&x, per_task);
   double cpu = cpu_s() - c0;
-  if (x.errors) fprintf(stderr, "bench_redis: %ld errors (%s)\n", x.errors, cio_redis_last_error());
-  printf(
-      "{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": \"%s_%s_q_per_s\", "
-      "\"value\": %.1f, \"unit\": \"q/s\", \"better\": \"higher\", \"n\": %ld}\n",
-      cfg->impl, cfg->op, cfg->case_name, (double)total / ((double)wall / 1e9), total);
-  printf(
-      "{\"bench\": \"db\", \"db\": \"redis\", \"impl\": \"%s\", \"metric\": "
-      "\"%s_%s_cpu_us_per_q\", \"value\": %.3f, \"unit\": \"us\", \"n\": %ld}\n",
-      cfg->impl, cfg->op, cfg->case_name, cpu * 1e6 / (double)total, total);
+  if (x.errors) fprintf(stderr, "db_redis: %ld errors (%s)\n", x.errors, cio_redis_last_error());
+  printf("{\"bench\": \"db\", \"impl\": \"cio\", \"db\": \"redis\", \"metric\": \"qps_%s\", "
+         "\"value\": %.1f, \"unit\": \"q/s\", \"better\": \"higher\", \"n\": %ld}\n",
+         cfg->case_name, (double)total / ((double)wall / 1e9), total);
+  printf("{\"bench\": \"db\", \"impl\": \"cio\", \"db\": \"redis\", \"metric\": \"cpu_us_%s\", "
+         "\"value\": %.3f, \"unit\": \"us\", \"n\": %ld}\n",
+         cfg->case_name, cpu * 1e6 / (double)total, total);
   fflush(stdout);
   if (x.pool) {
     cio_redis_pool_close(x.pool);
@@ -168,7 +168,7 @@ static int main_task(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  config cfg = {NULL, "get", NULL, "cio", 1, 1, 0, 1, 100000};
+  config cfg = {NULL, "get", NULL, 1, 1, 0, 1, 100000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
     if (!strcmp(k, "--url"))
@@ -177,8 +177,6 @@ int main(int argc, char **argv) {
       cfg.op = v;
     else if (!strcmp(k, "--case"))
       cfg.case_name = v;
-    else if (!strcmp(k, "--impl"))
-      cfg.impl = v;
     else if (!strcmp(k, "--tasks"))
       cfg.tasks = atoi(v);
     else if (!strcmp(k, "--conns"))
@@ -190,15 +188,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-n"))
       cfg.n = atol(v);
     else {
-      fprintf(stderr, "bench_redis: unknown option %s\n", k);
+      fprintf(stderr, "db_redis: unknown option %s\n", k);
       return 2;
     }
   }
   if (!cfg.url || !cfg.case_name || cfg.tasks < 1 || cfg.conns < 1 || cfg.depth < 1 ||
       cfg.n < cfg.tasks || (strcmp(cfg.op, "get") && strcmp(cfg.op, "set"))) {
-    fprintf(stderr,
-            "usage: bench_redis --url URL --op get|set --tasks T [--conns C|--pool P] "
-            "[--depth D] [-n N] --case NAME [--impl NAME]\n");
+    fprintf(stderr, "usage: db_redis --url URL --op get|set --tasks T [--conns C|--pool P] "
+                    "[--depth D] [-n N] --case MODE\n");
     return 2;
   }
   for (int i = 0; i < NKEYS; i++) snprintf(keys[i], sizeof keys[i], "key:%012d", i);

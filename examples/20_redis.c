@@ -1,4 +1,4 @@
-/* 17_redis - aioredis: a pool, SET and GET; then 100 tasks on one connection, a pipeline, pub/sub.
+/* 20_redis - aioredis: a pool, SET and GET; then 100 tasks on one connection, a pipeline, pub/sub.
  *
  * Tutorial 003 ("asynchronous Redis with aioredis"):
  *
@@ -175,9 +175,8 @@ static int main_task(void *arg) {
   if (!url) {
     int r = start_server(&srv);
     if (r == -ENOENT) {
-      printf(
-          "skipped: redis-server is not installed (Debian: redis-server), "
-          "and CIO_REDIS_URL is not set\n");
+      printf("skipped: redis-server is not installed (Debian: redis-server), "
+             "and CIO_REDIS_URL is not set\n");
       return 0;
     }
     if (r < 0) {
@@ -195,7 +194,7 @@ static int main_task(void *arg) {
   if (r == 0) r = pipeline(c);
   if (r == 0) r = pubsub(url, c);
   if (c) cio_redis_commandf(c, NULL, "DEL cio-tour:key cio-tour:counter");
-  if (r < 0) printf("failed: %s (%s)\n", cio_redis_strerror(r), cio_redis_last_error());
+  if (r < 0) printf("failed: %s (%s)\n", cio_strerror(r), cio_redis_last_error());
   cio_redis_free(c);
   stop_server(&srv);
   return r;

@@ -1,9 +1,9 @@
 """redis-py's asyncio client (Debian python3-redis) on uvloop: the same
-workload as bench_redis.c, printing the same JSON lines with impl
+workload as cio_redis.c, printing the same JSON lines with impl
 "redis-py".
 
-usage: redispy.py --url URL --op get|set --tasks T [--pool P] [--depth D]
-                  [-n N] --case NAME [--loop uvloop|asyncio]
+usage: redis_py_bench.py --url URL --op get|set --tasks T [--pool P] [--depth D]
+                  [-n N] --case MODE [--loop uvloop|asyncio]
 
 --pool P: the client's connection pool holds at most P connections (each
 concurrent command takes one, as redis-py does); --depth D: D commands per
@@ -57,10 +57,10 @@ async def main(a):
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     await r.close()
     await r.connection_pool.disconnect()
-    base = {"bench": "db", "db": "redis", "impl": "redis-py", "n": total, "loop": a.loop}
-    print(json.dumps(dict(base, metric=f"{a.op}_{a.case}_q_per_s", value=round(total / wall, 1),
+    base = {"bench": "db", "impl": "redis-py", "db": "redis", "n": total, "loop": a.loop}
+    print(json.dumps(dict(base, metric=f"qps_{a.case}", value=round(total / wall, 1),
                           unit="q/s", better="higher")))
-    print(json.dumps(dict(base, metric=f"{a.op}_{a.case}_cpu_us_per_q",
+    print(json.dumps(dict(base, metric=f"cpu_us_{a.case}",
                           value=round(cpu * 1e6 / total, 3), unit="us")))
     sys.stdout.flush()
 
