@@ -23,7 +23,9 @@
  * while nobody is in get are queued (the memory they use is the reader's
  * buffers, see cio/redis_reply.h); nothing is read from the socket while no
  * task waits in a call, and Redis then closes a subscriber that falls more
- * than its pubsub output limit behind (32 MiB by default).
+ * than its pubsub output limit behind (32 MiB by default). A message that
+ * cannot be kept (longer than opts.max_reply, or no memory) breaks the
+ * connection with -EMSGSIZE / -ENOMEM rather than go missing unnoticed.
  *
  * Errors as in cio/redis.h. Loop thread only. Link with cio-redis.
  */

@@ -17,7 +17,7 @@
 /* ---- lifetime ---- */
 
 cio_redis *cio__redis_new(cio_stream *s, const cio_redis_opts *o) {
-  cio_redis *c = calloc(1, sizeof *c);
+  cio_redis *c = cio__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->s = s;
   c->loop = cio_loop_current();
@@ -37,7 +37,7 @@ static void req_free_list(cio__redis_req *q) {
   while (q) {
     cio__redis_req *next = q->next;
     cio_redis_reply_free(q->one);
-    free(q);
+    cio__free(q);
     q = next;
   }
 }
@@ -50,7 +50,7 @@ static void destroy(cio_redis *c) {
   cio_stream_free(c->s);
   cio_tls_ctx_free(c->own_tls);
   if (c->on_destroy) c->on_destroy(c->destroy_arg);
-  free(c);
+  cio__free(c);
 }
 
 int cio__redis_enter(cio_redis *c, int check) {
@@ -94,7 +94,7 @@ static cio__redis_req *req_get(cio_redis *c) {
     memset(q, 0, sizeof *q);
     return q;
   }
-  return calloc(1, sizeof *q);
+  return cio__calloc(1, sizeof *q);
 }
 
 static void req_put(cio_redis *c, cio__redis_req *q) {
@@ -105,7 +105,7 @@ static void req_put(cio_redis *c, cio__redis_req *q) {
     c->spare = q;
     c->nspare++;
   } else {
-    free(q);
+    cio__free(q);
   }
 }
 
@@ -272,7 +272,7 @@ static int make_room(cio_redis *c, size_t keep, size_t want) {
   } else if (b && b->refs == 1) {
     memmove(b->data, b->data + c->rpos, keep);
     size_t cap = need > c->read_buffer ? need : c->read_buffer;
-    cio__resp_buf *nb = realloc(b, sizeof *b + cap);
+    cio__resp_buf *nb = cio__realloc(b, sizeof *b + cap);
     if (!nb) return -ENOMEM;
     nb->cap = cap;
     c->rb = nb;
@@ -314,7 +314,7 @@ static int read_more(cio_redis *c) {
 /* A complete reply: to the router (pub/sub), to the push callback, or to
  * the request at the head of the FIFO. */
 static void deliver(cio_redis *c, cio_redis_reply *r, int top, int status) {
-  if (c->route && c->route(c, r, top, c->route_arg)) return;
+  if (c->route && c->route(c, r, top, status, c->route_arg)) return;
   if (top == '>') {
     if (r && c->on_push)
       c->on_push(c, r, c->push_arg);
@@ -324,8 +324,11 @@ static void deliver(cio_redis *c, cio_redis_reply *r, int top, int status) {
   }
   if (!c->head) {
     cio_redis_reply_free(r);
-    cio__redis_error(-EPROTO, "protocol error: a reply to no command");
-    cio__redis_fail(c, -EPROTO);
+    if (status) /* could not be kept, and nobody asked for it */
+      cio__redis_error(status, "a reply to no command could not be kept: %s", cio_strerror(status));
+    else
+      cio__redis_error(-EPROTO, "protocol error: a reply to no command");
+    cio__redis_fail(c, status ? status : -EPROTO);
     return;
   }
   complete_one(c, c->head, r, status);

@@ -14,7 +14,7 @@ int cio__resp_reserve(cio__resp_out *o, size_t n) {
   if (n > SIZE_MAX / 2 - o->len) return -ENOMEM;
   size_t cap = o->cap ? o->cap : 256;
   while (cap - o->len < n) cap *= 2;
-  char *p = realloc(o->p, cap);
+  char *p = cio__realloc(o->p, cap);
   if (!p) return -ENOMEM;
   o->p = p;
   o->cap = cap;
@@ -30,7 +30,7 @@ int cio__resp_append(cio__resp_out *o, const void *p, size_t n) {
 }
 
 void cio__resp_out_free(cio__resp_out *o) {
-  free(o->p);
+  cio__free(o->p);
   o->p = NULL;
   o->len = o->cap = 0;
 }
@@ -96,7 +96,7 @@ typedef struct fmt_args {
 static int end_arg(fmt_args *a) {
   if (a->n == a->cap) {
     size_t cap = a->cap ? a->cap * 2 : 8;
-    size_t *e = realloc(a->ends, cap * sizeof *e);
+    size_t *e = cio__realloc(a->ends, cap * sizeof *e);
     if (!e) return -ENOMEM;
     a->ends = e;
     a->cap = cap;
@@ -187,8 +187,8 @@ int cio__resp_append_vformat(cio__resp_out *o, const char *fmt, va_list ap) {
   if (r == 0 && a.n == 0) r = -EINVAL;
   if (r == 0) {
     /* argv pointing into the collected bytes */
-    const char **argv = malloc(a.n * sizeof *argv);
-    size_t *lens = malloc(a.n * sizeof *lens);
+    const char **argv = cio__malloc(a.n * sizeof *argv);
+    size_t *lens = cio__malloc(a.n * sizeof *lens);
     if (argv && lens) {
       for (size_t i = 0; i < a.n; i++) {
         size_t start = i ? a.ends[i - 1] : 0;
@@ -199,10 +199,10 @@ int cio__resp_append_vformat(cio__resp_out *o, const char *fmt, va_list ap) {
     } else {
       r = -ENOMEM;
     }
-    free(argv);
-    free(lens);
+    cio__free(argv);
+    cio__free(lens);
   }
   cio__resp_out_free(&a.data);
-  free(a.ends);
+  cio__free(a.ends);
   return r;
 }

@@ -58,8 +58,9 @@ struct cio__redis_req {
 
 /* Routes a complete reply before the request FIFO sees it: returns 1 if it
  * took the reply (pub/sub messages, confirmations). r is NULL for a reply
- * that was too long (status -EMSGSIZE). */
-typedef int (*cio__redis_route_fn)(cio_redis *c, cio_redis_reply *r, int top_type, void *arg);
+ * that could not be kept: status says why (-EMSGSIZE, -ENOMEM). */
+typedef int (*cio__redis_route_fn)(cio_redis *c, cio_redis_reply *r, int top_type, int status,
+                                   void *arg);
 
 struct cio_redis {
   cio_stream *s;

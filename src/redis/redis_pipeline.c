@@ -19,7 +19,7 @@ struct cio_redis_pipeline {
 };
 
 cio_redis_pipeline *cio_redis_pipeline_new(void) {
-  cio_redis_pipeline *p = calloc(1, sizeof *p);
+  cio_redis_pipeline *p = cio__calloc(1, sizeof *p);
   if (!p) errno = ENOMEM;
   return p;
 }
@@ -38,7 +38,7 @@ static void clear_replies(cio_redis_pipeline *p) {
 static int slots(cio_redis_pipeline *p, size_t n) {
   clear_replies(p);
   if (n <= p->cap) return 0;
-  cio_redis_reply **r = realloc(p->replies, n * sizeof *r);
+  cio_redis_reply **r = cio__realloc(p->replies, n * sizeof *r);
   if (!r) return cio__redis_error(-ENOMEM, "out of memory");
   memset(r + p->cap, 0, (n - p->cap) * sizeof *r);
   p->replies = r;
@@ -136,7 +136,7 @@ int cio_redis_pipeline_exec(cio_redis *c, cio_redis_pipeline *p) {
   if (r < 0) return r;
   size_t n = p->n;
   cio__resp_out o = {NULL, 0, 0};
-  cio_redis_reply **raw = calloc(n + 2, sizeof *raw);
+  cio_redis_reply **raw = cio__calloc(n + 2, sizeof *raw);
   if (!raw || cio__resp_reserve(&o, sizeof MULTI + p->cmds.len + sizeof EXEC) < 0) {
     r = cio__redis_error(-ENOMEM, "out of memory");
   } else {
@@ -151,7 +151,7 @@ int cio_redis_pipeline_exec(cio_redis *c, cio_redis_pipeline *p) {
     }
   }
   cio__resp_out_free(&o);
-  free(raw);
+  cio__free(raw);
   return end(c, p, r);
 }
 
@@ -182,7 +182,7 @@ void cio_redis_pipeline_reset(cio_redis_pipeline *p) {
 void cio_redis_pipeline_free(cio_redis_pipeline *p) {
   if (!p) return;
   clear_replies(p);
-  free(p->replies);
+  cio__free(p->replies);
   cio__resp_out_free(&p->cmds);
-  free(p);
+  cio__free(p);
 }

@@ -42,10 +42,10 @@ struct cio_redis_pool {
 static double now(void) { return (double)cio_now_ns() / 1e9; }
 
 static void destroy(cio_redis_pool *p) {
-  free(p->idle);
-  free(p->url);
-  free(p->client_name);
-  free(p);
+  cio__free(p->idle);
+  cio__free(p->url);
+  cio__free(p->client_name);
+  cio__free(p);
 }
 
 /* The memory goes when freed and nobody is inside or borrowing. */
@@ -194,17 +194,17 @@ int cio_redis_pool_open(const char *url, const cio_redis_pool_opts *opts, cio_re
   cio__redis_url u;
   if ((r = cio__redis_url_parse(url, &u)) < 0) return r; /* check it once, early */
   cio__redis_url_free(&u);
-  cio_redis_pool *p = calloc(1, sizeof *p);
+  cio_redis_pool *p = cio__calloc(1, sizeof *p);
   if (!p) return cio__redis_error(-ENOMEM, "out of memory");
   p->min = opts && opts->min_size ? opts->min_size : 1;
   p->max = opts && opts->max_size ? opts->max_size : DEFAULT_MAX;
   if (p->max < p->min) p->max = p->min;
   p->idle_check = opts && opts->idle_check ? opts->idle_check : DEFAULT_IDLE_CHECK;
   if (opts) p->conn = opts->conn;
-  p->url = strdup(url);
-  p->idle = calloc(p->max, sizeof *p->idle);
+  p->url = cio__strdup(url);
+  p->idle = cio__calloc(p->max, sizeof *p->idle);
   if (opts && opts->conn.client_name)
-    p->conn.client_name = p->client_name = strdup(opts->conn.client_name);
+    p->conn.client_name = p->client_name = cio__strdup(opts->conn.client_name);
   if (!p->url || !p->idle || (opts && opts->conn.client_name && !p->client_name)) {
     destroy(p);
     return cio__redis_error(-ENOMEM, "out of memory");

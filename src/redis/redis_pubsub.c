@@ -39,10 +39,18 @@ static int kind_is(const cio_redis_reply *k, const char *name) {
   return k->len == strlen(name) && strncasecmp(k->str, name, k->len) == 0;
 }
 
-static void enqueue(cio_redis_pubsub *ps, cio_redis_reply *r) {
-  queued *q = malloc(sizeof *q);
-  if (!q) { /* no memory: the message is lost, not the connection */
+/* A message that cannot be kept breaks the connection: the subscriber must
+ * learn it missed one, not wait for it. */
+static void lost(cio_redis *c, int status) {
+  cio__redis_error(status, "pub/sub: a message could not be kept: %s", cio_strerror(status));
+  cio__redis_fail(c, status);
+}
+
+static void enqueue(cio_redis *c, cio_redis_pubsub *ps, cio_redis_reply *r) {
+  queued *q = cio__malloc(sizeof *q);
+  if (!q) {
     cio_redis_reply_free(r);
+    lost(c, -ENOMEM);
     return;
   }
   q->next = NULL;
@@ -81,9 +89,12 @@ static void confirmation(cio_redis *c, cio_redis_pubsub *ps, const char *kind, l
     cio__redis_complete_head(c, NULL, 0);
 }
 
-static int route(cio_redis *c, cio_redis_reply *r, int top, void *arg) {
+static int route(cio_redis *c, cio_redis_reply *r, int top, int status, void *arg) {
   cio_redis_pubsub *ps = arg;
-  if (!r) return top == '>'; /* an oversize push: dropped */
+  if (!r) { /* too long, or no memory: a message or a confirmation, lost */
+    lost(c, status);
+    return 1;
+  }
   int framed = top == '>' || (c->protocol == 2 && r->type == CIO_REDIS_ARRAY);
   if (!framed || r->elements < 3 || !is_text(&r->element[0])) return 0;
   const cio_redis_reply *e = r->element;
@@ -107,7 +118,7 @@ static int route(cio_redis *c, cio_redis_reply *r, int top, void *arg) {
       cio__redis_fail(c, -EPROTO);
       return 1;
     }
-    enqueue(ps, r);
+    enqueue(c, ps, r);
     cio__redis_wake_idle(c);
     return 1;
   }
@@ -120,26 +131,26 @@ static void on_destroy(void *arg) {
     queued *q = ps->head;
     ps->head = q->next;
     cio_redis_reply_free(q->reply);
-    free(q);
+    cio__free(q);
   }
   cio_lock_free(ps->ctl);
-  free(ps);
+  cio__free(ps);
 }
 
 int cio_redis_pubsub_open(const char *url, const cio_redis_opts *opts, cio_redis_pubsub **out) {
   if (!out) return cio__redis_error(-EINVAL, "no place for the connection");
   *out = NULL;
-  cio_redis_pubsub *ps = calloc(1, sizeof *ps);
+  cio_redis_pubsub *ps = cio__calloc(1, sizeof *ps);
   cio_lock *ctl = ps ? cio_lock_new() : NULL;
   if (!ctl) {
-    free(ps);
+    cio__free(ps);
     return cio__redis_error(-ENOMEM, "out of memory");
   }
   ps->ctl = ctl;
   int r = cio_redis_open(url, opts, &ps->c);
   if (r < 0) {
     cio_lock_free(ctl);
-    free(ps);
+    cio__free(ps);
     return r;
   }
   ps->c->route = route;
@@ -165,8 +176,8 @@ static int control(cio_redis_pubsub *ps, const char *cmd, const char *confirm, s
   if (r < 0)
     return cio__redis_leave(
         c, r == -ECANCELED || r == -ETIMEDOUT ? cio__redis_error(r, "%s", cio_strerror(r)) : r);
-  const char **argv = malloc((n + 1) * sizeof *argv);
-  size_t *alen = malloc((n + 1) * sizeof *alen);
+  const char **argv = cio__malloc((n + 1) * sizeof *argv);
+  size_t *alen = cio__malloc((n + 1) * sizeof *alen);
   if (c->freed || c->err) {
     r = c->freed ? -EBADF : cio__redis_error(c->err, "%s", c->errmsg);
   } else if (!argv || !alen) {
@@ -200,8 +211,8 @@ static int control(cio_redis_pubsub *ps, const char *cmd, const char *confirm, s
       }
     }
   }
-  free(argv);
-  free(alen);
+  cio__free(argv);
+  cio__free(alen);
   cio_lock_release(ps->ctl);
   return cio__redis_leave(c, r);
 }
@@ -237,7 +248,7 @@ static void take(cio_redis_pubsub *ps, cio_redis_message *m) {
   if (!ps->head) ps->tail = NULL;
   ps->nqueued--;
   cio_redis_reply *r = q->reply;
-  free(q);
+  cio__free(q);
   const cio_redis_reply *e = r->element;
   int pm = kind_is(&e[0], "pmessage");
   m->kind = pm                           ? CIO_REDIS_PMESSAGE
@@ -316,7 +327,7 @@ void cio_redis_pubsub_free(cio_redis_pubsub *ps) {
     queued *q = ps->head;
     ps->head = q->next;
     cio_redis_reply_free(q->reply);
-    free(q);
+    cio__free(q);
   }
   ps->tail = NULL;
   ps->nqueued = 0;

@@ -20,7 +20,7 @@ static reply_block *block_of(cio_redis_reply *root) {
 
 static reply_block *block_alloc(size_t n, size_t extra) {
   if (n > (SIZE_MAX - sizeof(reply_block) - extra) / sizeof(cio_redis_reply)) return NULL;
-  reply_block *b = malloc(sizeof *b + n * sizeof(cio_redis_reply) + extra);
+  reply_block *b = cio__malloc(sizeof *b + n * sizeof(cio_redis_reply) + extra);
   if (!b) return NULL;
   b->pin = NULL;
   b->nodes = n;
@@ -43,7 +43,7 @@ void cio_redis_reply_free(cio_redis_reply *r) {
   if (!r) return;
   reply_block *b = block_of(r);
   cio__resp_buf_unref(b->pin);
-  free(b);
+  cio__free(b);
 }
 
 /* ---- copies ---- */

@@ -449,7 +449,7 @@ cio_redis_reply *cio__resp_build(const cio__resp_scanner *s, char *p, cio_redis_
 /* ---- reply memory ---- */
 
 cio__resp_buf *cio__resp_buf_new(size_t cap) {
-  cio__resp_buf *b = malloc(sizeof *b + cap);
+  cio__resp_buf *b = cio__malloc(sizeof *b + cap);
   if (!b) return NULL;
   b->refs = 1;
   b->cap = cap;
@@ -457,5 +457,5 @@ cio__resp_buf *cio__resp_buf_new(size_t cap) {
 }
 
 void cio__resp_buf_unref(cio__resp_buf *b) {
-  if (b && --b->refs == 0) free(b);
+  if (b && --b->refs == 0) cio__free(b);
 }

@@ -18,6 +18,8 @@
 
 #include <cio/redis_reply.h>
 
+#include "../base/alloc.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

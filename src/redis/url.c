@@ -81,7 +81,7 @@ int cio__redis_url_parse(const char *url, cio__redis_url *u) {
     return bad("the scheme must be redis://, rediss:// or unix://", url);
   }
   size_t len = strlen(url);
-  u->mem = malloc(len + 8);
+  u->mem = cio__malloc(len + 8);
   if (!u->mem) return cio__redis_error(-ENOMEM, "out of memory");
   char *out = u->mem;
 
@@ -158,6 +158,6 @@ int cio__redis_url_parse(const char *url, cio__redis_url *u) {
 }
 
 void cio__redis_url_free(cio__redis_url *u) {
-  free(u->mem);
+  cio__free(u->mem);
   u->mem = NULL;
 }
