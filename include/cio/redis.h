@@ -38,8 +38,9 @@
  *   -EACCES       authentication failed (cio_redis_open);
  *   -EINVAL       a bad URL or argument;  -EBADF  the connection is closed;
  *   -ECANCELED / -ETIMEDOUT, -ENOMEM, and cio_open_connection's codes.
- * After -EPROTO or a lost connection the connection is broken for good:
- * every call fails with the same code (cio_redis_status) until it is freed.
+ * After -EPROTO, a lost connection, or -ENOMEM while growing the input
+ * buffer for a long reply, the connection is broken for good: every call
+ * fails with the same code (cio_redis_status) until it is freed.
  * cio_redis_last_error() gives the words: the server's error text, or what
  * went wrong. CIO_EREDIS, CIO_EWATCH and CIO_FOREVER are in cio/common.h;
  * cio_strerror() describes every code.
