@@ -1,6 +1,6 @@
 # pkg-config files find their prefix from their own location (${pcfiledir})
 # so they stay right after `cmake --install --prefix DIR` or a moved tree.
-# Used by cio-core.pc.in and cio-layer.pc.in; needs GNUInstallDirs first.
+# Used by cio-layer.pc.in (every layer's .pc, the core's too); needs GNUInstallDirs first.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   set(CIO_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
   set(CIO_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
@@ -13,16 +13,22 @@ else()
   set(CIO_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 
-# cio_add_layer(NAME SOURCES <files> [PUBLIC_LIBS <targets>] [PRIVATE_LIBS <targets>]
+# cio_add_layer(NAME SOURCES <files> [DESCRIPTION <text>]
+#               [PUBLIC_LIBS <targets>] [PRIVATE_LIBS <targets>]
+#               [INTERFACE_OPTIONS <compile options>]
 #               [PC_REQUIRES <pkg-config names>] [PC_REQUIRES_PRIVATE <names>]
-#               [PC_LIBS <-lfoo ...>])
+#               [PC_LIBS <-lfoo ...>] [PC_CFLAGS <flags>])
 #
-# One library per layer, built once as objects and linked two ways:
+# One library per layer (the core too), built once as objects and linked
+# two ways:
 #   cio_<name>_static (libcio-<name>.a) and cio_<name> (libcio-<name>.so),
 # exported as cio::<name> / cio::<name>_static, with a cio-<name>.pc file.
+# INTERFACE_OPTIONS are compile options every consumer of the layer gets
+# (CMake targets); PC_CFLAGS the same for pkg-config users.
 function(cio_add_layer name)
-  cmake_parse_arguments(L "" ""
-    "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS;PC_REQUIRES;PC_REQUIRES_PRIVATE;PC_LIBS" ${ARGN})
+  cmake_parse_arguments(L "" "DESCRIPTION"
+    "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS;INTERFACE_OPTIONS;PC_REQUIRES;PC_REQUIRES_PRIVATE;PC_LIBS;PC_CFLAGS"
+    ${ARGN})
   add_library(cio_${name}_obj OBJECT ${L_SOURCES})
   target_include_directories(cio_${name}_obj PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
@@ -37,6 +43,9 @@ function(cio_add_layer name)
     target_include_directories(${t} PUBLIC
       $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+    if(L_INTERFACE_OPTIONS)
+      target_compile_options(${t} INTERFACE ${L_INTERFACE_OPTIONS})
+    endif()
     if(CIO_SAN_FLAGS)
       target_link_options(${t} PUBLIC ${CIO_SAN_FLAGS})
     endif()
@@ -53,9 +62,18 @@ function(cio_add_layer name)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  if(L_DESCRIPTION)
+    set(CIO_PC_DESCRIPTION "${L_DESCRIPTION}")
+  else()
+    set(CIO_PC_DESCRIPTION "cio ${name} layer")
+  endif()
   string(REPLACE ";" " " CIO_PC_REQUIRES "${L_PC_REQUIRES}")
   string(REPLACE ";" " " CIO_PC_REQUIRES_PRIVATE "${L_PC_REQUIRES_PRIVATE}")
   string(REPLACE ";" " " CIO_PC_LIBS "${L_PC_LIBS}")
+  string(REPLACE ";" " " CIO_PC_CFLAGS "${L_PC_CFLAGS}")
+  if(CIO_PC_CFLAGS)
+    string(PREPEND CIO_PC_CFLAGS " ")
+  endif()
   set(CIO_PC_NAME ${name})
   configure_file(${PROJECT_SOURCE_DIR}/cmake/cio-layer.pc.in
     ${PROJECT_BINARY_DIR}/cio-${name}.pc @ONLY)

@@ -21,11 +21,14 @@
  * Calling time.sleep(1) straight from a coroutine would freeze every task for
  * a second. Here a ticker task prints while the blocking call runs on a pool
  * thread, which shows the loop stayed free. The second part runs three
- * blocking calls at once on a pool of our own: one second, not three.
+ * blocking calls at once on a pool of our own: one second, not three. The
+ * third gets a result back from a call the caller may give up on (a
+ * deadline), the way exec.h recommends: heap memory and its destructor.
  */
 #include <cio.h>
 #include <cio/exec.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static double since(int64_t start) { return (double)(cio_now_ns() - start) / 1e9; }
@@ -40,6 +43,20 @@ static int blocking_function(void *arg) {
 static int blocking_io(void *arg) {
   sleep(1);
   *(const char **)arg = "IO操作结果";
+  return 0;
+}
+
+/* A lookup whose caller may time out: the record lives on the heap, so a
+ * job that outlives its caller still has it. */
+struct lookup {
+  int key;
+  char value[32];
+};
+
+static int slow_lookup(void *arg) {
+  struct lookup *l = arg;
+  usleep(200000);
+  snprintf(l->value, sizeof l->value, "value-%d", l->key);
   return 0;
 }
 
@@ -71,7 +88,7 @@ static int main_task(void *arg) {
 
   /* The default pool (run_in_executor(None, ...)). result lives on our
    * stack: fine, because nobody cancels this task - a task that may be
-   * cancelled passes heap memory with cio_run_in_executor_ex(). */
+   * cancelled passes heap memory with cio_run_in_executor_ex() (below). */
   const char *result = NULL;
   int r = cio_run_in_executor(NULL, blocking_function, &result);
   if (r == 0) {
@@ -108,6 +125,26 @@ static int main_task(void *arg) {
    * the loop. */
   cio_executor_shutdown(pool, CIO_EXEC_WAIT);
   cio_executor_free(pool);
+  if (r < 0)
+    return r;
+
+  /* A result from a call bounded by a deadline. Success (0) hands the
+   * record back with the result in it; on -ETIMEDOUT the pool would free it
+   * after the job, and we must not touch it. */
+  struct lookup *l = malloc(sizeof *l);
+  if (!l)
+    return -ENOMEM;
+  l->key = 7;
+  cio_timeout_scope deadline;
+  cio_timeout_begin(&deadline, 5.0);
+  int st;
+  r = cio_run_in_executor_ex(NULL, slow_lookup, l, free, &st);
+  cio_timeout_end(&deadline);
+  if (r == 0) {
+    printf("lookup %d within the deadline: %s\n", l->key, l->value);
+    free(l);
+    r = st;
+  }
   return r;
 }
 

@@ -93,7 +93,11 @@ static int via_executor(void *arg) {
   if (!j)
     return -ENOMEM;
   *j = *(blocking_job *)arg;
-  return cio_run_in_executor_ex(NULL, blocking_query, j, free);
+  /* 0: the job ran, j is ours again; else the pool frees it when done. */
+  int status, r = cio_run_in_executor_ex(NULL, blocking_query, j, free, &status);
+  if (r < 0) return r;
+  free(j);
+  return status;
 }
 
 /* ---- the native client ---- */

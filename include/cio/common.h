@@ -27,6 +27,11 @@
 #define CIO_NODISCARD
 #endif
 
+/* "No time limit", wherever a duration in seconds is taken (any negative
+ * value means the same). In an options struct a zero field means the
+ * field's documented default, so write CIO_FOREVER for "none". */
+#define CIO_FOREVER (-1.0)
+
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1
 #define CIO_VERSION_PATCH 0

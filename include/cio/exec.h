@@ -20,14 +20,22 @@
  *     finished, even if the caller is cancelled or times out: static storage,
  *     or memory the job itself frees. Memory on the caller's stack is only
  *     safe when the caller cannot be cancelled or time out;
- *   - with cio_run_in_executor_ex(), the pool calls release(arg) exactly once,
- *     on a pool thread or on the caller's thread, whatever the call returns:
- *     after fn returns, or instead of fn when fn never runs. A caller that may
- *     be cancelled passes heap memory and free (or its own destructor) and
- *     reads results only when the call returned the job's status. release
- *     has run by the time the call returns only if fn never ran; otherwise it
- *     runs on the pool thread right after fn, possibly after the caller has
- *     resumed - it must not touch the caller's stack.
+ *   - cio_run_in_executor_ex() is the safe way for a caller that may be
+ *     cancelled, also to get results back: pass heap memory and its
+ *     destructor. When the call returns 0, the job ran to its end, its status
+ *     is in *status and arg is the caller's again - read the results, then
+ *     free it; release is not called. When it returns an error, the caller
+ *     gave the job up (or it never ran): release(arg) is called exactly once,
+ *     at once if fn never runs, else on the pool thread right after fn
+ *     returns, possibly after the caller has resumed; the caller must not
+ *     touch arg again. release must not touch the caller's stack.
+ *
+ *     struct query *q = query_new(sql);     // heap: the job may outlive us
+ *     int st;
+ *     int r = cio_run_in_executor_ex(NULL, run_query, q, query_free, &st);
+ *     if (r < 0) return r;                  // q is the pool's: hands off
+ *     use(q->rows, st);                     // q is ours again
+ *     query_free(q);
  *
  * Threads. A pool starts threads on demand, up to its maximum, and keeps them
  * until shutdown. Pool threads block every asynchronous signal, so
@@ -80,10 +88,20 @@ CIO_API cio_executor *cio_executor_default(void);
  * started; -ENOMEM; -EPERM outside a task. May suspend. */
 CIO_API int cio_run_in_executor(cio_executor *ex, cio_job_fn fn, void *arg);
 
-/* The same, and release(arg) is called exactly once whatever the outcome
- * (release may be NULL). See Cancellation above. May suspend. */
+/* Run fn(arg) on a thread of ex (NULL = the default pool), suspend until it
+ * returns, and give arg back to the caller only if the caller saw the job
+ * finish (see Cancellation above):
+ *   0        fn ran to its end; its status is in *status (status may be
+ *            NULL); arg is the caller's again and release was not called;
+ *   < 0      the job was given up or never ran, and release(arg) is called
+ *            exactly once (already, or on the pool thread after fn):
+ *            -ECANCELED / -ETIMEDOUT (the caller was interrupted, or a
+ *            cio_executor_shutdown(CIO_EXEC_CANCEL) dropped the queued job:
+ *            -ECANCELED), -ESHUTDOWN, -EAGAIN (no thread), -ENOMEM, -EINVAL
+ *            (fn NULL), -EPERM outside a task.
+ * release may be NULL when arg needs no cleanup. May suspend. */
 CIO_API int cio_run_in_executor_ex(cio_executor *ex, cio_job_fn fn, void *arg,
-                                   void (*release)(void *arg));
+                                   void (*release)(void *arg), int *status);
 
 /* asyncio.to_thread(): cio_run_in_executor(NULL, fn, arg). May suspend. */
 CIO_API int cio_to_thread(cio_job_fn fn, void *arg);

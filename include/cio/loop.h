@@ -110,8 +110,8 @@ CIO_API size_t cio_loop_task_count(const cio_loop *loop);
  * pending callbacks have run, before the reactor is closed; hooks run last
  * added first and must not start new work (spawning fails by then). For
  * layers and libraries that keep per-loop state (a resolver channel, signal
- * watchers). Returns 0, -ENOMEM, -EINVAL, or -ESHUTDOWN once the hooks are
- * running. Loop thread only. */
+ * watchers). Returns 0, -ENOMEM, -EINVAL (loop or fn NULL), or -ESHUTDOWN
+ * once the hooks are running. Loop thread only; never suspends. */
 CIO_API int cio_loop_add_close_hook(cio_loop *loop, cio_callback_fn fn, void *arg);
 
 /* Monotonic time of the loop in seconds (asyncio's loop.time()). */

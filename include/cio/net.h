@@ -54,14 +54,20 @@ typedef struct cio_server cio_server;
 typedef int (*cio_conn_handler)(cio_stream *s, void *arg);
 
 typedef struct cio_server_opts {
-  int backlog;         /* listen() backlog; 0 = 511 */
-  int reuseport;       /* SO_REUSEPORT */
-  double idle_timeout; /* > 0: a connection that received no byte for
-                          this long gets its handler cancelled (checked
-                          by a sweep every idle/4, so it fires between
-                          idle and 1.25 idle) */
-  size_t stack_size;   /* handler task stacks; 0 = loop default */
-  cio_tls_ctx *tls;    /* non-NULL: TLS server handshake before handler */
+  int backlog;               /* listen() backlog; 0 = 511 */
+  int reuseport;             /* SO_REUSEPORT */
+  double idle_timeout;       /* > 0: a connection that made no progress in
+                                either direction (received no byte, and the
+                                peer took no byte of its output) for this
+                                long gets its handler cancelled (checked by
+                                a sweep every idle/4, so it fires between
+                                idle and 1.25 idle); 0 or CIO_FOREVER: none */
+  double handshake_timeout;  /* with tls: a TLS handshake not done within
+                                this many seconds fails and the connection is
+                                closed without running the handler; 0 = 60 s
+                                (asyncio's default), CIO_FOREVER = none */
+  size_t stack_size;         /* handler task stacks; 0 = loop default */
+  cio_tls_ctx *tls;          /* non-NULL: TLS server handshake before handler */
   cio_stream_opts stream;
 } cio_server_opts;
 
@@ -90,16 +96,50 @@ CIO_API int cio_server_serve_forever(cio_server *s);
 
 /* Graceful shutdown: stop accepting (the listening socket is closed, a Unix
  * socket file removed), give running handlers `grace` seconds to finish,
- * then cancel the rest and wait for them. Called from one of the server's
- * own handlers, it neither cancels nor waits for that one. Returns 0, or
- * -ECANCELED / -ETIMEDOUT if the caller is interrupted (the remaining
- * handlers are then cancelled and finish on their own). Calling it again
- * is fine. May suspend. */
+ * then cancel the rest and wait for them. When it returns, no handler of
+ * the server is running any more, so the arg given to cio_start_server()
+ * may go (it often lives on the caller's stack) - also when the caller is
+ * cancelled or its timeout scope expires meanwhile: it then cancels the
+ * handlers at once, waits for them to unwind whatever happens (as
+ * cio_await() does; a handler that ignores its cancellation holds the call
+ * up), and returns -ECANCELED / -ETIMEDOUT. The exception: called from one
+ * of the server's own handlers, it neither cancels nor waits for that one,
+ * and if interrupted it returns at once (the other handlers' arg is not the
+ * caller's). Returns 0, -ECANCELED, -ETIMEDOUT, -EPERM outside a task.
+ * Calling it again is fine. May suspend. */
 CIO_API int cio_server_close(cio_server *s, double grace);
 
-/* Free a closed server (closes it at once, cancelling handlers, if needed;
- * never suspends: handlers cancelled here finish on their own). */
+/* Free the server, closing it at once if needed: it stops accepting and
+ * cancels every handler still running, but never suspends, so it does not
+ * wait for them: handlers cancelled here finish on their own, after it has
+ * returned, and may still use the server's arg until then. To be sure none
+ * outlives its arg, call cio_server_close() first (from a task). NULL is a
+ * no-op. Never suspends. */
 CIO_API void cio_server_free(cio_server *s);
+
+/* ---- slow and stalled peers ----
+ *
+ * What the server bounds on its own: the TLS handshake (handshake_timeout,
+ * 60 s unless set) and, with idle_timeout, connections on which nothing
+ * moves in either direction. What it cannot bound without knowing the
+ * protocol is a peer that sends too slowly: a client trickling one byte a
+ * second keeps an idle timeout from firing, yet an idle keep-alive
+ * connection or a small complete message look the same to a byte counter.
+ * Protocol layers (the HTTP server) and handlers therefore put a deadline
+ * on each request with a timeout scope (cio/timeout.h), from the moment the
+ * request starts to the moment it has been read:
+ *
+ *   cio_timeout_scope sc;
+ *   cio_timeout_begin(&sc, 30.0);            // the whole request head
+ *   n = read_request_head(s, ...);           // -ETIMEDOUT: answer 408, close
+ *   cio_timeout_end(&sc);
+ *
+ * and for a body of known length, a deadline that grows with it (a minimum
+ * rate): base + length / min_rate seconds, or cio_timeout_reschedule() as
+ * bytes arrive. Waiting for the next request on a kept-alive connection is
+ * bounded separately (a scope around the wait for its first byte, or
+ * idle_timeout). Unlike cancellation, the scope lets the layer answer
+ * before it closes. See docs/IO.md, "Slow and stalled peers". */
 
 /* ---- UDP ---- */
 

@@ -74,11 +74,13 @@ CIO_API int cio_xtask_wait(cio_xtask *x, double timeout);
 
 /* From a task of any loop (the target's too): suspend until the task has
  * finished and return its status (or -ESHUTDOWN). If the caller is cancelled
- * or its timeout scope expires, the remote task is cancelled (as cio_await()
- * does; use cio_xtask_wait(x, 0) to poll instead) and -ECANCELED /
- * -ETIMEDOUT is returned at once, without waiting for it to unwind. Returns
- * -EBUSY if another task already awaits x, -EPERM outside a task. May
- * suspend. */
+ * or its timeout scope expires, the remote task is cancelled and waited for
+ * until it has finished, whatever happens meanwhile (as cio_await() does: a
+ * remote task that ignores its cancellation holds the call up), then
+ * -ECANCELED / -ETIMEDOUT is returned; so when this returns, the remote task
+ * no longer uses an arg on the caller's stack. To poll without cancelling,
+ * use cio_xtask_wait(x, 0) or cio_xtask_done(). Returns -EBUSY if another
+ * task already awaits x, -ENOMEM, -EPERM outside a task. May suspend. */
 CIO_API int cio_xtask_await(cio_xtask *x);
 
 /* From any thread: ask the target loop to cancel the task (before it starts:

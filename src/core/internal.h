@@ -123,9 +123,9 @@ void cio__theap_free(cio__theap *h);
 /* ---- stacks ---- */
 
 typedef struct cio__stack {
-  char *lo;    /* lowest usable byte (just above the guard) */
-  size_t size; /* usable bytes, [lo, lo + size) */
-  struct cio__stack *next;
+  char *lo;       /* lowest usable byte (just above the guard) */
+  size_t size;    /* usable bytes, [lo, lo + size) */
+  cio__link link; /* on its class's warm or cold list while free */
   struct cio__stack_class *cls;
   unsigned vg_id; /* Valgrind stack id */
   bool cold;      /* pages were returned to the kernel */
@@ -133,10 +133,13 @@ typedef struct cio__stack {
 
 typedef struct cio__stack_class {
   struct cio__stack_class *next;
-  size_t size;      /* usable size of stacks in this class */
-  cio__stack *free; /* LIFO: the warmest stack first */
-  size_t nfree, nwarm;
-  char *carve, *carve_end; /* unused part of the newest slab */
+  size_t size;    /* usable size of stacks in this class */
+  cio__link warm; /* free stacks that may hold pages, most recent first */
+  cio__link cold; /* free stacks whose pages were given back */
+  size_t nwarm;
+  char *carve;     /* next stack of the newest slab */
+  char *guarded;   /* guards are installed below here */
+  char *carve_end; /* end of the newest slab */
 } cio__stack_class;
 
 typedef struct cio__slab {
@@ -148,13 +151,19 @@ typedef struct cio__slab {
 typedef struct cio__stack_pool {
   cio__stack_class *classes;
   cio__slab *slabs;
-  bool nohuge; /* debug: no transparent huge pages (exact page counts) */
+  size_t excess;      /* warm free stacks beyond the warm limit: pages to give back */
+  int64_t trimmed_at; /* when the loop last gave some back while busy */
+  bool nohuge;        /* debug: no transparent huge pages (exact page counts) */
 } cio__stack_pool;
 
 cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
 void cio__stack_put(cio__stack_pool *p, cio__stack *s);
 void cio__stack_pool_free(cio__stack_pool *p);
 size_t cio__stack_round(size_t size);
+/* Give back the pages of a batch of the least recently used free stacks
+ * beyond the warm limit (p->excess of them wait). The loop calls it while
+ * idle, and now and then while busy; the batch is one system call. */
+void cio__stack_trim(cio__stack_pool *p);
 /* Bytes of s's pages that are resident (touched since it was last cleaned). */
 size_t cio__stack_resident(const cio__stack *s);
 /* Give s's pages back so that its next task starts with none touched. */
@@ -310,7 +319,7 @@ typedef struct cio__dbg_note {
   char name[];
 } cio__dbg_note;
 
-/* loop->sig_pending bits, set by signal handlers (signal.c) */
+/* loop->sig_pending bits, set by signal handlers (loop_signals.c) */
 #define CIO__SIG_INT  1
 #define CIO__SIG_DUMP 2
 
@@ -396,7 +405,7 @@ const char *cio__sched_frame(uintptr_t fn, int *kind);
 /* Loop context: the dump SIGQUIT asked for, on stderr. */
 void cio__debug_dump_signal(cio_loop *loop);
 
-/* signal.c: SIGQUIT dumps for debug loops, Ctrl-C for cio_run. */
+/* loop_signals.c: SIGQUIT dumps for debug loops, Ctrl-C for cio_run. */
 void cio__sigquit_register(cio_loop *loop);
 void cio__sigquit_unregister(cio_loop *loop);
 /* Returns true if the handler was installed (SIGINT was at its default). */

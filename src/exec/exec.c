@@ -7,7 +7,7 @@
  * job and shutdown waiter also holds a reference on the pool's memory, so a
  * task resuming after cio_executor_free() still finds the mutex it needs.
  */
-#include "exec_internal.h"
+#include "cio/exec.h"
 #include "xwait.h"
 
 #include <pthread.h>
@@ -26,7 +26,6 @@ typedef struct job {
   cio_job_fn fn;
   void *arg;
   void (*release)(void *arg);
-  int mode;
   int qstate;            /* under the pool's mutex */
   bool fn_ran;           /* under the pool's mutex */
 } job;
@@ -108,12 +107,14 @@ static void queue_remove(cio_executor *ex, job *j) {
 }
 
 /* Pool mutex held: the job has finished (fn ran or never will); give its
- * status to the waiting task, or release arg for a caller that left. Returns
- * true if the caller must release arg now, outside the mutex. */
+ * status to the waiting task, or release arg for a caller that left. A
+ * caller that gets the status of a job whose fn ran owns arg again; for a
+ * job dropped before it ran, arg is released here. Returns true if the
+ * caller of job_settle must release arg now, outside the mutex. */
 static bool job_settle(job *j, int status) {
   j->qstate = Q_FINISHED;
   if (cio__xwait_post(&j->w, status))
-    return j->release && (j->mode == CIO__REL_ALWAYS || !j->fn_ran);
+    return j->release && !j->fn_ran;
   return j->release != NULL;
 }
 
@@ -150,10 +151,6 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&ex->mu);
 
     int status = j->fn(j->arg);
-    if (j->release && j->mode == CIO__REL_ALWAYS) {
-      j->release(j->arg);
-      j->release = NULL;
-    }
 
     pthread_mutex_lock(&ex->mu);
     j->fn_ran = true;
@@ -231,11 +228,13 @@ static int ensure_thread(cio_executor *ex) {
   return ex->nalive > 0 ? 0 : -EAGAIN;
 }
 
-int cio__exec_call(cio_executor *ex, cio_job_fn fn, void *arg,
-                   void (*release)(void *arg), int mode, int *ran) {
+/* Submit fn(arg) and wait. Returns fn's status with *ran = 1 when the
+ * caller got it (arg is the caller's again), else an error with *ran = 0
+ * (release(arg) has run or will run on the pool thread). */
+static int exec_call(cio_executor *ex, cio_job_fn fn, void *arg, void (*release)(void *arg),
+                     int *ran) {
   int r;
-  if (ran)
-    *ran = 0;
+  *ran = 0;
   if (!fn) {
     r = -EINVAL;
     goto fail;
@@ -262,7 +261,6 @@ int cio__exec_call(cio_executor *ex, cio_job_fn fn, void *arg,
   j->fn = fn;
   j->arg = arg;
   j->release = release;
-  j->mode = mode;
   j->qstate = Q_QUEUED;
   j->fn_ran = false;
 
@@ -290,8 +288,7 @@ int cio__exec_call(cio_executor *ex, cio_job_fn fn, void *arg,
   pthread_mutex_lock(&ex->mu);
   if (r == 0) {
     r = j->w.status;
-    if (ran)
-      *ran = j->fn_ran;
+    *ran = j->fn_ran; /* not when dropped by a CANCEL shutdown */
   } else if (j->qstate == Q_QUEUED) {
     /* Withdrawn before any thread took it: fn never runs. */
     queue_remove(ex, j);
@@ -300,8 +297,9 @@ int cio__exec_call(cio_executor *ex, cio_job_fn fn, void *arg,
     cio__xwait_unref(&j->w); /* the pool's; ours remains */
     release_now = release != NULL;
   } else if (cio__xwait_leave(&j->w)) {
-    /* Finished as we were interrupted: in ABANDONED mode arg is ours. */
-    release_now = release && mode == CIO__REL_ABANDONED && j->fn_ran;
+    /* Finished as we were interrupted: job_settle left arg to us, and we
+     * abandon it. */
+    release_now = release && j->fn_ran;
   }
   pthread_mutex_unlock(&ex->mu);
   if (release_now)
@@ -316,17 +314,22 @@ fail:
 }
 
 int cio_run_in_executor_ex(cio_executor *ex, cio_job_fn fn, void *arg,
-                           void (*release)(void *arg)) {
-  return cio__exec_call(ex, fn, arg, release, CIO__REL_ALWAYS, NULL);
+                           void (*release)(void *arg), int *status) {
+  int ran;
+  int r = exec_call(ex, fn, arg, release, &ran);
+  if (!ran)
+    return r; /* < 0: abandoned, arg released */
+  if (status)
+    *status = r;
+  return 0;
 }
 
 int cio_run_in_executor(cio_executor *ex, cio_job_fn fn, void *arg) {
-  return cio__exec_call(ex, fn, arg, NULL, CIO__REL_ALWAYS, NULL);
+  int ran;
+  return exec_call(ex, fn, arg, NULL, &ran);
 }
 
-int cio_to_thread(cio_job_fn fn, void *arg) {
-  return cio__exec_call(NULL, fn, arg, NULL, CIO__REL_ALWAYS, NULL);
-}
+int cio_to_thread(cio_job_fn fn, void *arg) { return cio_run_in_executor(NULL, fn, arg); }
 
 /* Start the shutdown; with CANCEL, finish every queued job as dropped. */
 static void begin_shutdown(cio_executor *ex, int how) {

@@ -15,8 +15,8 @@
  * Parent side: a cio_executor with one thread per worker runs each job's
  * blocking I/O; a thread takes a free worker, so one is always there.
  */
+#include "cio/exec.h"
 #include "cio/procpool.h"
-#include "exec_internal.h"
 #include "xwait.h"
 
 #include <pthread.h>
@@ -484,10 +484,10 @@ int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t 
   if (in_len)
     memcpy(j->req + sizeof h, in, in_len);
 
-  int ran;
-  int r = cio__exec_call(pool->ex, pjob_run, j, pjob_free, CIO__REL_ABANDONED, &ran);
-  if (!ran)
-    return r; /* j is the pool's to free */
+  int r;
+  int e = cio_run_in_executor_ex(pool->ex, pjob_run, j, pjob_free, &r);
+  if (e < 0)
+    return e; /* abandoned: j is the pool's to free */
   if (r >= 0 && out) {
     *out = j->out;
     if (out_len)

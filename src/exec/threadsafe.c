@@ -304,21 +304,18 @@ int cio_xtask_wait(cio_xtask *x, double timeout) {
 }
 
 static void xwait_free(cio__xwait *w) { free(w); }
+static void xwait_keep(cio__xwait *w) { (void)w; }
 
-int cio_xtask_await(cio_xtask *x) {
-  if (!x)
-    return -EINVAL;
-  if (!cio_current())
-    return -EPERM;
-  cio__xwait *w = malloc(sizeof *w);
-  if (!w)
-    return -ENOMEM;
-  cio__xwait_init(w, xwait_free);
+/* Register w as x's awaiter and suspend. Returns x's status, -EBUSY, or
+ * the interruption (-ECANCELED / -ETIMEDOUT) with *interrupted set; w's
+ * references are settled either way. */
+static int await_once(cio_xtask *x, cio__xwait *w, bool *interrupted) {
+  *interrupted = false;
   pthread_mutex_lock(&x->mu);
   if (x->done || x->awaiter) {
     int st = x->done ? x->status : -EBUSY;
     pthread_mutex_unlock(&x->mu);
-    free(w);
+    cio__xwait_unref(w);
     return st;
   }
   x->awaiter = w;
@@ -326,18 +323,48 @@ int cio_xtask_await(cio_xtask *x) {
   pthread_mutex_unlock(&x->mu);
 
   int r = cio__xwait_suspend(w, "xtask");
-  bool cancel_remote = false;
   pthread_mutex_lock(&x->mu);
   if (r == 0)
     r = w->status;
   else
-    cancel_remote = !cio__xwait_leave(w);
+    *interrupted = !cio__xwait_leave(w); /* not posted meanwhile */
   x->awaiter = NULL;
   pthread_mutex_unlock(&x->mu);
   cio__xwait_unref(w); /* x's */
   cio__xwait_unref(w);
-  if (cancel_remote)
-    cio_xtask_cancel(x);
+  return r;
+}
+
+int cio_xtask_await(cio_xtask *x) {
+  if (!x)
+    return -EINVAL;
+  if (!cio_current())
+    return -EPERM;
+  /* On the heap: a post racing with an interruption queues a wake-up
+   * callback that may run after we have returned. */
+  cio__xwait *w = malloc(sizeof *w);
+  if (!w)
+    return -ENOMEM;
+  cio__xwait_init(w, xwait_free);
+  bool interrupted;
+  int r = await_once(x, w, &interrupted);
+  if (!interrupted)
+    return r;
+  /* As cio_await(): cancel the remote task and wait, shielded, until it
+   * has finished - its arg may live on our stack. Inside the shield only a
+   * post ends the wait, and the wake-up callback has run by the time the
+   * task resumes, so the record can live on our stack. */
+  cio_xtask_cancel(x);
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  while (!cio_xtask_done(x)) {
+    cio__xwait last;
+    cio__xwait_init(&last, xwait_keep);
+    bool again;
+    if (await_once(x, &last, &again) == -EBUSY && !cio_xtask_done(x))
+      cio_sleep(0.001); /* a task of another loop awaits x too: look again */
+  }
+  cio_shield_end(&sh);
   return r;
 }
 

@@ -1,13 +1,13 @@
 /* file.c - file operations as thread-pool jobs (cio/exec.h).
  *
  * Every call builds a heap job record and hands it to
- * cio_run_in_executor_ex() with a release function. The record is reference
- * counted: one reference for the caller, one for the pool (dropped by
- * release, which may run on the pool thread before or after the caller
- * resumes). Whoever drops the last one frees it. So a caller that was
- * cancelled simply drops its reference and goes; the job finishes on its
- * own buffer (reads land in the record's buffer and are copied out only on
- * success, writes are copied in before submission).
+ * cio_run_in_executor_ex() with job_free as its release function: when the
+ * call returns 0 the record is the caller's again (it reads the results and
+ * frees it); when it fails, the caller was cancelled (or the job never
+ * ran) and the pool frees the record, after the job if it runs. So a caller
+ * that was cancelled simply goes; the job finishes on its own buffer (reads
+ * land in the record's buffer and are copied out only on success, writes
+ * are copied in before submission).
  *
  * Descriptors are reference counted too (struct fdref): the file holds one,
  * each job in flight holds one until its system call is over, and close(2)
@@ -52,7 +52,6 @@ enum {
 };
 
 struct job {
-  atomic_int refs;
   int op;
   struct fdref *fr;  /* the file's descriptor, held while the job may use it */
   char *path;        /* owned copy */
@@ -66,9 +65,8 @@ struct job {
   struct stat st;
 };
 
-static void job_unref(struct job *j) {
-  if (atomic_fetch_sub(&j->refs, 1) != 1)
-    return;
+/* Free a job record; what it still holds goes with it. */
+static void job_free(struct job *j) {
   if (j->fr)
     fdref_drop(j->fr); /* the job never ran */
   if (j->fd_new >= 0)
@@ -78,13 +76,12 @@ static void job_unref(struct job *j) {
   free(j);
 }
 
-static void job_release(void *arg) { job_unref(arg); }
+static void job_release(void *arg) { job_free(arg); }
 
 static struct job *job_new(int op) {
   struct job *j = calloc(1, sizeof *j);
   if (!j)
     return NULL;
-  atomic_init(&j->refs, 2); /* the caller's + the pool's */
   j->op = op;
   j->fd_new = -1;
   return j;
@@ -215,9 +212,12 @@ static int job_run(void *arg) {
   return r < 0 ? (int)r : 0;
 }
 
-/* Run j and wait. Returns the job's status (0 / -errno) or the executor's
- * error; the caller then reads j and drops it with job_unref. */
-static int submit(struct job *j) { return cio_run_in_executor_ex(NULL, job_run, j, job_release); }
+/* Run j and wait. Returns 0 with the job's status (0 / -errno) in *status:
+ * j is the caller's, to read and job_free; or the executor's error
+ * (-ECANCELED...): j is gone (the pool frees it). */
+static int submit(struct job *j, int *status) {
+  return cio_run_in_executor_ex(NULL, job_run, j, job_release, status);
+}
 
 /* ---- public calls ---- */
 
@@ -265,18 +265,21 @@ int cio_file_open(const char *path, int flags, mode_t mode, cio_file **out) {
   }
   j->flags = flags;
   j->mode = mode;
-  int r = submit(j);
-  if (r == 0) {
+  int st;
+  int r = submit(j, &st);
+  if (r < 0)
+    return r;
+  if (st == 0) {
     cio_file *f = file_wrap(j->fd_new);
     if (f) {
       j->fd_new = -1; /* taken */
       *out = f;
     } else {
-      r = -ENOMEM;    /* job_unref closes it */
+      st = -ENOMEM;   /* job_free closes it */
     }
   }
-  job_unref(j);
-  return r;
+  job_free(j);
+  return st;
 }
 
 cio_file *cio_file_from_fd(int fd) {
@@ -298,22 +301,23 @@ static ssize_t do_read(cio_file *f, void *buf, size_t n, off_t off, int op) {
     n = CIO_FILE_MAX_IO;
   struct job *j = file_job(f, op);
   if (!j || !(j->buf = malloc(n ? n : 1))) {
-    if (j) {
-      atomic_store(&j->refs, 1);
-      job_unref(j);
-    }
+    if (j)
+      job_free(j);
     return -ENOMEM;
   }
   j->n = n;
   j->off = off;
-  r = submit(j);
-  ssize_t res = r;
-  if (r == 0) {
+  int st;
+  r = submit(j, &st);
+  if (r < 0)
+    return r;
+  ssize_t res = st;
+  if (st == 0) {
     res = j->res;
     if (res > 0)
       memcpy(buf, j->buf, (size_t)res);
   }
-  job_unref(j);
+  job_free(j);
   return res;
 }
 
@@ -335,20 +339,21 @@ static ssize_t do_write(cio_file *f, const void *buf, size_t n, off_t off, int o
     size_t chunk = n - done < CIO_FILE_MAX_IO ? n - done : CIO_FILE_MAX_IO;
     struct job *j = file_job(f, op);
     if (!j || !(j->buf = malloc(chunk ? chunk : 1))) {
-      if (j) {
-        atomic_store(&j->refs, 1);
-        job_unref(j);
-      }
+      if (j)
+        job_free(j);
       return -ENOMEM;
     }
     if (chunk)
       memcpy(j->buf, p + done, chunk);
     j->n = chunk;
     j->off = off + (off_t)done;
-    r = submit(j);
-    job_unref(j);
+    int st;
+    r = submit(j, &st);
     if (r < 0)
       return r;
+    job_free(j);
+    if (st < 0)
+      return st;
     done += chunk;
   } while (done < n);
   return (ssize_t)n;
@@ -372,11 +377,14 @@ static int simple(cio_file *f, int op, off_t arg, struct stat *st) {
   if (!j)
     return -ENOMEM;
   j->off = arg;
-  r = submit(j);
-  if (r == 0 && st)
+  int status;
+  r = submit(j, &status);
+  if (r < 0)
+    return r;
+  if (status == 0 && st)
     *st = j->st;
-  job_unref(j);
-  return r;
+  job_free(j);
+  return status;
 }
 
 int cio_file_fsync(cio_file *f) { return simple(f, OP_FSYNC, 0, NULL); }
@@ -417,11 +425,14 @@ int cio_file_close(cio_file *f) {
   }
   j->fr = f->fr; /* the file's own reference goes to the job */
   free(f);
-  int r = submit(j);
-  if (r == 0)
-    r = (int)j->res;
-  job_unref(j);
-  return r;
+  int st;
+  int r = submit(j, &st);
+  if (r < 0)
+    return r;
+  if (st == 0)
+    st = (int)j->res;
+  job_free(j);
+  return st;
 }
 
 void cio_file_free(cio_file *f) {
@@ -445,15 +456,18 @@ int cio_file_read_all(const char *path, void **data, size_t *len) {
     free(j);
     return -ENOMEM;
   }
-  int r = submit(j);
-  if (r == 0) {
+  int st;
+  int r = submit(j, &st);
+  if (r < 0)
+    return r;
+  if (st == 0) {
     *data = j->buf;
     if (len)
       *len = (size_t)j->res;
     j->buf = NULL;
   }
-  job_unref(j);
-  return r;
+  job_free(j);
+  return st;
 }
 
 int cio_file_write_all(const char *path, const void *data, size_t len, int sync) {
@@ -473,9 +487,12 @@ int cio_file_write_all(const char *path, const void *data, size_t len, int sync)
     memcpy(j->buf, data, len);
   j->n = len;
   j->flags = sync != 0;
-  int r = submit(j);
-  job_unref(j);
-  return r;
+  int st;
+  int r = submit(j, &st);
+  if (r < 0)
+    return r;
+  job_free(j);
+  return st;
 }
 
 int cio_file_stat_path(const char *path, struct stat *st) {
@@ -488,9 +505,12 @@ int cio_file_stat_path(const char *path, struct stat *st) {
     free(j);
     return -ENOMEM;
   }
-  int r = submit(j);
-  if (r == 0)
+  int status;
+  int r = submit(j, &status);
+  if (r < 0)
+    return r;
+  if (status == 0)
     *st = j->st;
-  job_unref(j);
-  return r;
+  job_free(j);
+  return status;
 }

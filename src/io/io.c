@@ -1,8 +1,21 @@
-/* io.c - raw non-blocking reads and writes on any fd, and closing. */
+/* io.c - the public calls of cio/io.h: installing the reactor, waiting for
+ * an fd, forgetting and closing one, raw non-blocking reads and writes. The
+ * fd table behind them is reactor.c; the kernel interface reactor_epoll.c.
+ */
 #include "io_internal.h"
 
 #include <errno.h>
 #include <unistd.h>
+
+int cio_io_init(cio_loop *loop) {
+  if (!loop || loop != cio_loop_current()) return -EINVAL;
+  return cio__reactor_init(loop);
+}
+
+/* The wait path itself is the fd table's (reactor.c); a tail call. */
+int cio_wait_fd(int fd, int events) { return cio__fd_wait(fd, events); }
+
+void cio_fd_forget(int fd) { cio__fd_forget(fd); }
 
 ssize_t cio_read(int fd, void *buf, size_t n) {
   int r = cio__io_checkpoint();

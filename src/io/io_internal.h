@@ -63,6 +63,13 @@ static inline int cio__io_checkpoint(void) {
 
 /* ---- reactor (reactor.c) ---- */
 
+/* Install the reactor on loop, the calling thread's (idempotent). */
+int cio__reactor_init(cio_loop *loop);
+/* cio_wait_fd (io.h), argument checks included. */
+int cio__fd_wait(int fd, int events);
+/* cio_fd_forget. */
+void cio__fd_forget(int fd);
+
 /* A one-shot readiness callback, run from the poller (loop context: it must
  * not suspend). res is the ready events (> 0). Callbacks are dropped, not
  * called, when their fd is forgotten: the fd's owner arms them and knows. */
@@ -82,8 +89,11 @@ void cio__fd_unwatch(int fd, int dir);
 
 /* cio_stream_new for an fd known to be a connected socket (no probing). */
 cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts);
-/* Bytes received so far (idle detection). */
+/* Bytes received so far, and bytes the transport has taken for sending
+ * (idle detection: progress in either direction). Every write path of a
+ * stream counts into tx. */
 uint64_t cio__stream_rx_bytes(const cio_stream *s);
+uint64_t cio__stream_tx_bytes(const cio_stream *s);
 
 /* ---- addresses (net.c) ---- */
 

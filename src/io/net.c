@@ -6,14 +6,17 @@
  * handler task per connection. EMFILE/ENFILE and friends leave the pending
  * connections queued in the kernel and retry from a timer, backing off from
  * 10 to 100 ms. Idle connections are found by a coarse sweep timer that
- * compares each stream's received-byte counter with the previous sweep: no
- * per-read cost.
+ * compares each stream's byte counters (received, and taken for sending)
+ * with the previous sweep: no per-read or per-write cost. A TLS handshake
+ * runs under a timeout scope of its own.
  *
  * Lifetime: the user's handle and every live connection hold a reference
  * (as does each task suspended in serve_forever/close); the last one frees
  * the server. A handler task cancelled before it ever ran never runs (the
  * core guarantees it), so whoever cancels such a task cleans its connection
- * up.
+ * up. cio_server_close() returns only once the handlers it waits for have
+ * finished, also when it is interrupted: they may use the server's arg,
+ * which often lives on the closing task's stack.
  */
 #include "io_internal.h"
 
@@ -36,6 +39,7 @@
 #define ACCEPT_BURST 64
 #define BACKOFF_MIN 0.010
 #define BACKOFF_MAX 0.100
+#define HANDSHAKE_TIMEOUT 60.0 /* handshake_timeout = 0 (asyncio's default) */
 
 /* ---- addresses ---- */
 
@@ -230,7 +234,7 @@ typedef struct conn {
   cio_server *srv;
   cio_stream *s;
   cio_task *task;
-  uint64_t last_rx;
+  uint64_t last_moved;   /* bytes received + bytes sent at the last sweep */
   double idle_since;     /* 0: not looked at yet */
   uint8_t started;
   uint8_t cancelled;
@@ -299,11 +303,24 @@ static void conn_free(conn *c) {
   srv_unref(srv);
 }
 
+/* The server side of the TLS handshake, bounded by handshake_timeout. */
+static int handshake(conn *c) {
+  cio_server *srv = c->srv;
+  double limit = srv->opts.handshake_timeout;
+  if (limit == 0) limit = HANDSHAKE_TIMEOUT;
+  if (limit < 0) return cio_stream_start_tls(c->s, srv->opts.tls, NULL);
+  cio_timeout_scope sc;
+  cio_timeout_begin(&sc, limit);
+  int r = cio_stream_start_tls(c->s, srv->opts.tls, NULL);
+  cio_timeout_end(&sc);
+  return r;
+}
+
 static int conn_main(void *arg) {
   conn *c = arg;
   cio_server *srv = c->srv;
   c->started = 1;
-  int r = srv->opts.tls ? cio_stream_start_tls(c->s, srv->opts.tls, NULL) : 0;
+  int r = srv->opts.tls ? handshake(c) : 0;
   if (r == 0) r = srv->handler(c->s, srv->arg);
   /* What the handler wrote but the peer has not taken yet still goes out,
    * unless the connection is being cancelled (then it is dropped). */
@@ -352,9 +369,10 @@ static void sweep_fire(void *arg) {
     next = l->next;
     conn *c = cio__ilist_entry(l, conn, link);
     if (!c->started || c->cancelled) continue;
-    uint64_t rx = cio__stream_rx_bytes(c->s);
-    if (rx != c->last_rx || c->idle_since == 0) {
-      c->last_rx = rx;
+    /* Progress either way: a long response to a slow reader is not idle. */
+    uint64_t moved = cio__stream_rx_bytes(c->s) + cio__stream_tx_bytes(c->s);
+    if (moved != c->last_moved || c->idle_since == 0) {
+      c->last_moved = moved;
       c->idle_since = now;
     } else if (now - c->idle_since >= idle) {
       cancel_conn(c);
@@ -626,6 +644,15 @@ int cio_server_serve_forever(cio_server *srv) {
   return r;
 }
 
+/* Wait until every connection is gone, ignoring cancellation and timeouts
+ * (they stay pending for the caller's next suspension). */
+static void wait_shielded(cio_server *srv) {
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  while (srv->nconns > 0) wait_on(&srv->closers, "server close (handlers unwinding)");
+  cio_shield_end(&sh);
+}
+
 int cio_server_close(cio_server *srv, double grace) {
   if (!cio_current()) return -EPERM;
   srv->refs++;
@@ -640,8 +667,13 @@ int cio_server_close(cio_server *srv, double grace) {
     if (r == -ETIMEDOUT && ours) r = 0;
   }
   cancel_all(srv);
-  /* Interrupted: the cancelled handlers finish on their own. */
   while (r == 0 && srv->nconns > mine) r = wait_on(&srv->closers, "server close");
+  /* Interrupted: every handler has been cancelled, but some are still
+   * unwinding with the server's arg, which may live on our stack. Wait for
+   * them as cio_await() does. A handler closing its own server returns at
+   * once instead: the others' close may cancel it while they wait for it,
+   * and the arg was not its to give. */
+  if (r < 0 && !mine) wait_shielded(srv);
   srv_unref(srv);
   return r;
 }

@@ -1,10 +1,15 @@
-/* reactor.c - the epoll backend behind cio_wait_fd.
+/* reactor.c - the portable half of the reactor: the fd table behind
+ * cio_wait_fd (io.c) and the io layer's readiness callbacks. The kernel's
+ * readiness interface is behind reactor_backend.h; the backend's file
+ * (reactor_epoll.c) is included below, so its calls inline.
  *
- * Every fd is added to epoll once, edge-triggered for both directions, the
- * first time someone waits on it; there is no epoll_ctl per wait. Each fd has
- * an entry in a table indexed by fd number (chunks that never move, so an
- * entry's address is stable while the table grows) holding:
- *   ready   directions reported by epoll and not yet handed to a waiter;
+ * Every fd is registered with the backend once, edge-triggered for both
+ * directions, the first time someone waits on it; there is no system call
+ * per wait. Each fd has an entry in a table indexed by fd number (chunks
+ * that never move, so an entry's address is stable while the table grows)
+ * holding:
+ *   ready   directions reported by the backend and not yet handed to a
+ *           waiter;
  *   task    at most one task waiting per direction (cio_wait_fd);
  *   cb      at most one callback per direction (streams' background flush,
  *           servers' accept).
@@ -15,29 +20,34 @@
  * read meanwhile): callers always retry the operation, and a stale bit
  * costs one EAGAIN, never a lost wake-up.
  *
+ * nwaiting counts the armed slots (tasks and callbacks) of the whole table:
+ * while it is 0 the loop's "just look" polls between task runs are skipped.
+ * Every slot that goes from empty to armed adds one and every slot cleared
+ * takes one, so an under-count would starve waiters (the loop would stop
+ * looking while tasks are ready) and is a broken invariant.
+ *
  * Per-loop state hangs off the loop's poller context; a thread-local
  * pointer caches it for the thread's current loop (reset when the loop
  * closes its poller).
  *
- * Closed fds are not removed from epoll (close() does that); instead each
- * registration carries a generation in the event data, bumped by
- * cio_fd_forget, so late events for a previous user of the fd number are
+ * Closed fds are not removed from the backend (close() does that); instead
+ * each registration carries a generation in the event data, bumped by
+ * cio__fd_forget, so late events for a previous user of the fd number are
  * ignored.
  */
 #include "io_internal.h"
+#include "reactor_backend.h"
+#include CIO_REACTOR_BACKEND_SRC /* the backend, e.g. reactor_epoll.c */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #define CHUNK_SHIFT 8
 #define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define MAX_EVENTS 512
 #define WAKE_TAG UINT64_MAX
+
+_Static_assert(CIO__EV_READ == CIO_READABLE && CIO__EV_WRITE == CIO_WRITABLE,
+               "backend bits are the public ones");
 
 enum { DIR_R = 0, DIR_W = 1 };
 
@@ -52,22 +62,24 @@ typedef struct fdent {
 } fdent;
 
 typedef struct reactor {
-  int epfd;
+  cio__backend *be;
   cio_loop *loop;
   fdent **chunks;
   size_t nchunks;
-  size_t nwaiting;          /* tasks + callbacks armed: poll(0) is skipped at 0 */
-  struct epoll_event ev[MAX_EVENTS];
+  size_t nwaiting;          /* armed slots (tasks + callbacks), see above */
 } reactor;
 
 _Thread_local unsigned cio__io_budget = CIO__IO_BUDGET;
 static _Thread_local reactor *cur;
-static _Thread_local int have_pwait2 = 1; /* cleared on ENOSYS */
 
 int cio__io_yield(void) {
   cio__io_budget = CIO__IO_BUDGET;
   int r = cio_yield();
   return r == -EPERM ? 0 : r;
+}
+
+static inline uint64_t ent_data(const fdent *e, int fd) {
+  return ((uint64_t)e->gen << 32) | (uint32_t)fd;
 }
 
 /* ---- the fd table ---- */
@@ -103,16 +115,18 @@ static fdent *ent_find(reactor *r, int fd) {
 }
 
 static int ent_register(reactor *r, fdent *e, int fd) {
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                           .data.u64 = ((uint64_t)e->gen << 32) | (uint32_t)fd};
-  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    /* Forgotten but never closed: still in the set under an old generation. */
-    if (errno != EEXIST || epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) return -errno;
-  }
+  int err = backend_add(r->be, fd, ent_data(e, fd));
+  if (err < 0) return err;
   e->registered = 1;
-  e->ready = 0; /* the ADD itself reports what is ready now */
+  e->ready = 0; /* the registration itself reports what is ready now */
   e->sticky = 0;
   return 0;
+}
+
+/* Clear one armed task slot. */
+static void slot_clear(reactor *r, fdent *e, int d) {
+  e->task[d] = NULL;
+  r->nwaiting--;
 }
 
 /* ---- the poller ---- */
@@ -134,12 +148,10 @@ static void dispatch(reactor *r, fdent *e, unsigned bits) {
   cio_task *tr = (bits & CIO_READABLE) ? e->task[DIR_R] : NULL;
   cio_task *tw = (bits & CIO_WRITABLE) ? e->task[DIR_W] : NULL;
   if (tr) {
-    e->task[DIR_R] = NULL;
-    r->nwaiting--;
+    slot_clear(r, e, DIR_R);
     unsigned give = CIO_READABLE;
     if (tr == tw) { /* one task waiting for both */
-      e->task[DIR_W] = NULL;
-      r->nwaiting--;
+      slot_clear(r, e, DIR_W);
       tw = NULL;
       give = bits;
     }
@@ -147,8 +159,7 @@ static void dispatch(reactor *r, fdent *e, unsigned bits) {
     if (cio_task_wake(tr, (int)give)) left &= ~give;
   }
   if (tw) {
-    e->task[DIR_W] = NULL;
-    r->nwaiting--;
+    slot_clear(r, e, DIR_W);
     if (cio_task_wake(tw, CIO_WRITABLE)) left &= ~(unsigned)CIO_WRITABLE;
   }
   if (CIO_IO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
@@ -166,7 +177,8 @@ static void dispatch(reactor *r, fdent *e, unsigned bits) {
 
 static int handle_events(reactor *r, int n) {
   for (int i = 0; i < n; i++) {
-    uint64_t data = r->ev[i].data.u64;
+    uint64_t data;
+    unsigned bits = backend_report(r->be, i, &data);
     if (CIO_IO_UNLIKELY(data == WAKE_TAG)) {
       cio_loop_wakeup_drain(r->loop);
       continue;
@@ -176,34 +188,15 @@ static int handle_events(reactor *r, int n) {
     if (CIO_IO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
     fdent *e = &r->chunks[c][fd & (CHUNK_SIZE - 1)];
     if (CIO_IO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
-    uint32_t ev = r->ev[i].events;
-    unsigned bits = ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? CIO_READABLE : 0) |
-                    ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? CIO_WRITABLE : 0);
     /* A hang-up stays true and brings no further edge: remember it, or a
      * reader that consumed the data of this very event without reading up
      * to EOF would wait forever. (Errors are not sticky: a UDP socket's
      * error is consumed by the next receive.) */
-    if (CIO_IO_UNLIKELY(ev & (EPOLLHUP | EPOLLRDHUP)))
-      e->sticky |= (ev & EPOLLHUP) ? CIO_READABLE | CIO_WRITABLE : CIO_READABLE;
-    dispatch(r, e, bits);
+    if (CIO_IO_UNLIKELY(bits & (CIO__EV_HUP | CIO__EV_RDHUP)))
+      e->sticky |= (bits & CIO__EV_HUP) ? CIO_READABLE | CIO_WRITABLE : CIO_READABLE;
+    dispatch(r, e, bits & (CIO_READABLE | CIO_WRITABLE));
   }
   return n;
-}
-
-static int epoll_wait_ns(reactor *r, int64_t timeout_ns) {
-  if (timeout_ns <= 0) return epoll_wait(r->epfd, r->ev, MAX_EVENTS, timeout_ns < 0 ? -1 : 0);
-#ifdef SYS_epoll_pwait2
-  if (have_pwait2) {
-    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
-                          .tv_nsec = (long)(timeout_ns % 1000000000)};
-    int n = (int)syscall(SYS_epoll_pwait2, r->epfd, r->ev, MAX_EVENTS, &ts, NULL, (size_t)8);
-    if (n >= 0 || errno != ENOSYS) return n;
-    have_pwait2 = 0;
-  }
-#endif
-  /* Round up: waking early would only spin the loop until the timer is due. */
-  int64_t ms = (timeout_ns + 999999) / 1000000;
-  return epoll_wait(r->epfd, r->ev, MAX_EVENTS, ms > INT32_MAX ? INT32_MAX : (int)ms);
 }
 
 static int reactor_poll(void *ctx, int64_t timeout_ns) {
@@ -212,8 +205,8 @@ static int reactor_poll(void *ctx, int64_t timeout_ns) {
    * waiting there is nothing to hand out, and the wake-up fd is level-
    * triggered, so the look can wait for a real sleep. */
   if (timeout_ns == 0 && r->nwaiting == 0) return 0;
-  int n = epoll_wait_ns(r, timeout_ns);
-  if (n < 0) return errno == EINTR ? 0 : -errno;
+  int n = backend_poll(r->be, timeout_ns);
+  if (n <= 0) return n;
   return handle_events(r, n);
 }
 
@@ -221,7 +214,7 @@ static void reactor_close(void *ctx) {
   reactor *r = ctx;
   for (size_t i = 0; i < r->nchunks; i++) free(r->chunks[i]);
   free(r->chunks);
-  close(r->epfd);
+  backend_close(r->be);
   if (cur == r) cur = NULL;
   free(r);
 }
@@ -232,20 +225,12 @@ static int reactor_install(cio_loop *loop) {
   reactor *r = calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
   r->loop = loop;
-  r->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (r->epfd < 0) {
-    int err = -errno;
-    free(r);
-    return err;
+  int err = backend_open(cio_loop_wakeup_fd(loop), WAKE_TAG, &r->be);
+  if (!err) {
+    err = cio_loop_set_poller(loop, &reactor_ops, r);
+    if (err) backend_close(r->be);
   }
-  /* Level-triggered: the loop drains it itself too, and an undrained wake-up
-   * must keep the next sleep short. */
-  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TAG};
-  int err = 0;
-  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, cio_loop_wakeup_fd(loop), &ev) < 0) err = -errno;
-  if (!err) err = cio_loop_set_poller(loop, &reactor_ops, r);
   if (err) {
-    close(r->epfd);
     free(r);
     return err;
   }
@@ -264,22 +249,12 @@ static reactor *reactor_get(int *err) {
   return cur;
 }
 
-int cio_io_init(cio_loop *loop) {
-  if (!loop || loop != cio_loop_current()) return -EINVAL;
+int cio__reactor_init(cio_loop *loop) {
   if (cur) return 0;
   return reactor_install(loop);
 }
 
 /* ---- waiting ---- */
-
-static void withdraw(reactor *r, fdent *e, cio_task *t) {
-  for (int d = 0; d < 2; d++) {
-    if (e->task[d] == t) {
-      e->task[d] = NULL;
-      r->nwaiting--;
-    }
-  }
-}
 
 /* Whether a slot's task really waits: one that was interrupted but has not
  * run yet to withdraw no longer counts. */
@@ -287,9 +262,16 @@ static bool slot_busy(const fdent *e, int d) {
   return e->task[d] && cio_task_get_state(e->task[d]) == CIO_TASK_WAITING;
 }
 
+/* Arm direction d for task t. A stale slot (see slot_busy) was counted
+ * already and is taken over. */
+static void slot_arm(reactor *r, fdent *e, int d, cio_task *t) {
+  r->nwaiting += !e->task[d];
+  e->task[d] = t;
+}
+
 static const char *const wait_what[4] = {NULL, "fd read", "fd write", "fd"};
 
-int cio_wait_fd(int fd, int events) {
+int cio__fd_wait(int fd, int events) {
   cio_task *t = cio_current();
   if (!t) return -EPERM;
   events &= CIO_READABLE | CIO_WRITABLE;
@@ -312,23 +294,19 @@ int cio_wait_fd(int fd, int events) {
   if (((events & CIO_READABLE) && slot_busy(e, DIR_R)) ||
       ((events & CIO_WRITABLE) && slot_busy(e, DIR_W)))
     return -EBUSY;
-  if (events & CIO_READABLE) {
-    r->nwaiting += !e->task[DIR_R];
-    e->task[DIR_R] = t;
-  }
-  if (events & CIO_WRITABLE) {
-    r->nwaiting += !e->task[DIR_W];
-    e->task[DIR_W] = t;
-  }
+  if (events & CIO_READABLE) slot_arm(r, e, DIR_R, t);
+  if (events & CIO_WRITABLE) slot_arm(r, e, DIR_W, t);
+  backend_arm(r->be, fd, ent_data(e, fd), (unsigned)events);
   cio__io_budget = CIO__IO_BUDGET;
   int res = cio_suspend(wait_what[events]);
   /* Woken for one direction, or interrupted: leave no slot pointing at us.
    * (The table outlives every task: the loop closes its poller last.) */
-  if (CIO_IO_UNLIKELY(e->task[DIR_R] == t || e->task[DIR_W] == t)) withdraw(r, e, t);
+  for (int d = 0; d < 2; d++)
+    if (CIO_IO_UNLIKELY(e->task[d] == t)) slot_clear(r, e, d);
   return res;
 }
 
-void cio_fd_forget(int fd) {
+void cio__fd_forget(int fd) {
   reactor *r = cur;
   if (!r) return;
   fdent *e = ent_find(r, fd);
@@ -343,9 +321,10 @@ void cio_fd_forget(int fd) {
       r->nwaiting--;
     }
   }
+  /* Only armed slots count: an fd nobody waits on changes nothing. */
   cio_task *tr = e->task[DIR_R], *tw = e->task[DIR_W];
-  withdraw(r, e, tr);
-  withdraw(r, e, tw);
+  for (int d = 0; d < 2; d++)
+    if (e->task[d]) slot_clear(r, e, d);
   if (tr) cio_task_wake(tr, -EBADF);
   if (tw && tw != tr) cio_task_wake(tw, -EBADF);
 }
@@ -365,7 +344,10 @@ int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg) {
     e->ready &= (uint8_t)~dir;
     return 1;
   }
-  if (!e->cb[d]) r->nwaiting++;
+  if (!e->cb[d]) {
+    r->nwaiting++;
+    backend_arm(r->be, fd, ent_data(e, fd), (unsigned)dir);
+  }
   e->cb[d] = cb;
   e->cb_arg[d] = arg;
   return 0;

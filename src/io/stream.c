@@ -85,6 +85,7 @@ struct cio_stream {
   char *skip_delim;      /* skip_small, or malloc'd when longer */
   size_t skip_dlen;
   char skip_small[SKIP_INLINE];
+  uint64_t tx;           /* bytes the transport took (idle detection) */
 };
 
 /* ---- lifetime ---- */
@@ -197,7 +198,7 @@ static void finish_close(cio_stream *s) {
 
 /* ---- transport ---- */
 
-static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
+static ssize_t t_send(cio_stream *s, const void *buf, size_t n, int *want) {
   *want = CIO_WRITABLE;
   if (s->tops) return s->tops->write(s->tctx, s->fd, buf, n, want);
   for (;;) {
@@ -205,6 +206,12 @@ static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
     if (r >= 0) return r;
     if (errno != EINTR) return -errno;
   }
+}
+
+static ssize_t t_write(cio_stream *s, const void *buf, size_t n, int *want) {
+  ssize_t r = t_send(s, buf, n, want);
+  if (r > 0) s->tx += (uint64_t)r;
+  return r;
 }
 
 /* ---- input ---- */
@@ -721,7 +728,10 @@ static ssize_t writev_fd(cio_stream *s, const struct iovec *iov, int cnt) {
     } else {
       w = writev(s->fd, iov, cnt);
     }
-    if (w >= 0) return w;
+    if (w >= 0) {
+      s->tx += (uint64_t)w; /* progress, for idle detection */
+      return w;
+    }
     if (errno != EINTR) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
   }
 }
@@ -834,6 +844,7 @@ static ssize_t sendfile_kernel(cio_stream *s, int fd, off_t offset, size_t count
     ssize_t w = sendfile(s->fd, fd, &off, chunk);
     if (w > 0) {
       *sent += (size_t)w;
+      s->tx += (uint64_t)w;
       /* A peer that always takes more must not starve the loop. */
       int r = *sent < count ? cio__io_checkpoint() : 0;
       if (r < 0) return r;
@@ -1033,6 +1044,7 @@ int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap) {
 int cio_stream_fd(const cio_stream *s) { return s->fd; }
 
 uint64_t cio__stream_rx_bytes(const cio_stream *s) { return s->rx; }
+uint64_t cio__stream_tx_bytes(const cio_stream *s) { return s->tx; }
 
 /* ---- transports ---- */
 

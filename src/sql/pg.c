@@ -408,7 +408,11 @@ static int cancel_job(void *arg) {
 static void cancel_release(void *arg) { PQfreeCancel(arg); }
 
 static int cancel_task(void *arg) {
-  cio_run_in_executor_ex(NULL, cancel_job, arg, cancel_release);
+  int status;
+  /* 0: the job ran and the PGcancel is ours again; otherwise the pool
+   * frees it through cancel_release once the job is done. */
+  if (cio_run_in_executor_ex(NULL, cancel_job, arg, cancel_release, &status) == 0)
+    PQfreeCancel(arg);
   return 0;
 }
 

@@ -2,7 +2,9 @@
  * workers replaced, cancellation, timeouts, shutdown (wait, cancel, kill).
  * Under a sanitizer, the worker that segfaults on purpose prints a report.
  * cio-test-labels: threads */
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,15 +236,34 @@ static int cancel_main(void *unused) {
 
 static void test_cancel_and_timeout(void) { CHECK_EQ(cio_run(cancel_main, NULL), 0); }
 
+/* in: a marked_sleep. Creates the file `mark` (if not "") when it starts,
+ * so the parent knows the job runs rather than guessing from a delay. */
+typedef struct marked_sleep {
+  double secs;
+  char mark[64];
+} marked_sleep;
+
+static int marked_sleeper(const void *in, size_t len, void **out, size_t *out_len) {
+  marked_sleep m;
+  memcpy(&m, in, sizeof m);
+  if (m.mark[0]) {
+    int fd = open(m.mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      close(fd);
+  }
+  usleep((useconds_t)(m.secs * 1e6));
+  return 1;
+}
+
 typedef struct shut_arg {
   cio_procpool *p;
-  double secs;
+  marked_sleep in;
   int status;
 } shut_arg;
 
 static int shut_job(void *p) {
   shut_arg *a = p;
-  a->status = cio_procpool_run(a->p, sleeper, &a->secs, sizeof a->secs, NULL, NULL);
+  a->status = cio_procpool_run(a->p, marked_sleeper, &a->in, sizeof a->in, NULL, NULL);
   return 0;
 }
 
@@ -253,12 +274,23 @@ static int shutdown_main(void *p) {
   enum { N = 4 };
   shut_arg a[N];
   cio_task *ts[N];
+  char mark[64];
+  snprintf(mark, sizeof mark, "/tmp/cio-procpool-mark-%d", (int)getpid());
+  unlink(mark);
   for (int i = 0; i < N; i++) {
-    /* One worker: job 0 runs, 1..3 queue. KILL must not wait 10 s. */
-    a[i] = (shut_arg){shut_pool, how == CIO_EXEC_KILL && i == 0 ? 10.0 : 0.05, 1};
+    /* One worker: job 0 runs (long enough to be seen running), 1..3
+     * queue. KILL must not wait 10 s. */
+    double secs = i > 0 ? 0.05 : how == CIO_EXEC_KILL ? 10.0 : 0.5;
+    a[i] = (shut_arg){shut_pool, {secs, ""}, 1};
+    if (i == 0)
+      snprintf(a[i].in.mark, sizeof a[i].in.mark, "%s", mark);
     ts[i] = cio_spawn(shut_job, &a[i]);
   }
-  CHECK_EQ(cio_sleep(0.02), 0);
+  /* Shut down once job 0 is running (the others are queued behind it). */
+  for (int i = 0; i < 10000 && access(mark, F_OK) != 0; i++)
+    cio_sleep(0.001);
+  CHECK_EQ(access(mark, F_OK), 0);
+  unlink(mark);
   int64_t t0 = cio_now_ns();
   CHECK_EQ(cio_procpool_shutdown(shut_pool, how), 0);
   CHECK((double)(cio_now_ns() - t0) / 1e9 < 5.0);  /* loose */

@@ -1,6 +1,7 @@
 /* test_threadsafe.c - loops on threads and run_coroutine_threadsafe: results,
- * timeouts, cancellation, loops that close, cross-loop await, and 4 loops on
- * 4 threads exchanging 100,000 messages.
+ * timeouts, cancellation, loops that close, cross-loop await (an interrupted
+ * one waits for the remote task to unwind), and 4 loops on 4 threads
+ * exchanging 100,000 messages.
  * cio-test-labels: threads */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -247,6 +248,80 @@ static void test_await_cancelled(void) {
   CHECK_EQ(cio_loop_thread_stop(remote), 0);
 }
 
+/* ---- an interrupted await leaves nothing using the caller's stack ----
+ *
+ * The remote task's arg lives in the frame of the function that awaits it.
+ * Cancelled, the task unwinds with a cleanup that suspends (shielded), then
+ * writes to its arg. cio_xtask_await() interrupted by a timeout scope or a
+ * cancellation must wait for that: otherwise the write lands in a dead
+ * frame (ASan: stack-use-after-return) and the checks below see the remote
+ * task still running. */
+
+typedef struct lingering {
+  atomic_int running, cleaned;
+} lingering;
+
+static int lingering_job(void *p) {
+  lingering *l = p;
+  atomic_store(&l->running, 1);
+  int r = cio_sleep(30.0);
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  cio_sleep(0.05); /* cleanup that talks to someone */
+  cio_shield_end(&sh);
+  atomic_fetch_add(&l->cleaned, 1);
+  atomic_store(&l->running, 0);
+  return r;
+}
+
+static int cancel_task(void *p) { return cio_task_cancel(p); }
+
+/* how: 0 = a timeout scope expires, 1 = the awaiting task is cancelled.
+ * Returns cio_xtask_await's result. */
+static __attribute__((noinline)) int await_with_stack_arg(int how) {
+  lingering l;
+  atomic_init(&l.running, 0);
+  atomic_init(&l.cleaned, 0);
+  cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(remote), lingering_job, &l);
+  CHECK(x != NULL);
+  for (int i = 0; i < 5000 && !atomic_load(&l.running); i++)
+    cio_sleep(0.001);
+  CHECK_EQ(atomic_load(&l.running), 1);
+  int r;
+  if (how == 0) {
+    cio_timeout_scope s;
+    cio_timeout_begin(&s, 0.01);
+    r = cio_xtask_await(x);
+    CHECK_EQ(cio_timeout_end(&s), 1);
+  } else {
+    cio_task *killer = cio_spawn(cancel_task, cio_current());
+    r = cio_xtask_await(x);
+    cio_await(killer);
+    cio_task_release(killer);
+  }
+  /* The remote task has finished: cancelled, cleaned up. */
+  CHECK_EQ(atomic_load(&l.running), 0);
+  CHECK_EQ(atomic_load(&l.cleaned), 1);
+  CHECK_EQ(cio_xtask_done(x), 1);
+  CHECK_EQ(cio_xtask_status(x), -ECANCELED);
+  cio_xtask_free(x);
+  return r;
+}
+
+static int await_stack_main(void *unused) {
+  CHECK_EQ(await_with_stack_arg(0), -ETIMEDOUT);
+  cio_sleep(0.1); /* a remote task left running would write to the dead frame now */
+  CHECK_EQ(await_with_stack_arg(1), -ECANCELED);
+  cio_sleep(0.1);
+  return 0;
+}
+
+static void test_await_interrupted_waits_for_remote(void) {
+  remote = cio_loop_thread_start(NULL);
+  CHECK_EQ(cio_run(await_stack_main, NULL), 0);
+  CHECK_EQ(cio_loop_thread_stop(remote), 0);
+}
+
 /* ---- many plain threads submitting to one loop ---- */
 
 static cio_loop *many_loop;
@@ -411,6 +486,7 @@ int main(void) {
   RUN(test_errors);
   RUN(test_await_from_task);
   RUN(test_await_cancelled);
+  RUN(test_await_interrupted_waits_for_remote);
   RUN(test_many_submitters);
   RUN(test_four_loops_ring);
   return test_report();

@@ -1,6 +1,7 @@
 /* test_net.c - open_connection and servers over loopback TCP (IPv4, IPv6)
  * and Unix sockets: echo, connect errors, connect timeout and cancellation,
- * names that do not resolve, graceful close with a grace period,
+ * names that do not resolve, graceful close with a grace period, close
+ * interrupted while handlers that use the closing task's stack unwind,
  * serve_forever, idle timeouts, EMFILE on accept, peers resetting
  * mid-message, half-close through a server, output flushed after the
  * handler returns, SO_REUSEPORT, freeing a busy server. */
@@ -339,6 +340,80 @@ LOOP_TEST(test_close_grace) {
   }
   CHECK_EQ(cio_server_close(srv, 0), 0); /* again: fine */
   cio_server_free(srv);
+  return 0;
+}
+
+/* ---- close interrupted: no handler outlives the arg ----
+ *
+ * The handler's arg lives on the stack of the function that closes the
+ * server. Once cancelled, the handler unwinds with a cleanup that suspends
+ * (shielded), then writes to its arg. cio_server_close() interrupted by a
+ * timeout scope or a cancellation must still wait for it: otherwise the
+ * write lands in a dead frame (ASan: stack-use-after-return) and the checks
+ * below see the handler still running. */
+struct lingering {
+  int running, cleaned;
+};
+
+static int lingering_handler(cio_stream *s, void *arg) {
+  struct lingering *l = arg;
+  l->running++;
+  char c;
+  int r = (int)cio_stream_read(s, &c, 1);
+  if (r > 0) r = cio_sleep(30);
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  cio_sleep(0.05); /* cleanup that talks to someone */
+  cio_shield_end(&sh);
+  l->cleaned++;
+  l->running--;
+  return r;
+}
+
+static int cancel_task(void *arg) { return cio_task_cancel(arg); }
+
+/* how: 0 = a timeout scope expires during close's final wait, 1 = during
+ * its grace period, 2 = the closing task is cancelled during the grace
+ * period. Returns close's status. */
+static __attribute__((noinline)) int close_with_stack_arg(int how) {
+  struct lingering l = {0, 0};
+  cio_server *srv = cio_start_server("127.0.0.1", 0, lingering_handler, &l, NULL);
+  CHECK(srv != NULL);
+  if (!srv) return -errno;
+  cio_stream *c[2];
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(cio_open_connection("127.0.0.1", cio_server_port(srv), NULL, &c[i]), 0);
+    CHECK_EQ(poke(c[i]), 0);
+  }
+  for (int i = 0; i < 100 && l.running < 2; i++) settle_io();
+  CHECK_EQ(l.running, 2);
+  int r;
+  if (how < 2) {
+    cio_timeout_scope sc;
+    cio_timeout_begin(&sc, 0.01);
+    r = cio_server_close(srv, how == 0 ? 0 : 5.0);
+    CHECK_EQ(cio_timeout_end(&sc), 1);
+  } else {
+    cio_task *killer = cio_spawn(cancel_task, cio_current());
+    r = cio_server_close(srv, 5.0);
+    join(killer);
+  }
+  /* Whatever interrupted close, the handlers are done. */
+  CHECK_EQ(l.running, 0);
+  CHECK_EQ(l.cleaned, 2);
+  CHECK_EQ(cio_server_connections(srv), 0);
+  for (int i = 0; i < 2; i++) cio_stream_free(c[i]);
+  cio_server_free(srv);
+  return r;
+}
+
+LOOP_TEST(test_close_interrupted_waits_for_handlers) {
+  CHECK_EQ(close_with_stack_arg(0), -ETIMEDOUT);
+  cio_sleep(0.1); /* a handler left running would write to the dead frame now */
+  CHECK_EQ(close_with_stack_arg(1), -ETIMEDOUT);
+  cio_sleep(0.1);
+  CHECK_EQ(close_with_stack_arg(2), -ECANCELED);
+  cio_sleep(0.1);
   return 0;
 }
 
@@ -702,6 +777,7 @@ int main(void) {
   RUN(test_connect_timeout_and_cancel);
   RUN(test_unix_sockets);
   RUN(test_close_grace);
+  RUN(test_close_interrupted_waits_for_handlers);
   RUN(test_serve_forever);
   RUN(test_close_from_handler);
   RUN(test_idle_timeout);

@@ -2,7 +2,8 @@
  * directions, cancellation and timeouts while waiting (leaving no dangling
  * waiter), -EBUSY, forgetting an fd under a waiter, fd number reuse, many
  * fds, cross-thread wake-ups while the loop sleeps in epoll, raw
- * cio_read/cio_write_all, EOF, loops on several threads at once. */
+ * cio_read/cio_write_all, EOF, loops on several threads at once, closing an
+ * fd nobody waits on while others wait (the count of waiters stays right). */
 /* cio-test-labels: threads */
 #include "test.h"
 #include "test_loop.h"
@@ -188,6 +189,59 @@ LOOP_TEST(test_forget_then_reuse_same_fd) {
   CHECK_EQ(w.r, CIO_READABLE);
   cio_close(p[0]);
   cio_close(p[1]);
+  return 0;
+}
+
+/* Yields until w is done, at most `limit` times; returns the yields made. */
+static int spin_until_done(const struct waitarg *w, int limit) {
+  int spins = 0;
+  while (!w->done && spins < limit) {
+    cio_yield();
+    spins++;
+  }
+  return spins;
+}
+
+/* Closing an fd that has a table entry but no waiter must not touch the
+ * reactor's count of waiting tasks. It used to take 4 off it (two empty
+ * slots matched twice), so with 4 tasks waiting the count read 0, the loop
+ * stopped looking at the reactor between task runs, and a task that keeps
+ * yielding starved every fd waiter. The loop hands out readiness once per
+ * budget of 64 task runs: the waiter must be woken long before 100,000
+ * yields. */
+LOOP_TEST(test_close_unwatched_fd_keeps_waiters) {
+  enum { NW = 4, LIMIT = 100000 };
+  int p[NW][2];
+  struct waitarg w[NW];
+  cio_task *t[NW];
+  for (int i = 0; i < NW; i++) {
+    nb_pipe(p[i]);
+    w[i] = (struct waitarg){p[i][0], CIO_READABLE, 0, 0};
+    t[i] = cio_spawn(waiter_fn, &w[i]);
+  }
+  settle_io();
+  for (int i = 0; i < NW; i++) CHECK_STR(cio_task_waiting_on(t[i]), "fd read");
+  for (int round = 0; round < 2; round++) {
+    /* An fd nobody ever waited on (its number is in the table's first
+     * chunk, so it has an entry), closed through the reactor. */
+    int q[2];
+    nb_pipe(q);
+    CHECK_EQ(cio_close(q[0]), 0);
+    CHECK_EQ(close(q[1]), 0); /* one close through the reactor per round */
+    /* Wake one waiter while this task busy-yields. */
+    CHECK_EQ(write(p[round][1], "w", 1), 1);
+    CHECK(spin_until_done(&w[round], LIMIT) < LIMIT);
+    CHECK_EQ(w[round].done, 1);
+    CHECK_EQ(w[round].r, CIO_READABLE);
+    for (int i = round + 1; i < NW; i++) CHECK_EQ(w[i].done, 0);
+  }
+  for (int i = 2; i < NW; i++) CHECK_EQ(write(p[i][1], "w", 1), 1);
+  for (int i = 0; i < NW; i++) {
+    join(t[i]);
+    CHECK_EQ(w[i].r, CIO_READABLE);
+    cio_close(p[i][0]);
+    cio_close(p[i][1]);
+  }
   return 0;
 }
 
@@ -415,6 +469,7 @@ int main(void) {
   RUN(test_busy_and_both_directions);
   RUN(test_forget_wakes_with_ebadf);
   RUN(test_forget_then_reuse_same_fd);
+  RUN(test_close_unwatched_fd_keeps_waiters);
   RUN(test_many_fds);
   RUN(test_threadsafe_wakes_epoll);
   RUN(test_sub_ms_sleep_not_early);

@@ -1,4 +1,5 @@
-/* signal.c - the two signals the core handles itself:
+/* loop_signals.c - the two signals the core handles itself (cio/signal.h,
+ * signals for tasks, is the io layer's src/io/signal.c):
  *
  *   SIGINT   while cio_run() runs (if SIGINT was at its default action): the
  *            first Ctrl-C cancels the main task, a second one while the
