@@ -20,8 +20,9 @@ static int call_queued(cio_redis *c, size_t mark, int written, cio_redis_reply *
   cio__redis_req *q = cio__redis_req_add(c, 1, NULL, mark);
   if (!q) {
     c->out.len = mark;
+    cio__redis_error(-ENOMEM, "out of memory");
     if (written) cio__redis_fail(c, -ENOMEM); /* its reply would meet another */
-    return cio__redis_error(-ENOMEM, "out of memory");
+    return -ENOMEM;
   }
   q->written = (uint8_t)written;
   int r = cio__redis_wait(c, q);
