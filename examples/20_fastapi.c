@@ -1,4 +1,4 @@
-/* 17_fastapi - the tutorial's FastAPI app in C: routes, a typed parameter, JSON, ten slow requests
+/* 20_fastapi - the tutorial's FastAPI app in C: routes, a typed parameter, JSON, ten slow requests
  * at once.
  *
  * Tutorial 003 shows FastAPI as "the" async web framework:
@@ -139,6 +139,6 @@ int main(void) {
   cio_http_app_get(app, "/items/{item_id:int}", read_item, NULL);
   int r = cio_run(main_task, app);
   cio_http_app_free(app);
-  if (r < 0) fprintf(stderr, "17_fastapi: %s\n", cio_strerror(r));
+  if (r < 0) fprintf(stderr, "20_fastapi: %s\n", cio_strerror(r));
   return r < 0;
 }

@@ -1,4 +1,4 @@
-/* 21_redis - aioredis: a pool, SET and GET; then 100 tasks on one connection, a pipeline, pub/sub.
+/* 22_redis - aioredis: a pool, SET and GET; then 100 tasks on one connection, a pipeline, pub/sub.
  *
  * Tutorial 003 ("asynchronous Redis with aioredis"):
  *

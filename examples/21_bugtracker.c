@@ -1,4 +1,4 @@
-/* 20_bugtracker - tutorial 001's bug-tracker service (cio-bugtracker), queried with cio's HTTP
+/* 21_bugtracker - tutorial 001's bug-tracker service (cio-bugtracker), queried with cio's HTTP
  * client.
  *
  * Tutorial 001 ends with a real service: FastAPI + uvicorn + an aiomysql
@@ -127,6 +127,6 @@ int main(void) {
   snprintf(path, sizeof path, "%s/bugtracker.db", dir);
   unlink(path);
   rmdir(dir);
-  if (r < 0) fprintf(stderr, "20_bugtracker: %s\n", cio_strerror(r));
+  if (r < 0) fprintf(stderr, "21_bugtracker: %s\n", cio_strerror(r));
   return r < 0;
 }
