@@ -135,6 +135,19 @@ static int fail_my(my_conn *c) {
                   mysql_error(c->my));
 }
 
+/* An error while a result streams in (the server's error packet after some
+ * rows: a temporary table lost, a killed query): Connector/C's state for
+ * the rest of that result is not to be trusted - its next call on the
+ * connection may wait for rows that never come - so the connection goes. */
+static int fail_midresult(my_conn *c, int r) {
+  if (!c->base.broken) {
+    c->base.broken = true;
+    if (c->fd >= 0)
+      cio_fd_forget(c->fd);
+  }
+  return r;
+}
+
 static int fail_stmt(my_conn *c, MYSQL_STMT *st) {
   return fail_err(c, mysql_stmt_errno(st), mysql_stmt_sqlstate(st),
                   mysql_stmt_error(st));
@@ -229,8 +242,10 @@ static int text_query(my_conn *c, const char *sql, cio_sql_result **out) {
   int rc = mysql_real_query(c->my, sql, strlen(sql));
   MYSQL_RES *mr = rc == 0 ? mysql_store_result(c->my) : NULL;
   call_end(c);
-  if (rc != 0 || (!mr && mysql_field_count(c->my) > 0))
+  if (rc != 0)
     return fail_my(c);
+  if (!mr && mysql_field_count(c->my) > 0)
+    return fail_midresult(c, fail_my(c));
   if (!out) {
     mysql_free_result(mr);
     return 0;
@@ -476,11 +491,14 @@ static int stmt_query(my_conn *c, const char *sql, const cio_sql_value *v,
     rc = mysql_stmt_store_result(st);
     call_end(c);
     if (rc) {
-      r = fail_stmt(c, st);
+      r = fail_midresult(c, fail_stmt(c, st));
       goto done;
     }
-    if ((r = read_rows(c, st, meta, res)) < 0)
+    if ((r = read_rows(c, st, meta, res)) < 0) {
+      if (r != -ENOMEM)
+        fail_midresult(c, r);
       goto done;
+    }
   } else {
     res->affected = (int64_t)mysql_stmt_affected_rows(st);
     res->insert_id = (int64_t)mysql_stmt_insert_id(st);

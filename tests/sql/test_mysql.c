@@ -93,6 +93,39 @@ LOOP_TEST(test_mysql_types) {
   return 0;
 }
 
+/* The server's error after some rows were sent (a subquery that returns
+ * two rows at the third row): -CIO_ESQL with the server's words, on both
+ * protocols, and the pool's next statement works (the connection, whose
+ * result stream Connector/C no longer tracks, is dropped, not reused). */
+LOOP_TEST(test_mysql_midresult_error) {
+  cio_sql_pool *p = open_pool(1, 1);
+  if (!p)
+    return 0;
+  const char *sqls[] = {
+      "SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x) FROM "
+      "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t",
+      "SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x + $1) FROM "
+      "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t"};
+  cio_sql_value zero[] = {cio_sql_int(0)};
+  for (int k = 0; k < 2; k++) {
+    cio_sql_result *res = NULL;
+    CHECK_EQ(cio_sql_pool_query(p, sqls[k], zero, (size_t)k, &res), -CIO_ESQL);
+    CHECK(res == NULL);
+    CHECK(strstr(cio_sql_last_error()->message, "more than 1 row") != NULL);
+    for (int i = 0; i < 3; i++) {
+      CHECK_EQ(cio_sql_pool_query(p, "SELECT 41 + $1", (cio_sql_value[]){cio_sql_int(1)}, 1,
+                                  &res),
+               0);
+      int64_t v = 0;
+      CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v), 0);
+      CHECK_EQ(v, 42);
+      cio_sql_result_free(res);
+    }
+  }
+  close_pool(p);
+  return 0;
+}
+
 int main(void) {
   db.name = "mysql";
   if (suite_server_url("CIO_TEST_MYSQL_URL", "mariadb", db.url, sizeof db.url) <
@@ -117,5 +150,6 @@ int main(void) {
   suite_run();
   RUN(test_mysql_placeholders);
   RUN(test_mysql_types);
+  RUN(test_mysql_midresult_error);
   return test_report();
 }
