@@ -457,6 +457,13 @@ static int slow_shutdown_main(void *arg) {
 }
 
 static void test_second_sigint_during_shutdown(void) {
+#ifdef __SANITIZE_THREAD__
+  /* ThreadSanitizer holds asynchronous signals back until its own delivery
+   * points; under load the second SIGINT was seen to arrive only after the
+   * 20 s shutdown. The other builds (Release, ASan, Valgrind) check this. */
+  printf("  skipped under ThreadSanitizer\n");
+  return;
+#endif
   int p[2];
   CHECK_EQ(pipe(p), 0);
   pid_t pid = fork();
