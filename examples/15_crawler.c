@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECTIONS 8
-#define ARTICLES 8
+#define SECTIONS  8
+#define ARTICLES  8
 #define MAX_PAGES 128
-#define LIMIT 16
-#define DELAY 0.1
+#define LIMIT     16
+#define DELAY     0.1
 
 /* ---- the site ---- */
 
@@ -42,10 +42,10 @@ static int render(const char *path, char *buf, size_t cap) {
              !strchr(path + 9, '/')) {
     n = snprintf(buf, cap, "<html><title>Section %d</title><body>\n<a href=\"/\">home</a>\n", s);
     for (a = 0; a < ARTICLES; a++)
-      n += snprintf(buf + n, cap - (size_t)n, "<a href=\"/article/%d/%d\">article %d</a>\n",
-                    s, a, a);
-  } else if (sscanf(path, "/article/%d/%d", &s, &a) == 2 && s >= 0 && s < SECTIONS &&
-             a >= 0 && a < ARTICLES) {
+      n += snprintf(buf + n, cap - (size_t)n, "<a href=\"/article/%d/%d\">article %d</a>\n", s, a,
+                    a);
+  } else if (sscanf(path, "/article/%d/%d", &s, &a) == 2 && s >= 0 && s < SECTIONS && a >= 0 &&
+             a < ARTICLES) {
     n = snprintf(buf, cap,
                  "<html><title>Article %d.%d</title><body>\n<a href=\"/section/%d\">up</a>\n"
                  "<a href=\"/article/%d/%d\">next</a>\n",
@@ -60,25 +60,20 @@ static int render(const char *path, char *buf, size_t cap) {
 static int serve_page(cio_stream *s, void *arg) {
   char line[512], path[256] = "", page[2048], head[128];
   ssize_t n = cio_stream_readline(s, line, sizeof line);
-  if (n <= 0)
-    return (int)n;
+  if (n <= 0) return (int)n;
   line[n] = '\0';
   sscanf(line, "GET %255s", path);
   while ((n = cio_stream_readline(s, line, sizeof line)) > 2)
     ; /* headers: ignored */
-  if (n < 0)
-    return (int)n;
+  if (n < 0) return (int)n;
   int r = cio_sleep(DELAY); /* a slow server */
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   int found = render(path, page, sizeof page) == 0;
-  if (!found)
-    snprintf(page, sizeof page, "not found\n");
+  if (!found) snprintf(page, sizeof page, "not found\n");
   int len = snprintf(head, sizeof head, "HTTP/1.0 %s\r\nContent-Length: %zu\r\n\r\n",
                      found ? "200 OK" : "404 Not Found", strlen(page));
   r = cio_stream_write(s, head, (size_t)len);
-  if (r == 0)
-    r = cio_stream_write(s, page, strlen(page));
+  if (r == 0) r = cio_stream_write(s, page, strlen(page));
   return r == 0 ? cio_stream_flush(s) : r;
 }
 
@@ -105,14 +100,11 @@ static ssize_t http_get(int port, const char *path, char *body, size_t cap) {
   cio_stream *s;
   char line[512];
   int r = cio_open_connection("127.0.0.1", port, NULL, &s);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   int len = snprintf(line, sizeof line, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
   ssize_t n = cio_stream_write(s, line, (size_t)len);
-  if (n == 0)
-    n = cio_stream_readline(s, line, sizeof line);
-  if (n > 0 && (n < 12 || memcmp(line + 9, "200", 3) != 0))
-    n = -ENOENT;
+  if (n == 0) n = cio_stream_readline(s, line, sizeof line);
+  if (n > 0 && (n < 12 || memcmp(line + 9, "200", 3) != 0)) n = -ENOENT;
   while (n > 2) /* up to the blank line */
     n = cio_stream_readline(s, line, sizeof line);
   size_t got = 0;
@@ -133,10 +125,8 @@ static int fetch(void *arg);
 /* Spawn a fetch of path unless it was seen before. */
 static void follow(struct crawler *c, const char *path, size_t len) {
   for (int i = 0; i < c->nseen; i++)
-    if (strlen(c->seen[i]) == len && memcmp(c->seen[i], path, len) == 0)
-      return;
-  if (c->nseen == MAX_PAGES)
-    return;
+    if (strlen(c->seen[i]) == len && memcmp(c->seen[i], path, len) == 0) return;
+  if (c->nseen == MAX_PAGES) return;
   struct fetch *f = malloc(sizeof *f);
   char *p = strndup(path, len);
   if (!f || !p || !cio_group_spawn(c->group, fetch, f, NULL)) {
@@ -159,8 +149,7 @@ static int fetch(void *arg) {
     free(f);
     return r;
   }
-  if (++c->active > c->peak)
-    c->peak = c->active;
+  if (++c->active > c->peak) c->peak = c->active;
   ssize_t n = http_get(c->port, f->path, body, sizeof body);
   c->active--;
   cio_sem_release(c->sem);
@@ -178,8 +167,7 @@ static int fetch(void *arg) {
   for (const char *p = body; (p = strstr(p, "href=\"")) != NULL;) {
     p += 6;
     const char *end = strchr(p, '"');
-    if (!end)
-      break;
+    if (!end) break;
     follow(c, p, (size_t)(end - p));
     p = end;
   }
@@ -189,13 +177,13 @@ static int fetch(void *arg) {
 
 static int main_task(void *arg) {
   struct crawler c = {0};
-  cio_server *server = cio_start_server("127.0.0.1", 0, serve_page, NULL, NULL);
-  if (!server)
-    return -errno;
+  cio_server *server;
+  int r = cio_start_server("127.0.0.1", 0, serve_page, NULL, NULL, &server);
+  if (r < 0) return r;
   c.port = cio_server_port(server);
   c.group = cio_group_new();
   c.sem = cio_sem_new(LIMIT);
-  int r = c.group && c.sem ? 0 : -ENOMEM;
+  r = c.group && c.sem ? 0 : -ENOMEM;
 
   int64_t t0 = cio_now_ns();
   if (r == 0) {
@@ -205,11 +193,9 @@ static int main_task(void *arg) {
   double dt = (double)(cio_now_ns() - t0) / 1e9;
   printf("crawled %d pages (%zu bytes), %d errors, at most %d fetches at once (limit %d)\n",
          c.pages, c.bytes, c.errors, c.peak, LIMIT);
-  printf("crawl took %.2f s; one page after another: at least %.1f s\n", dt,
-         c.pages * DELAY);
+  printf("crawl took %.2f s; one page after another: at least %.1f s\n", dt, c.pages * DELAY);
 
-  for (int i = 0; i < c.nseen; i++)
-    free(c.seen[i]);
+  for (int i = 0; i < c.nseen; i++) free(c.seen[i]);
   cio_group_free(c.group);
   cio_sem_free(c.sem);
   cio_server_close(server, 1.0);

@@ -25,7 +25,9 @@ extern "C" {
 #define CIO_WRITABLE 2
 
 /* Install the epoll backend on loop (idempotent; every io call does it
- * implicitly for the current loop). Returns 0 or a negative errno. */
+ * implicitly for the current loop). Returns 0, -EINVAL (loop NULL or not
+ * the calling thread's), or a negative errno (-ENOMEM, epoll_create1's).
+ * Never suspends. Loop thread only. */
 CIO_API int cio_io_init(cio_loop *loop);
 
 /* Suspend until fd is ready for one of `events` (CIO_READABLE and/or
@@ -50,13 +52,15 @@ CIO_API int cio_wait_fd(int fd, int events);
  * otherwise a new fd that reuses the number is never registered and its
  * waits hang. Never suspends. */
 CIO_API void cio_fd_forget(int fd);
-/* cio_fd_forget(fd) + close(fd). Returns close's result (0 or -errno). */
+/* cio_fd_forget(fd) + close(fd). Returns close's result (0 or -errno;
+ * -EBADF for fd < 0). Never suspends. */
 CIO_API int cio_close(int fd);
 
 /* Raw non-blocking I/O on any fd with the task's cancellation and timeouts:
  * read up to n bytes (0 at EOF), write all n bytes (returns n, or an error:
  * -EPIPE / -ECONNRESET...; on error after a partial write the count is lost,
- * use the stream layer for that). May suspend. */
+ * use the stream layer for that). buf is borrowed for the call. May
+ * suspend. */
 CIO_API ssize_t cio_read(int fd, void *buf, size_t n);
 CIO_API ssize_t cio_write_all(int fd, const void *buf, size_t n);
 

@@ -29,8 +29,10 @@
 #include <strings.h>
 
 #define DNS_DEFAULT_TIMEOUT 2.0
-#define DNS_DEFAULT_TRIES 2
-#define DNS_SERVERS_MAX 512
+#define DNS_DEFAULT_TRIES   2
+#define DNS_SERVERS_MAX     512
+#define DNS_MAX_TIMEOUT     86400.0
+#define DNS_MAX_TRIES       64
 
 typedef struct dns_state dns_state;
 
@@ -38,10 +40,10 @@ typedef struct dns_state dns_state;
  * pump task. */
 typedef struct dns_sock {
   struct dns_sock *next;
-  dns_state *st;        /* NULL once c-ares closed the socket */
+  dns_state *st; /* NULL once c-ares closed the socket */
   int fd;
   int want_write;
-  int reader, writer;   /* a pump task runs for that direction */
+  int reader, writer; /* a pump task runs for that direction */
   int refs;
 } dns_sock;
 
@@ -49,17 +51,17 @@ struct dns_state {
   ares_channel ch;
   cio_timer *timer;
   dns_sock *socks;
-  int waiters;          /* tasks suspended on a query of this channel */
-  int broken;           /* a pump or the timer could not be started */
-  int fail;             /* ... then every query fails with this */
-  int files_only;       /* lookups without 'b' */
+  int waiters;    /* tasks suspended on a query of this channel */
+  int broken;     /* a pump or the timer could not be started */
+  int fail;       /* ... then every query fails with this */
+  int files_only; /* lookups without 'b' */
 };
 
 /* A query, shared by the waiting task and the c-ares callback. */
 typedef struct dns_query {
-  cio_task *task;       /* NULL once the task stopped waiting */
+  cio_task *task; /* NULL once the task stopped waiting */
   struct ares_addrinfo *res;
-  int status;           /* ARES_* */
+  int status; /* ARES_* */
   int done;
   int refs;
 } dns_query;
@@ -67,7 +69,7 @@ typedef struct dns_query {
 typedef struct dns_config {
   int set;
   double timeout;
-  int tries;
+  size_t tries;
   char servers[DNS_SERVERS_MAX];
   char lookups[8];
 } dns_config;
@@ -164,8 +166,7 @@ static int dns_port(const char *service, const struct addrinfo *hints, int *port
   const char *proto = hints->ai_socktype == SOCK_DGRAM ? "udp" : "tcp";
   struct servent se, *found = NULL;
   char buf[1024];
-  if (getservbyname_r(service, proto, &se, buf, sizeof buf, &found) != 0 || !found)
-    return -EINVAL;
+  if (getservbyname_r(service, proto, &se, buf, sizeof buf, &found) != 0 || !found) return -EINVAL;
   *port = ntohs((uint16_t)found->s_port);
   return 0;
 }
@@ -202,8 +203,8 @@ static int dns_local(const struct addrinfo *hints, int port, int any, struct add
 /* 1 if host is numeric (answered into *res or an error in *err), 0 if not. */
 static int dns_numeric(const char *host, const struct addrinfo *hints, int port,
                        struct addrinfo **res, int *err) {
-  struct addrinfo h = {.ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC,
-                       .ai_socktype = SOCK_STREAM};
+  struct addrinfo h = {
+      .ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
   struct addrinfo *g = NULL;
   /* With AI_NUMERICHOST and no service glibc only parses: it never blocks. */
   if (getaddrinfo(host, NULL, &h, &g) != 0) return 0;
@@ -301,8 +302,8 @@ static void dns_break(dns_state *st, int err) {
 }
 
 static int pump_start(dns_state *st, dns_sock *s, int dir) {
-  cio_spawn_opts o = {.name = dir == CIO_READABLE ? "dns read" : "dns write",
-                      .stack_size = 64 * 1024, .daemon = 1};
+  cio_spawn_opts o = {
+      .name = dir == CIO_READABLE ? "dns read" : "dns write", .stack_size = 64 * 1024, .daemon = 1};
   cio_task *t = cio_spawn_ex(dir == CIO_READABLE ? pump_read : pump_write, s, &o);
   if (!t) {
     dns_break(st, -errno);
@@ -394,10 +395,13 @@ static int dns_state_new(dns_state **out) {
   memset(&o, 0, sizeof o);
   o.sock_state_cb = dns_sock_state;
   o.sock_state_cb_data = st;
-  double timeout = dns_cfg.set && dns_cfg.timeout > 0 ? dns_cfg.timeout : DNS_DEFAULT_TIMEOUT;
+  double timeout = dns_cfg.set && dns_cfg.timeout != 0 ? dns_cfg.timeout : DNS_DEFAULT_TIMEOUT;
+  /* No limit (CIO_FOREVER) or a huge one: a day, so that c-ares's doubling
+   * per round stays far from int overflow. */
+  if (timeout < 0 || timeout > DNS_MAX_TIMEOUT) timeout = DNS_MAX_TIMEOUT;
   o.timeout = (int)(timeout * 1000.0 + 0.5);
   if (o.timeout < 1) o.timeout = 1;
-  o.tries = dns_cfg.set && dns_cfg.tries > 0 ? dns_cfg.tries : DNS_DEFAULT_TRIES;
+  o.tries = dns_cfg.set && dns_cfg.tries > 0 ? (int)dns_cfg.tries : DNS_DEFAULT_TRIES;
   o.lookups = lookups;
   st->files_only = strchr(lookups, 'b') == NULL;
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
@@ -477,10 +481,10 @@ static int dns_query_ares(const char *host, const struct addrinfo *hints, int po
   q->task = self;
   q->refs = 2; /* ours, and the callback's */
   struct ares_addrinfo_hints ah = {
-    .ai_family = hints->ai_family,
-    .ai_socktype = hints->ai_socktype,
-    .ai_protocol = hints->ai_protocol,
-    .ai_flags = (hints->ai_flags & AI_CANONNAME) ? ARES_AI_CANONNAME : 0,
+      .ai_family = hints->ai_family,
+      .ai_socktype = hints->ai_socktype,
+      .ai_protocol = hints->ai_protocol,
+      .ai_flags = (hints->ai_flags & AI_CANONNAME) ? ARES_AI_CANONNAME : 0,
   };
   st->waiters++;
   ares_getaddrinfo(st->ch, host, NULL, &ah, dns_query_done, q);
@@ -533,7 +537,7 @@ int cio_dns_configure(const cio_dns_opts *opts) {
   dns_config c;
   memset(&c, 0, sizeof c);
   if (opts) {
-    if (opts->timeout < 0 || opts->tries < 0) return -EINVAL;
+    if (opts->tries > DNS_MAX_TRIES) return -EINVAL;
     c.timeout = opts->timeout;
     c.tries = opts->tries;
     if (opts->servers) {

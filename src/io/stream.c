@@ -46,11 +46,11 @@
 #define IOV_MAX 1024
 #endif
 
-#define DEFAULT_BUF (64u * 1024u)
-#define MIN_BUF 256u
-#define SKIP_INLINE 16u          /* delimiters up to this long need no malloc */
-#define FILE_CHUNK (64u * 1024u) /* sendfile's copying path: one pread */
-#define SENDFILE_MAX 0x7ffff000u /* the most one sendfile(2) moves */
+#define DEFAULT_BUF  (64u * 1024u)
+#define MIN_BUF      256u
+#define SKIP_INLINE  16u           /* delimiters up to this long need no malloc */
+#define FILE_CHUNK   (64u * 1024u) /* sendfile's copying path: one pread */
+#define SENDFILE_MAX 0x7ffff000u   /* the most one sendfile(2) moves */
 
 enum { ST_OPEN = 0, ST_CLOSING, ST_CLOSED };
 
@@ -58,34 +58,35 @@ struct cio_stream {
   int fd;
   uint8_t state;
   uint8_t is_sock;
-  uint8_t rd_maybe;      /* the transport may have input: try before waiting */
-  uint8_t short_ok;      /* a short read means the kernel had no more (stream
-                            sockets, pipes; not ttys or message sockets) */
+  uint8_t rd_maybe; /* the transport may have input: try before waiting */
+  uint8_t short_ok; /* a short read means the kernel had no more (stream
+                       sockets, pipes; not ttys or message sockets) */
   uint8_t eof;
-  uint8_t rbusy;         /* a read call is in progress */
-  uint8_t wshut;         /* sending side shut down */
-  uint8_t flush_armed;   /* a writable (or readable, for TLS) callback is armed */
-  uint8_t freed;         /* cio_stream_free was called; last user frees */
-  uint8_t skipping;      /* inside an over-long line: skip to skip_delim */
-  uint8_t wbusy;         /* a sendfile owns the sending side */
-  int rerr, werr;        /* sticky I/O errors */
-  unsigned users;        /* tasks suspended inside a stream call */
+  uint8_t rbusy;       /* a read call is in progress */
+  uint8_t wshut;       /* sending side shut down */
+  uint8_t flush_armed; /* a writable (or readable, for TLS) callback is armed */
+  uint8_t freed;       /* cio_stream_free was called; last user frees */
+  uint8_t skipping;    /* inside an over-long line: skip to skip_delim */
+  uint8_t wbusy;       /* a sendfile owns the sending side */
+  int rerr, werr;      /* sticky I/O errors */
+  unsigned users;      /* tasks suspended inside a stream call */
   char *rbuf;
   size_t rcap, rpos, rend;
   char *wbuf;
   size_t wcap, wpos, wend;
   size_t limit, high, low;
-  size_t direct_min;     /* reads at least this big bypass the buffer */
-  cio_task *wwaiter;     /* drain / flush / shutdown_write */
-  size_t wtarget;        /* wake wwaiter once pending <= wtarget */
-  cio_task *cwaiter;     /* wait_closed */
+  size_t direct_min; /* reads at least this big bypass the buffer */
+  cio_task *wwaiter; /* drain / flush / shutdown_write */
+  size_t wtarget;    /* wake wwaiter once pending <= wtarget */
+  cio_task *cwaiter; /* wait_closed */
+  int close_err;     /* the error that dropped output a close was flushing */
   const cio_transport_ops *tops;
   void *tctx;
-  uint64_t rx;           /* bytes received (idle detection) */
-  char *skip_delim;      /* skip_small, or malloc'd when longer */
+  uint64_t rx;      /* bytes received (idle detection) */
+  char *skip_delim; /* skip_small, or malloc'd when longer */
   size_t skip_dlen;
   char skip_small[SKIP_INLINE];
-  uint64_t tx;           /* bytes the transport took (idle detection) */
+  uint64_t tx; /* bytes the transport took (idle detection) */
 };
 
 /* ---- lifetime ---- */
@@ -193,7 +194,7 @@ static void finish_close(cio_stream *s) {
   s->fd = -1;
   s->wpos = s->wend = 0;
   wake(&s->wwaiter, -EBADF);
-  wake(&s->cwaiter, 0);
+  wake(&s->cwaiter, s->close_err);
 }
 
 /* ---- transport ---- */
@@ -465,8 +466,8 @@ ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got) 
  * more than max: the byte that tells "longer" from "exactly max, then EOF".
  * eof_line: at EOF return a last unterminated line (readline) instead of
  * -EPIPE (readuntil). */
-static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char *buf,
-                            size_t cap, size_t *got, int eof_line) {
+static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char *buf, size_t cap,
+                            size_t *got, int eof_line) {
   size_t max = cap < s->limit ? cap : s->limit;
   size_t searched = 0; /* bytes from rpos known to hold no delimiter start */
   for (;;) {
@@ -499,8 +500,8 @@ static ssize_t do_readuntil(cio_stream *s, const void *delim, size_t dlen, char 
   }
 }
 
-ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void *buf,
-                             size_t cap, size_t *got) {
+ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void *buf, size_t cap,
+                             size_t *got) {
   size_t dummy;
   if (!got) got = &dummy;
   *got = 0;
@@ -596,9 +597,11 @@ static void pump(cio_stream *s) {
     }
     break;
   }
-  if (s->wwaiter && (s->werr || pending(s) <= s->wtarget))
-    wake(&s->wwaiter, s->werr);
-  if (s->state == ST_CLOSING && (s->werr || !pending(s))) finish_close(s);
+  if (s->wwaiter && (s->werr || pending(s) <= s->wtarget)) wake(&s->wwaiter, s->werr);
+  if (s->state == ST_CLOSING && (s->werr || !pending(s))) {
+    s->close_err = s->werr;
+    finish_close(s);
+  }
 }
 
 static void on_ready_to_flush(void *arg, int res) {
@@ -705,7 +708,7 @@ int cio_stream_write(cio_stream *s, const void *buf, size_t n) {
 }
 
 /* Copy iov[i..) into the output buffer, the first piece from offset off. */
-static int append_iov(cio_stream *s, const struct iovec *iov, int iovcnt, int i, size_t off,
+static int append_iov(cio_stream *s, const struct iovec *iov, size_t iovcnt, size_t i, size_t off,
                       size_t left) {
   char *d = wroom(s, left);
   if (!d) return -ENOMEM;
@@ -736,10 +739,10 @@ static ssize_t writev_fd(cio_stream *s, const struct iovec *iov, int cnt) {
   }
 }
 
-int cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt) {
-  if (iovcnt < 0 || (!iov && iovcnt > 0)) return -EINVAL;
+int cio_stream_writev(cio_stream *s, const struct iovec *iov, size_t iovcnt) {
+  if (!iov && iovcnt > 0) return -EINVAL;
   size_t total = 0;
-  for (int i = 0; i < iovcnt; i++) {
+  for (size_t i = 0; i < iovcnt; i++) {
     if (iov[i].iov_len > (size_t)SSIZE_MAX - total) return -EINVAL;
     total += iov[i].iov_len;
   }
@@ -755,12 +758,12 @@ int cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt) {
   }
   /* A plain fd with nothing queued: straight to the kernel, IOV_MAX pieces
    * at a time while it takes everything. */
-  int i = 0;
+  size_t i = 0;
   size_t off = 0, left = total;
   while (left) {
-    int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
+    int cnt = iovcnt - i < IOV_MAX ? (int)(iovcnt - i) : IOV_MAX;
     size_t batch = 0;
-    for (int j = 0; j < cnt; j++) batch += iov[i + j].iov_len;
+    for (int j = 0; j < cnt; j++) batch += iov[i + (size_t)j].iov_len;
     ssize_t w = writev_fd(s, iov + i, cnt);
     if (w < 0 && w != -EAGAIN) {
       s->werr = (int)w;
@@ -991,20 +994,21 @@ int cio_stream_shutdown_write(cio_stream *s) {
 
 /* ---- closing ---- */
 
-void cio_stream_close(cio_stream *s) {
-  if (s->state != ST_OPEN) return;
+int cio_stream_close(cio_stream *s) {
+  if (s->state != ST_OPEN) return 0;
   s->state = ST_CLOSING;
   if (pending(s) && !s->werr) {
-    if (!s->flush_armed) pump(s); /* finishes the close itself when done */
-    return;
+    pump(s); /* finishes the close itself, now or once all is out */
+    return s->state == ST_CLOSED ? s->close_err : 0;
   }
   finish_close(s);
+  return 0;
 }
 
 int cio_stream_wait_closed(cio_stream *s) {
   int r = cio__io_checkpoint();
   if (r < 0) return r;
-  if (s->state == ST_CLOSED) return 0;
+  if (s->state == ST_CLOSED) return s->close_err;
   if (s->cwaiter && cio_task_get_state(s->cwaiter) == CIO_TASK_WAITING) return -EBUSY;
   s->cwaiter = cio_current();
   s->users++;
