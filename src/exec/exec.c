@@ -20,9 +20,9 @@
 enum { Q_QUEUED, Q_RUNNING, Q_FINISHED };
 
 typedef struct job {
-  cio__xwait w; /* first: the job is freed through w.destroy */
+  cio__xwait w; /* the job is freed through w.destroy */
   cio_executor *ex;
-  struct job *prev, *next;
+  cio__link link; /* in the queue, or the list of jobs dropped by a shutdown */
   cio_job_fn fn;
   void *arg;
   void (*release)(void *arg);
@@ -34,14 +34,14 @@ typedef struct job {
 typedef struct shut_waiter {
   cio__xwait w;
   cio_executor *ex;
-  struct shut_waiter *next;
+  cio__link link;
 } shut_waiter;
 
 struct cio_executor {
   pthread_mutex_t mu;
   pthread_cond_t work;   /* a job was queued, or shutdown began */
   pthread_cond_t exited; /* the last thread left */
-  job *head, *tail;
+  cio__link queue;       /* jobs not taken by a thread yet, oldest first */
   size_t queued;
   size_t max_threads;
   size_t nthreads; /* started, joinable */
@@ -51,7 +51,7 @@ struct cio_executor {
   bool is_default;
   atomic_int refs; /* the owner's, one per job and shutdown waiter */
   pthread_t *threads;
-  shut_waiter *shut_waiters;
+  cio__link shut_waiters;
 };
 
 static _Thread_local cio_executor *tls_pool; /* the pool this thread works for */
@@ -65,44 +65,37 @@ static void pool_unref(cio_executor *ex) {
   pthread_cond_destroy(&ex->work);
   pthread_cond_destroy(&ex->exited);
   pthread_mutex_destroy(&ex->mu);
-  free(ex->threads);
-  free(ex);
+  cio__free(ex->threads);
+  cio__free(ex);
 }
 
 static void job_destroy(cio__xwait *w) {
-  cio_executor *ex = ((job *)w)->ex;
-  free(w);
+  job *j = cio__container_of(w, job, w);
+  cio_executor *ex = j->ex;
+  cio__free(j);
   pool_unref(ex);
 }
 
 static void shut_destroy(cio__xwait *w) {
-  cio_executor *ex = ((shut_waiter *)w)->ex;
-  free(w);
+  shut_waiter *s = cio__container_of(w, shut_waiter, w);
+  cio_executor *ex = s->ex;
+  cio__free(s);
   pool_unref(ex);
 }
 
 static void queue_push(cio_executor *ex, job *j) {
-  j->next = NULL;
-  j->prev = ex->tail;
-  if (ex->tail)
-    ex->tail->next = j;
-  else
-    ex->head = j;
-  ex->tail = j;
+  cio__list_push_back(&ex->queue, &j->link);
   ex->queued++;
 }
 
 static void queue_remove(cio_executor *ex, job *j) {
-  if (j->prev)
-    j->prev->next = j->next;
-  else
-    ex->head = j->next;
-  if (j->next)
-    j->next->prev = j->prev;
-  else
-    ex->tail = j->prev;
-  j->prev = j->next = NULL;
+  cio__list_remove(&j->link);
   ex->queued--;
+}
+
+/* The oldest queued job, or NULL. */
+static job *queue_head(cio_executor *ex) {
+  return cio__list_empty(&ex->queue) ? NULL : cio__list_entry(ex->queue.next, job, link);
 }
 
 /* Pool mutex held: the job has finished (fn ran or never will); give its
@@ -138,8 +131,8 @@ static void *worker_main(void *arg) {
    * about to look at the queue again: a job queued meanwhile needs no new
    * thread. ensure_thread() counted this one in. */
   for (;;) {
-    while (!ex->head && !ex->shutdown) pthread_cond_wait(&ex->work, &ex->mu);
-    job *j = ex->head;
+    while (!ex->queued && !ex->shutdown) pthread_cond_wait(&ex->work, &ex->mu);
+    job *j = queue_head(ex);
     if (!j) break; /* shutting down and nothing left */
     ex->nidle--;
     queue_remove(ex, j);
@@ -159,7 +152,8 @@ static void *worker_main(void *arg) {
   }
   ex->nidle--;
   if (--ex->nalive == 0) {
-    for (shut_waiter *s = ex->shut_waiters; s; s = s->next) cio__xwait_post(&s->w, 0);
+    for (cio__link *l = ex->shut_waiters.next; l != &ex->shut_waiters; l = l->next)
+      cio__xwait_post(&cio__list_entry(l, shut_waiter, link)->w, 0);
     pthread_cond_broadcast(&ex->exited);
   }
   pthread_mutex_unlock(&ex->mu);
@@ -175,12 +169,14 @@ cio_executor *cio_executor_new(size_t max_threads) {
     max_threads = (size_t)cio__exec_ncpu() + 4;
     if (max_threads > 32) max_threads = 32;
   }
-  cio_executor *ex = calloc(1, sizeof *ex);
+  cio_executor *ex = cio__calloc(1, sizeof *ex);
   if (!ex) goto fail;
-  ex->threads = calloc(max_threads, sizeof *ex->threads);
+  ex->threads = cio__calloc(max_threads, sizeof *ex->threads);
   if (!ex->threads) goto fail;
   ex->max_threads = max_threads;
   atomic_init(&ex->refs, 1);
+  cio__list_init(&ex->queue);
+  cio__list_init(&ex->shut_waiters);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -190,8 +186,8 @@ cio_executor *cio_executor_new(size_t max_threads) {
   pthread_condattr_destroy(&ca);
   return ex;
 fail:
-  if (ex) free(ex->threads);
-  free(ex);
+  if (ex) cio__free(ex->threads);
+  cio__free(ex);
   errno = ENOMEM;
   return NULL;
 }
@@ -239,7 +235,7 @@ static int exec_call(cio_executor *ex, cio_job_fn fn, void *arg, void (*release)
     r = -ENOMEM;
     goto fail;
   }
-  job *j = malloc(sizeof *j);
+  job *j = cio__malloc(sizeof *j);
   if (!j) {
     r = -ENOMEM;
     goto fail;
@@ -320,24 +316,23 @@ int cio_to_thread(cio_job_fn fn, void *arg) { return cio_run_in_executor(NULL, f
 static void begin_shutdown(cio_executor *ex, int how) {
   pthread_mutex_lock(&ex->mu);
   if (ex->shutdown < 1 + how) ex->shutdown = 1 + how;
-  job *dropped = NULL;
+  cio__link dropped;
+  cio__list_init(&dropped);
   if (how == CIO_EXEC_CANCEL) {
-    while (ex->head) {
-      job *j = ex->head;
+    job *j;
+    while ((j = queue_head(ex))) {
       queue_remove(ex, j);
-      if (job_settle(j, -ECANCELED)) {
-        j->next = dropped; /* released below, outside the mutex */
-        dropped = j;
-      } else {
+      if (job_settle(j, -ECANCELED))
+        cio__list_push_back(&dropped, &j->link); /* released below, outside the mutex */
+      else
         cio__xwait_unref(&j->w);
-      }
     }
   }
   pthread_cond_broadcast(&ex->work);
   pthread_mutex_unlock(&ex->mu);
-  while (dropped) {
-    job *j = dropped;
-    dropped = j->next;
+  cio__link *l;
+  while ((l = cio__list_pop_front(&dropped))) {
+    job *j = cio__list_entry(l, job, link);
     j->release(j->arg);
     cio__xwait_unref(&j->w);
   }
@@ -352,7 +347,7 @@ static int wait_exited(cio_executor *ex) {
     pthread_mutex_unlock(&ex->mu);
     return 0;
   }
-  shut_waiter *s = malloc(sizeof *s);
+  shut_waiter *s = cio__malloc(sizeof *s);
   if (!s) return -ENOMEM;
   cio__xwait_init(&s->w, shut_destroy);
   s->ex = ex;
@@ -364,19 +359,13 @@ static int wait_exited(cio_executor *ex) {
     return 0;
   }
   cio__xwait_ref(&s->w); /* the list's */
-  s->next = ex->shut_waiters;
-  ex->shut_waiters = s;
+  cio__list_push_back(&ex->shut_waiters, &s->link);
   pthread_mutex_unlock(&ex->mu);
 
   int r = cio__xwait_suspend(&s->w, "executor shutdown");
   pthread_mutex_lock(&ex->mu);
   if (r != 0) cio__xwait_leave(&s->w);
-  for (shut_waiter **p = &ex->shut_waiters; *p; p = &(*p)->next) {
-    if (*p == s) {
-      *p = s->next;
-      break;
-    }
-  }
+  cio__list_remove(&s->link);
   pthread_mutex_unlock(&ex->mu);
   cio__xwait_unref(&s->w); /* the list's */
   cio__xwait_unref(&s->w);

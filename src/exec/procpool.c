@@ -122,6 +122,8 @@ static void discard(int fd, uint64_t len) {
   }
 }
 
+/* Plain malloc here: a worker is a process of its own, outside the fault
+ * injector's accounting, and out comes from the job's own malloc(). */
 static void worker_loop(int fd) {
   for (;;) {
     req_hdr h;
@@ -322,7 +324,7 @@ static int exchange(int fd, pjob *j, int *status) {
   if (r != 1) return r == 0 ? 0 : -EIO;
   *status = rep.status < INT32_MIN || rep.status > INT32_MAX ? -EIO : (int)rep.status;
   if (rep.len) {
-    if (!(j->out = malloc((size_t)rep.len))) return -ENOMEM;
+    if (!(j->out = cio__malloc((size_t)rep.len))) return -ENOMEM;
     r = read_full(fd, j->out, (size_t)rep.len);
     if (r != 1) return r == 0 ? 0 : -EIO;
     j->out_len = (size_t)rep.len;
@@ -353,7 +355,7 @@ static int pjob_run(void *arg) {
 
   int r = exchange(fd, j, &status);
   if (r == 1) goto done;
-  free(j->out);
+  cio__free(j->out);
   j->out = NULL;
   j->out_len = 0;
   status = r == 0 ? -EOWNERDEAD : r;
@@ -377,9 +379,9 @@ done:
 
 static void pjob_free(void *arg) {
   pjob *j = arg;
-  free(j->req);
-  free(j->out);
-  free(j);
+  cio__free(j->req);
+  cio__free(j->out);
+  cio__free(j);
 }
 
 cio_procpool *cio_procpool_new(size_t nworkers) {
@@ -388,11 +390,11 @@ cio_procpool *cio_procpool_new(size_t nworkers) {
     return NULL;
   }
   if (nworkers == 0) nworkers = (size_t)cio__exec_ncpu();
-  cio_procpool *p = calloc(1, sizeof *p);
-  worker *ws = calloc(nworkers, sizeof *ws);
+  cio_procpool *p = cio__calloc(1, sizeof *p);
+  worker *ws = cio__calloc(nworkers, sizeof *ws);
   if (!p || !ws) {
-    free(p);
-    free(ws);
+    cio__free(p);
+    cio__free(ws);
     errno = ENOMEM;
     return NULL;
   }
@@ -432,8 +434,8 @@ cio_procpool *cio_procpool_new(size_t nworkers) {
   return NULL;
 fail:
   pthread_mutex_destroy(&p->mu);
-  free(ws);
-  free(p);
+  cio__free(ws);
+  cio__free(p);
   errno = err;
   return NULL;
 }
@@ -443,13 +445,13 @@ int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t 
   if (out) *out = NULL;
   if (out_len) *out_len = 0;
   if (!pool || !fn || (in_len && !in)) return -EINVAL;
-  pjob *j = calloc(1, sizeof *j);
+  pjob *j = cio__calloc(1, sizeof *j);
   if (!j) return -ENOMEM;
   j->pool = pool;
   j->req_len = sizeof(req_hdr) + in_len;
-  j->req = malloc(j->req_len);
+  j->req = cio__malloc(j->req_len);
   if (!j->req) {
-    free(j);
+    cio__free(j);
     return -ENOMEM;
   }
   req_hdr h = {fn, in_len};
@@ -492,8 +494,8 @@ void cio_procpool_free(cio_procpool *pool) {
     while (waitpid(pool->zpid, NULL, 0) < 0 && errno == EINTR) {
     }
   pthread_mutex_destroy(&pool->mu);
-  free(pool->workers);
-  free(pool);
+  cio__free(pool->workers);
+  cio__free(pool);
 }
 
 size_t cio_procpool_size(const cio_procpool *pool) { return pool->n; }

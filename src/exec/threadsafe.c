@@ -75,11 +75,11 @@ static void *lt_main(void *arg) {
 static void lt_destroy(cio_loop_thread *lt) {
   pthread_cond_destroy(&lt->cv);
   pthread_mutex_destroy(&lt->mu);
-  free(lt);
+  cio__free(lt);
 }
 
 cio_loop_thread *cio_loop_thread_start(const cio_loop_opts *opts) {
-  cio_loop_thread *lt = calloc(1, sizeof *lt);
+  cio_loop_thread *lt = cio__calloc(1, sizeof *lt);
   if (!lt) {
     errno = ENOMEM;
     return NULL;
@@ -162,7 +162,7 @@ static void xt_unref(cio_xtask *x) {
   if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1) return;
   pthread_cond_destroy(&x->cv);
   pthread_mutex_destroy(&x->mu);
-  free(x);
+  cio__free(x);
 }
 
 static void xt_complete(cio_xtask *x, int status) {
@@ -246,7 +246,7 @@ cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *ar
     errno = EINVAL;
     return NULL;
   }
-  cio_xtask *x = calloc(1, sizeof *x);
+  cio_xtask *x = cio__calloc(1, sizeof *x);
   if (!x) {
     errno = ENOMEM;
     return NULL;
@@ -300,7 +300,7 @@ int cio_xtask_wait(cio_xtask *x, double timeout) {
   return st;
 }
 
-static void xwait_free(cio__xwait *w) { free(w); }
+static void xwait_free(cio__xwait *w) { cio__free(w); }
 static void xwait_keep(cio__xwait *w) { (void)w; }
 
 /* Register w as x's awaiter and suspend. Returns x's status, -EBUSY, or
@@ -337,7 +337,7 @@ int cio_xtask_await(cio_xtask *x) {
   if (!cio_current()) return -EPERM;
   /* On the heap: a post racing with an interruption queues a wake-up
    * callback that may run after we have returned. */
-  cio__xwait *w = malloc(sizeof *w);
+  cio__xwait *w = cio__malloc(sizeof *w);
   if (!w) return -ENOMEM;
   cio__xwait_init(w, xwait_free);
   bool interrupted;

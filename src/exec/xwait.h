@@ -27,6 +27,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/alloc.h"
+#include "base/compiler.h"
+#include "base/list.h"
 #include "cio.h"
 
 enum { CIO__XW_WAITING = 0, CIO__XW_DONE, CIO__XW_GONE };

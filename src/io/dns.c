@@ -15,6 +15,7 @@
  * by the task and the c-ares callback (two references), so the callback
  * never touches a dead stack frame.
  */
+#include "io_internal.h"
 #include "cio/dns.h"
 #include "cio/io.h"
 
@@ -39,8 +40,8 @@ typedef struct dns_state dns_state;
 /* A socket c-ares opened. refs: one while c-ares has it open, one per live
  * pump task. */
 typedef struct dns_sock {
-  struct dns_sock *next;
-  dns_state *st; /* NULL once c-ares closed the socket */
+  cio__link link; /* in dns_state.socks while c-ares has it open */
+  dns_state *st;  /* NULL once c-ares closed the socket */
   int fd;
   int want_write;
   int reader, writer; /* a pump task runs for that direction */
@@ -50,7 +51,7 @@ typedef struct dns_sock {
 struct dns_state {
   ares_channel ch;
   cio_timer *timer;
-  dns_sock *socks;
+  cio__link socks;
   int waiters;    /* tasks suspended on a query of this channel */
   int broken;     /* a pump or the timer could not be started */
   int fail;       /* ... then every query fails with this */
@@ -115,8 +116,8 @@ typedef struct dns_entry {
 void cio_freeaddrinfo(struct addrinfo *res) {
   while (res) {
     struct addrinfo *next = res->ai_next;
-    free(res->ai_canonname);
-    free(res);
+    cio__free(res->ai_canonname);
+    cio__free(res);
     res = next;
   }
 }
@@ -125,7 +126,7 @@ void cio_freeaddrinfo(struct addrinfo *res) {
 static int dns_append(struct addrinfo ***tail, const struct sockaddr *sa, socklen_t len,
                       const struct addrinfo *hints, int port) {
   if (len > sizeof(struct sockaddr_storage)) return -EINVAL;
-  dns_entry *e = calloc(1, sizeof *e);
+  dns_entry *e = cio__calloc(1, sizeof *e);
   if (!e) return -ENOMEM;
   memcpy(&e->addr, sa, len);
   e->ai.ai_family = sa->sa_family;
@@ -144,7 +145,7 @@ static int dns_append(struct addrinfo ***tail, const struct sockaddr *sa, sockle
 
 static int dns_set_canon(struct addrinfo *res, const char *name) {
   if (!res || !name) return 0;
-  res->ai_canonname = strdup(name);
+  res->ai_canonname = cio__strdup(name);
   return res->ai_canonname ? 0 : -ENOMEM;
 }
 
@@ -239,13 +240,15 @@ static int has_tld(const char *host, const char *label) {
 static void dns_after_ares(dns_state *st);
 
 static dns_sock *sock_find(dns_state *st, int fd) {
-  for (dns_sock *s = st->socks; s; s = s->next)
+  for (cio__link *l = st->socks.next; l != &st->socks; l = l->next) {
+    dns_sock *s = cio__list_entry(l, dns_sock, link);
     if (s->fd == fd) return s;
+  }
   return NULL;
 }
 
 static void sock_unref(dns_sock *s) {
-  if (--s->refs == 0) free(s);
+  if (--s->refs == 0) cio__free(s);
 }
 
 static int fd_ready(int fd, int dir) {
@@ -325,18 +328,14 @@ static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writa
   dns_sock *s = sock_find(st, fd);
   if (!readable && !writable) {
     if (!s) return;
-    for (dns_sock **pp = &st->socks; *pp; pp = &(*pp)->next)
-      if (*pp == s) {
-        *pp = s->next;
-        break;
-      }
+    cio__list_remove(&s->link);
     s->st = NULL;
     cio_fd_forget(fd); /* wakes the pumps with -EBADF before the fd is reused */
     sock_unref(s);
     return;
   }
   if (!s) {
-    s = calloc(1, sizeof *s);
+    s = cio__calloc(1, sizeof *s);
     if (!s) {
       dns_break(st, -ENOMEM);
       return;
@@ -344,8 +343,7 @@ static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writa
     s->fd = fd;
     s->st = st;
     s->refs = 1;
-    s->next = st->socks;
-    st->socks = s;
+    cio__list_push_back(&st->socks, &s->link);
   }
   s->want_write = writable;
   if (readable && !s->reader) pump_start(st, s, CIO_READABLE);
@@ -382,11 +380,12 @@ static void dns_after_ares(dns_state *st) {
 static int dns_state_new(dns_state **out) {
   pthread_once(&dns_lib_once, dns_lib_init);
   if (dns_lib_status != ARES_SUCCESS) return -ENOMEM;
-  dns_state *st = calloc(1, sizeof *st);
+  dns_state *st = cio__calloc(1, sizeof *st);
   if (!st) return -ENOMEM;
+  cio__list_init(&st->socks);
   st->timer = cio_timer_new(cio_loop_current(), dns_timer_fired, st);
   if (!st->timer) {
-    free(st);
+    cio__free(st);
     return -ENOMEM;
   }
   char lookups[8];
@@ -411,7 +410,7 @@ static int dns_state_new(dns_state **out) {
   if (ar != ARES_SUCCESS) {
     if (st->ch) ares_destroy(st->ch);
     cio_timer_free(st->timer);
-    free(st);
+    cio__free(st);
     return ar == ARES_ENOMEM ? -ENOMEM : -CIO_EDNS;
   }
   *out = st;
@@ -425,13 +424,13 @@ static void dns_state_free(dns_state *st) {
   if (dns_cur == st) dns_cur = NULL;
   ares_destroy(st->ch);
   cio_timer_free(st->timer);
-  free(st);
+  cio__free(st);
 }
 
 static void query_unref(dns_query *q) {
   if (--q->refs) return;
   if (q->res) ares_freeaddrinfo(q->res);
-  free(q);
+  cio__free(q);
 }
 
 static void dns_query_done(void *arg, int status, int timeouts, struct ares_addrinfo *res) {
@@ -473,7 +472,7 @@ static int dns_query_ares(const char *host, const struct addrinfo *hints, int po
     if (r < 0) return r;
   }
   dns_state *st = dns_cur;
-  dns_query *q = calloc(1, sizeof *q);
+  dns_query *q = cio__calloc(1, sizeof *q);
   if (!q) {
     if (st->waiters == 0) dns_state_free(st);
     return -ENOMEM;

@@ -17,6 +17,7 @@
  * a call on it: that call never touches the cio_file again after its
  * entry, and a write that needs more jobs sees `closed` and stops.
  */
+#include "io_internal.h"
 #include "cio/file.h"
 #include "cio/exec.h"
 
@@ -45,7 +46,7 @@ static struct fdref *fdref_take(struct fdref *r) {
 static int fdref_drop(struct fdref *r) {
   if (atomic_fetch_sub(&r->refs, 1) != 1) return 0;
   int c = close(r->fd) < 0 && errno != EINTR ? -errno : 0;
-  free(r);
+  cio__free(r);
   return c;
 }
 
@@ -83,15 +84,15 @@ struct job {
 static void job_free(struct job *j) {
   if (j->fr) fdref_drop(j->fr);         /* the job never ran */
   if (j->fd_new >= 0) close(j->fd_new); /* opened for a caller that left */
-  free(j->path);
-  free(j->buf);
-  free(j);
+  cio__free(j->path);
+  cio__free(j->buf);
+  cio__free(j);
 }
 
 static void job_release(void *arg) { job_free(arg); }
 
 static struct job *job_new(int op) {
-  struct job *j = calloc(1, sizeof *j);
+  struct job *j = cio__calloc(1, sizeof *j);
   if (!j) return NULL;
   j->op = op;
   j->fd_new = -1;
@@ -128,12 +129,12 @@ static ssize_t read_all(struct job *j) {
   size_t cap = 65536;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
     cap = (size_t)st.st_size + 1; /* +1: EOF seen without growing; the NUL */
-  char *buf = malloc(cap);
+  char *buf = cio__malloc(cap);
   size_t len = 0;
   ssize_t r = buf ? 0 : -ENOMEM;
   while (r == 0) {
     if (cap - len < 2) {
-      char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+      char *nb = cap < SIZE_MAX / 2 ? cio__realloc(buf, cap * 2) : NULL;
       if (!nb) {
         r = -ENOMEM;
         break;
@@ -151,7 +152,7 @@ static ssize_t read_all(struct job *j) {
   }
   close(fd);
   if (r < 0) {
-    free(buf);
+    cio__free(buf);
     return r;
   }
   buf[len] = '\0';
@@ -225,11 +226,11 @@ static struct job *file_job(struct fdref *fr, int op) {
 }
 
 static cio_file *file_wrap(int fd) {
-  cio_file *f = malloc(sizeof *f);
-  struct fdref *r = malloc(sizeof *r);
+  cio_file *f = cio__malloc(sizeof *f);
+  struct fdref *r = cio__malloc(sizeof *r);
   if (!f || !r) {
-    free(f);
-    free(r);
+    cio__free(f);
+    cio__free(r);
     return NULL;
   }
   atomic_init(&r->refs, 1);
@@ -245,8 +246,8 @@ int cio_file_open(const char *path, int flags, mode_t mode, cio_file **out) {
   if (!path) return -EINVAL;
   if (!cio_current()) return -EPERM;
   struct job *j = job_new(OP_OPEN);
-  if (!j || !(j->path = strdup(path))) {
-    free(j);
+  if (!j || !(j->path = cio__strdup(path))) {
+    cio__free(j);
     return -ENOMEM;
   }
   j->flags = flags;
@@ -282,7 +283,7 @@ static ssize_t do_read(cio_file *f, void *buf, size_t n, off_t off, int op) {
   if (r < 0) return r;
   if (n > CIO_FILE_MAX_IO) n = CIO_FILE_MAX_IO;
   struct job *j = file_job(f->fr, op);
-  if (!j || !(j->buf = malloc(n ? n : 1))) {
+  if (!j || !(j->buf = cio__malloc(n ? n : 1))) {
     if (j) job_free(j);
     return -ENOMEM;
   }
@@ -315,7 +316,7 @@ static ssize_t write_jobs(struct fdref *fr, const char *p, size_t n, off_t off, 
     if (fr->closed) return -EBADF;
     size_t chunk = n - done < CIO_FILE_MAX_IO ? n - done : CIO_FILE_MAX_IO;
     struct job *j = file_job(fr, op);
-    if (!j || !(j->buf = malloc(chunk ? chunk : 1))) {
+    if (!j || !(j->buf = cio__malloc(chunk ? chunk : 1))) {
       if (j) job_free(j);
       return -ENOMEM;
     }
@@ -412,7 +413,7 @@ void cio_file_free(cio_file *f) {
     f->fr->closed = true;
     fdref_drop(f->fr);
   }
-  free(f);
+  cio__free(f);
 }
 
 int cio_file_read_all(const char *path, void **data, size_t *len) {
@@ -421,8 +422,8 @@ int cio_file_read_all(const char *path, void **data, size_t *len) {
   if (!path || !data) return -EINVAL;
   if (!cio_current()) return -EPERM;
   struct job *j = job_new(OP_READ_ALL);
-  if (!j || !(j->path = strdup(path))) {
-    free(j);
+  if (!j || !(j->path = cio__strdup(path))) {
+    cio__free(j);
     return -ENOMEM;
   }
   int st;
@@ -441,10 +442,10 @@ int cio_file_write_all(const char *path, const void *data, size_t len, int sync)
   if (!path || (len && !data)) return -EINVAL;
   if (!cio_current()) return -EPERM;
   struct job *j = job_new(OP_WRITE_ALL);
-  if (!j || !(j->path = strdup(path)) || !(j->buf = malloc(len ? len : 1))) {
+  if (!j || !(j->path = cio__strdup(path)) || !(j->buf = cio__malloc(len ? len : 1))) {
     if (j) {
-      free(j->path);
-      free(j);
+      cio__free(j->path);
+      cio__free(j);
     }
     return -ENOMEM;
   }
@@ -462,8 +463,8 @@ int cio_file_stat_path(const char *path, struct stat *st) {
   if (!path || !st) return -EINVAL;
   if (!cio_current()) return -EPERM;
   struct job *j = job_new(OP_STAT_PATH);
-  if (!j || !(j->path = strdup(path))) {
-    free(j);
+  if (!j || !(j->path = cio__strdup(path))) {
+    cio__free(j);
     return -ENOMEM;
   }
   int status;

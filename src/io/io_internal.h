@@ -9,6 +9,10 @@
 #ifndef CIO_IO_INTERNAL_H
 #define CIO_IO_INTERNAL_H
 
+#include "base/alloc.h"
+#include "base/compiler.h"
+#include "base/fault.h"
+#include "base/list.h"
 #include "cio.h"
 #include "cio/io.h"
 #include "cio/net.h"
@@ -17,31 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define CIO_IO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CIO_IO_UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-/* ---- intrusive lists (the core's are private to it) ---- */
-
-typedef struct cio__ilink {
-  struct cio__ilink *next, *prev;
-} cio__ilink;
-
-static inline void cio__ilist_init(cio__ilink *h) { h->next = h->prev = h; }
-static inline bool cio__ilist_empty(const cio__ilink *h) { return h->next == h; }
-static inline void cio__ilist_push(cio__ilink *h, cio__ilink *n) {
-  n->prev = h->prev;
-  n->next = h;
-  h->prev->next = n;
-  h->prev = n;
-}
-/* Leaves n self-linked: removing twice is harmless. */
-static inline void cio__ilist_remove(cio__ilink *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->next = n->prev = n;
-}
-#define cio__ilist_entry(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 
 /* ---- cancellation checks for calls that complete without waiting ----
  *
@@ -56,7 +35,7 @@ static inline void cio__ilist_remove(cio__ilink *n) {
 extern _Thread_local unsigned cio__io_budget;
 int cio__io_yield(void);
 static inline int cio__io_checkpoint(void) {
-  if (CIO_IO_UNLIKELY(--cio__io_budget == 0)) return cio__io_yield();
+  if (CIO_UNLIKELY(--cio__io_budget == 0)) return cio__io_yield();
   int r = cio_checkpoint();
   return r == -EPERM ? 0 : r;
 }

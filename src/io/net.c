@@ -227,12 +227,12 @@ int cio_open_unix_connection(const char *path, const cio_connect_opts *opts, cio
 /* ---- servers ---- */
 
 typedef struct waiter {
-  cio__ilink link;
+  cio__link link;
   cio_task *task;
 } waiter;
 
 typedef struct conn {
-  cio__ilink link;
+  cio__link link;
   cio_server *srv;
   cio_stream *s;
   cio_task *task;
@@ -257,50 +257,50 @@ struct cio_server {
   uint8_t unix_file; /* unix_path is a file, removed at close if still ours */
   dev_t unix_dev;
   ino_t unix_ino;
-  cio__ilink conns;
+  cio__link conns;
   size_t nconns;
   cio_timer *retry; /* accept backoff, or the rest of a burst */
   double backoff;
   cio_timer *sweep; /* idle timeouts */
   double sweep_period;
   cio_loop *loop;
-  cio__ilink forever; /* tasks in serve_forever */
-  cio__ilink closers; /* tasks waiting for the last connection */
+  cio__link forever; /* tasks in serve_forever */
+  cio__link closers; /* tasks waiting for the last connection */
 };
 
 static void srv_unref(cio_server *srv) {
   if (--srv->refs > 0) return;
   cio_timer_free(srv->retry);
   cio_timer_free(srv->sweep);
-  free(srv->unix_path);
-  free(srv);
+  cio__free(srv->unix_path);
+  cio__free(srv);
 }
 
-static void wake_all(cio__ilink *list, int code) {
-  while (!cio__ilist_empty(list)) {
-    waiter *w = cio__ilist_entry(list->next, waiter, link);
-    cio__ilist_remove(&w->link);
+static void wake_all(cio__link *list, int code) {
+  while (!cio__list_empty(list)) {
+    waiter *w = cio__list_entry(list->next, waiter, link);
+    cio__list_remove(&w->link);
     cio_task_wake(w->task, code);
   }
 }
 
 /* Suspend on list. The caller holds a reference meanwhile. */
-static int wait_on(cio__ilink *list, const char *what) {
+static int wait_on(cio__link *list, const char *what) {
   waiter w;
   w.task = cio_current();
   if (!w.task) return -EPERM;
-  cio__ilist_push(list, &w.link);
+  cio__list_push_back(list, &w.link);
   int r = cio_suspend(what);
-  cio__ilist_remove(&w.link);
+  cio__list_remove(&w.link);
   return r;
 }
 
 static void conn_free(conn *c) {
   cio_server *srv = c->srv;
-  cio__ilist_remove(&c->link);
+  cio__list_remove(&c->link);
   cio_stream_free(c->s);
   cio_detach(c->task);
-  free(c);
+  cio__free(c);
   srv->nconns--;
   wake_all(&srv->closers, 0); /* they re-check what they wait for */
   srv_unref(srv);
@@ -350,9 +350,9 @@ static void cancel_conn(conn *c) {
 static void cancel_all(cio_server *srv) {
   srv->cancel_phase = 1;
   cio_task *self = cio_current();
-  cio__ilink *l = srv->conns.next;
+  cio__link *l = srv->conns.next;
   while (l != &srv->conns) {
-    conn *c = cio__ilist_entry(l, conn, link);
+    conn *c = cio__list_entry(l, conn, link);
     l = l->next; /* c may be freed */
     if (c->task != self) cancel_conn(c);
   }
@@ -362,8 +362,8 @@ static void cancel_all(cio_server *srv) {
  * itself), else 0. */
 static size_t own_conns(cio_server *srv) {
   cio_task *self = cio_current();
-  for (cio__ilink *l = srv->conns.next; l != &srv->conns; l = l->next)
-    if (cio__ilist_entry(l, conn, link)->task == self) return 1;
+  for (cio__link *l = srv->conns.next; l != &srv->conns; l = l->next)
+    if (cio__list_entry(l, conn, link)->task == self) return 1;
   return 0;
 }
 
@@ -371,9 +371,9 @@ static void sweep_fire(void *arg) {
   cio_server *srv = arg;
   double idle = srv->opts.idle_timeout;
   double now = cio_loop_time(cio_loop_current());
-  for (cio__ilink *l = srv->conns.next, *next; l != &srv->conns; l = next) {
+  for (cio__link *l = srv->conns.next, *next; l != &srv->conns; l = next) {
     next = l->next;
-    conn *c = cio__ilist_entry(l, conn, link);
+    conn *c = cio__list_entry(l, conn, link);
     if (!c->started || c->cancelled) continue;
     /* Progress either way: a long response to a slow reader is not idle. */
     uint64_t moved = cio__stream_rx_bytes(c->s) + cio__stream_tx_bytes(c->s);
@@ -400,10 +400,10 @@ static void conn_name(const cio_server *srv, const struct sockaddr_storage *ss, 
 }
 
 static void start_conn(cio_server *srv, int fd, const struct sockaddr_storage *ss, socklen_t len) {
-  conn *c = calloc(1, sizeof *c);
+  conn *c = cio__calloc(1, sizeof *c);
   cio_stream *s = c ? cio__stream_new_socket(fd, &srv->opts.stream) : NULL;
   if (!s) {
-    free(c);
+    cio__free(c);
     close(fd);
     return;
   }
@@ -415,10 +415,10 @@ static void start_conn(cio_server *srv, int fd, const struct sockaddr_storage *s
   c->task = cio_spawn_ex(conn_main, c, &so);
   if (!c->task) {
     cio_stream_free(s);
-    free(c);
+    cio__free(c);
     return;
   }
-  cio__ilist_push(&srv->conns, &c->link);
+  cio__list_push_back(&srv->conns, &c->link);
   srv->nconns++;
   srv->refs++;
   if (srv->sweep && !cio_timer_active(srv->sweep)) cio_timer_start(srv->sweep, srv->sweep_period);
@@ -518,7 +518,7 @@ static int listen_fd(int family, const struct sockaddr *sa, socklen_t len, const
 /* Takes lfd (closed on failure). Returns 0 or -ENOMEM. */
 static int server_new(int lfd, cio_conn_handler handler, void *arg, const cio_server_opts *opts,
                       cio_server **out) {
-  cio_server *srv = calloc(1, sizeof *srv);
+  cio_server *srv = cio__calloc(1, sizeof *srv);
   if (!srv) goto fail;
   srv->lfd = lfd;
   srv->refs = 1;
@@ -526,9 +526,9 @@ static int server_new(int lfd, cio_conn_handler handler, void *arg, const cio_se
   srv->arg = arg;
   if (opts) srv->opts = *opts;
   srv->backoff = BACKOFF_MIN;
-  cio__ilist_init(&srv->conns);
-  cio__ilist_init(&srv->forever);
-  cio__ilist_init(&srv->closers);
+  cio__list_init(&srv->conns);
+  cio__list_init(&srv->forever);
+  cio__list_init(&srv->closers);
   cio_loop *loop = cio_loop_current();
   srv->loop = loop;
   srv->retry = cio_timer_new(loop, retry_fire, srv);
@@ -551,7 +551,7 @@ fail:
   if (srv) {
     cio_timer_free(srv->retry);
     cio_timer_free(srv->sweep);
-    free(srv);
+    cio__free(srv);
   }
   close(lfd);
   return -ENOMEM;
@@ -621,26 +621,26 @@ int cio_start_unix_server(const char *path, cio_conn_handler handler, void *arg,
   if (r < 0) return r;
   if ((r = unix_addr(path, &un, &len)) < 0) return r;
   int file = path[0] != '@';
-  char *copy = strdup(path);
+  char *copy = cio__strdup(path);
   if (!copy) return -ENOMEM;
   struct stat st;
   /* A socket file left by a previous run is stale (asyncio removes it too). */
   if (file && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
   int fd = listen_fd(AF_UNIX, (struct sockaddr *)&un, len, opts, -1);
   if (fd < 0) {
-    free(copy);
+    cio__free(copy);
     return fd;
   }
   if (file && stat(path, &st) < 0) {
     r = -errno;
     close(fd);
-    free(copy);
+    cio__free(copy);
     return r;
   }
   cio_server *srv;
   if ((r = server_new(fd, handler, arg, opts, &srv)) < 0) {
     if (file) unlink(path);
-    free(copy);
+    cio__free(copy);
     return r;
   }
   srv->unix_path = copy;

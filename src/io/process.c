@@ -39,7 +39,7 @@ extern char **environ;
 enum { RUNNING, REAPED, LOST };
 
 struct follower {
-  cio__ilink link; /* first member */
+  cio__link link;
   cio_task *task;
 };
 
@@ -50,7 +50,7 @@ struct cio_process {
   int state;
   int status;       /* wait status once REAPED */
   cio_task *leader; /* the task sleeping on the exit watch, if any */
-  cio__ilink followers;
+  cio__link followers;
   cio_stream *in, *out, *err;
   bool kill_on_free;
   unsigned users; /* tasks inside a call that suspends */
@@ -63,7 +63,7 @@ static void enter(cio_process *p) { p->users++; }
  * p was freed meanwhile (the last such task frees its memory). */
 static int leave(cio_process *p, int r) {
   bool freed = p->freed;
-  if (--p->users == 0 && freed) free(p);
+  if (--p->users == 0 && freed) cio__free(p);
   return freed ? -EBADF : r;
 }
 
@@ -152,7 +152,7 @@ static void *reaper_main(void *unused) {
       break;
     }
     if (fds_cap < rp_len + 1) {
-      struct pollfd *nf = realloc(fds, (rp_len + 1) * sizeof *fds);
+      struct pollfd *nf = cio__realloc(fds, (rp_len + 1) * sizeof *fds);
       if (!nf) { /* retry later with what we have */
         pthread_mutex_unlock(&rp_mu);
         poll(NULL, 0, 50);
@@ -171,7 +171,7 @@ static void *reaper_main(void *unused) {
     while (read(rp_efd, &v, sizeof v) > 0) {
     }
   }
-  free(fds);
+  cio__free(fds);
   return NULL;
 }
 
@@ -185,7 +185,7 @@ static int reaper_add(pid_t pid, int pidfd) {
   }
   if (rp_len == rp_cap) {
     size_t cap = rp_cap ? 2 * rp_cap : 16;
-    struct orphan *nv = realloc(rp_v, cap * sizeof *nv);
+    struct orphan *nv = cio__realloc(rp_v, cap * sizeof *nv);
     if (!nv) {
       r = -ENOMEM;
       goto out;
@@ -265,11 +265,9 @@ int cio_process_poll(cio_process *p) {
 }
 
 static void wake_followers(cio_process *p, int code) {
-  while (p->followers.next != &p->followers) {
-    struct follower *f = (struct follower *)(void *)p->followers.next;
-    cio__ilist_remove(&f->link);
-    cio_task_wake(f->task, code);
-  }
+  cio__link *l;
+  while ((l = cio__list_pop_front(&p->followers)))
+    cio_task_wake(cio__list_entry(l, struct follower, link)->task, code);
 }
 
 static int process_wait(cio_process *p) {
@@ -286,9 +284,9 @@ static int process_wait(cio_process *p) {
     if (p->leader) {
       struct follower f;
       f.task = cio_current();
-      cio__ilist_push(&p->followers, &f.link);
+      cio__list_push_back(&p->followers, &f.link);
       r = cio_suspend("process wait");
-      cio__ilist_remove(&f.link);
+      cio__list_remove(&f.link);
       if (p->freed) return -EBADF;
       if (r < 0) return r;
       continue;
@@ -374,7 +372,7 @@ void cio_process_free(cio_process *p) {
     p->pidfd = -1;
   }
   release_watch(p);
-  if (p->users == 0) free(p);
+  if (p->users == 0) cio__free(p);
 }
 
 /* ---- spawning ---- */
@@ -437,7 +435,7 @@ static int plumb_one(struct plumbing *pl, int i, const cio_stdio *io) {
 static char **strv_dup(const char *const *v) {
   size_t n = 0;
   while (v[n]) n++;
-  char **c = malloc((n + 1) * sizeof *c);
+  char **c = cio__malloc((n + 1) * sizeof *c);
   if (c) memcpy(c, v, (n + 1) * sizeof *c);
   return c;
 }
@@ -450,8 +448,8 @@ static int spawn(const char *const *argv, const cio_process_opts *o, const struc
   char **ev = o->env ? strv_dup(o->env) : environ;
   int e = (!av || !ev) ? ENOMEM : 0;
   if (e) {
-    free(av);
-    if (o->env) free(ev);
+    cio__free(av);
+    if (o->env) cio__free(ev);
     return -e;
   }
   posix_spawn_file_actions_init(&fa);
@@ -486,8 +484,8 @@ static int spawn(const char *const *argv, const cio_process_opts *o, const struc
   }
   posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
-  free(av);
-  if (o->env) free(ev);
+  cio__free(av);
+  if (o->env) cio__free(ev);
   return -e;
 }
 
@@ -507,7 +505,7 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
   for (int i = 0; i < 3 && r == 0; i++) r = plumb_one(&pl, i, ios[i]);
   if (r == 0 && o->in.mode == CIO_STDIO_PIPE) r = cio__signal_ignore_sigpipe();
 
-  cio_process *p = r == 0 ? calloc(1, sizeof *p) : NULL;
+  cio_process *p = r == 0 ? cio__calloc(1, sizeof *p) : NULL;
   if (r == 0 && !p) r = -ENOMEM;
   if (r < 0) {
     plumbing_close(&pl);
@@ -516,7 +514,7 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
   p->pidfd = -1;
   p->state = RUNNING;
   p->kill_on_free = o->kill_on_free != 0;
-  cio__ilist_init(&p->followers);
+  cio__list_init(&p->followers);
 
   /* The streams first: once the child runs, nothing may fail any more. */
   cio_stream **ss[3] = {&p->in, &p->out, &p->err};
@@ -534,7 +532,7 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
     stream_free(p->in);
     stream_free(p->out);
     stream_free(p->err);
-    free(p);
+    cio__free(p);
     return r;
   }
 
@@ -601,7 +599,7 @@ static int comm_write(void *arg) {
 
 static bool sink_init(struct sink *k) {
   k->cap = 65536;
-  k->buf = malloc(k->cap);
+  k->buf = cio__malloc(k->cap);
   return k->buf != NULL;
 }
 
@@ -614,7 +612,7 @@ static int comm_read(void *arg) {
     if (k->keep) {
       if (k->cap - k->len < 16384) {
         size_t cap = 2 * k->cap;
-        char *nb = realloc(k->buf, cap);
+        char *nb = cio__realloc(k->buf, cap);
         if (!nb) return -ENOMEM;
         k->buf = nb;
         k->cap = cap;
@@ -651,7 +649,7 @@ int cio_process_communicate(cio_process *p, const void *input, size_t len, char 
   c.out = (struct sink){.sp = &p->out, .keep = out && p->out};
   c.err = (struct sink){.sp = &p->err, .keep = err && p->err};
   if ((c.out.keep && !sink_init(&c.out)) || (c.err.keep && !sink_init(&c.err))) {
-    free(c.out.buf);
+    cio__free(c.out.buf);
     return -ENOMEM;
   }
 
@@ -694,7 +692,7 @@ int cio_process_communicate(cio_process *p, const void *input, size_t len, char 
     sink_give(&c.out, out, out_len);
     sink_give(&c.err, err, err_len);
   }
-  free(c.out.buf);
-  free(c.err.buf);
+  cio__free(c.out.buf);
+  cio__free(c.err.buf);
   return r;
 }

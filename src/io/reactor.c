@@ -43,8 +43,8 @@
 #include <string.h>
 
 #define CHUNK_SHIFT 8
-#define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define WAKE_TAG UINT64_MAX
+#define CHUNK_SIZE  (1u << CHUNK_SHIFT)
+#define WAKE_TAG    UINT64_MAX
 
 _Static_assert(CIO__EV_READ == CIO_READABLE && CIO__EV_WRITE == CIO_WRITABLE,
                "backend bits are the public ones");
@@ -54,8 +54,8 @@ enum { DIR_R = 0, DIR_W = 1 };
 typedef struct fdent {
   uint32_t gen;
   uint8_t registered;
-  uint8_t ready;           /* CIO_READABLE | CIO_WRITABLE */
-  uint8_t sticky;          /* ready for good: hang-ups (until forgotten) */
+  uint8_t ready;  /* CIO_READABLE | CIO_WRITABLE */
+  uint8_t sticky; /* ready for good: hang-ups (until forgotten) */
   cio_task *task[2];
   cio__fd_cb cb[2];
   void *cb_arg[2];
@@ -66,7 +66,7 @@ typedef struct reactor {
   cio_loop *loop;
   fdent **chunks;
   size_t nchunks;
-  size_t nwaiting;          /* armed slots (tasks + callbacks), see above */
+  size_t nwaiting; /* armed slots (tasks + callbacks), see above */
 } reactor;
 
 _Thread_local unsigned cio__io_budget = CIO__IO_BUDGET;
@@ -89,13 +89,13 @@ static __attribute__((noinline)) fdent *ent_grow(reactor *r, int fd) {
   if (c >= r->nchunks) {
     size_t n = r->nchunks ? r->nchunks : 16;
     while (n <= c) n *= 2;
-    fdent **v = realloc(r->chunks, n * sizeof *v);
+    fdent **v = cio__realloc(r->chunks, n * sizeof *v);
     if (!v) return NULL;
     memset(v + r->nchunks, 0, (n - r->nchunks) * sizeof *v);
     r->chunks = v;
     r->nchunks = n;
   }
-  r->chunks[c] = calloc(CHUNK_SIZE, sizeof(fdent));
+  r->chunks[c] = cio__calloc(CHUNK_SIZE, sizeof(fdent));
   if (!r->chunks[c]) return NULL;
   return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
 }
@@ -103,7 +103,7 @@ static __attribute__((noinline)) fdent *ent_grow(reactor *r, int fd) {
 /* The entry of fd (fd >= 0), allocating its chunk if needed. */
 static inline fdent *ent_get(reactor *r, int fd) {
   size_t c = (size_t)fd >> CHUNK_SHIFT;
-  if (CIO_IO_LIKELY(c < r->nchunks && r->chunks[c])) return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+  if (CIO_LIKELY(c < r->nchunks && r->chunks[c])) return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
   return ent_grow(r, fd);
 }
 
@@ -162,7 +162,7 @@ static void dispatch(reactor *r, fdent *e, unsigned bits) {
     slot_clear(r, e, DIR_W);
     if (cio_task_wake(tw, CIO_WRITABLE)) left &= ~(unsigned)CIO_WRITABLE;
   }
-  if (CIO_IO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
+  if (CIO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
     if ((bits & CIO_READABLE) && e->cb[DIR_R]) {
       left &= ~(unsigned)CIO_READABLE;
       if (!run_cb(r, e, DIR_R, CIO_READABLE)) return;
@@ -179,20 +179,20 @@ static int handle_events(reactor *r, int n) {
   for (int i = 0; i < n; i++) {
     uint64_t data;
     unsigned bits = backend_report(r->be, i, &data);
-    if (CIO_IO_UNLIKELY(data == WAKE_TAG)) {
+    if (CIO_UNLIKELY(data == WAKE_TAG)) {
       cio_loop_wakeup_drain(r->loop);
       continue;
     }
     uint32_t fd = (uint32_t)data;
     size_t c = fd >> CHUNK_SHIFT;
-    if (CIO_IO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
+    if (CIO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
     fdent *e = &r->chunks[c][fd & (CHUNK_SIZE - 1)];
-    if (CIO_IO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
+    if (CIO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
     /* A hang-up stays true and brings no further edge: remember it, or a
      * reader that consumed the data of this very event without reading up
      * to EOF would wait forever. (Errors are not sticky: a UDP socket's
      * error is consumed by the next receive.) */
-    if (CIO_IO_UNLIKELY(bits & (CIO__EV_HUP | CIO__EV_RDHUP)))
+    if (CIO_UNLIKELY(bits & (CIO__EV_HUP | CIO__EV_RDHUP)))
       e->sticky |= (bits & CIO__EV_HUP) ? CIO_READABLE | CIO_WRITABLE : CIO_READABLE;
     dispatch(r, e, bits & (CIO_READABLE | CIO_WRITABLE));
   }
@@ -212,17 +212,17 @@ static int reactor_poll(void *ctx, int64_t timeout_ns) {
 
 static void reactor_close(void *ctx) {
   reactor *r = ctx;
-  for (size_t i = 0; i < r->nchunks; i++) free(r->chunks[i]);
-  free(r->chunks);
+  for (size_t i = 0; i < r->nchunks; i++) cio__free(r->chunks[i]);
+  cio__free(r->chunks);
   backend_close(r->be);
   if (cur == r) cur = NULL;
-  free(r);
+  cio__free(r);
 }
 
 static const cio_poller_ops reactor_ops = {reactor_poll, reactor_close};
 
 static int reactor_install(cio_loop *loop) {
-  reactor *r = calloc(1, sizeof *r);
+  reactor *r = cio__calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
   r->loop = loop;
   int err = backend_open(cio_loop_wakeup_fd(loop), WAKE_TAG, &r->be);
@@ -231,7 +231,7 @@ static int reactor_install(cio_loop *loop) {
     if (err) backend_close(r->be);
   }
   if (err) {
-    free(r);
+    cio__free(r);
     return err;
   }
   cur = r;
@@ -239,7 +239,7 @@ static int reactor_install(cio_loop *loop) {
 }
 
 static reactor *reactor_get(int *err) {
-  if (CIO_IO_LIKELY(cur != NULL)) return cur;
+  if (CIO_LIKELY(cur != NULL)) return cur;
   cio_loop *loop = cio_loop_current();
   if (!loop) {
     *err = -EPERM;
@@ -280,8 +280,8 @@ int cio__fd_wait(int fd, int events) {
   reactor *r = reactor_get(&err);
   if (!r) return err;
   fdent *e = ent_get(r, fd);
-  if (CIO_IO_UNLIKELY(!e)) return -ENOMEM;
-  if (CIO_IO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
+  if (CIO_UNLIKELY(!e)) return -ENOMEM;
+  if (CIO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
   unsigned ready = (e->ready | e->sticky) & (unsigned)events;
   if (ready) {
     /* Check first: a cancelled or timed-out wait must leave the readiness
@@ -302,7 +302,7 @@ int cio__fd_wait(int fd, int events) {
   /* Woken for one direction, or interrupted: leave no slot pointing at us.
    * (The table outlives every task: the loop closes its poller last.) */
   for (int d = 0; d < 2; d++)
-    if (CIO_IO_UNLIKELY(e->task[d] == t)) slot_clear(r, e, d);
+    if (CIO_UNLIKELY(e->task[d] == t)) slot_clear(r, e, d);
   return res;
 }
 

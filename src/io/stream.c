@@ -92,7 +92,7 @@ struct cio_stream {
 /* ---- lifetime ---- */
 
 static cio_stream *stream_alloc(int fd, const cio_stream_opts *o, int is_sock, int short_ok) {
-  cio_stream *s = calloc(1, sizeof *s);
+  cio_stream *s = cio__calloc(1, sizeof *s);
   if (!s) {
     errno = ENOMEM;
     return NULL;
@@ -150,10 +150,10 @@ cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts) {
 }
 
 static void free_mem(cio_stream *s) {
-  if (s->skip_delim != s->skip_small) free(s->skip_delim);
-  free(s->rbuf);
-  free(s->wbuf);
-  free(s);
+  if (s->skip_delim != s->skip_small) cio__free(s->skip_delim);
+  cio__free(s->rbuf);
+  cio__free(s->wbuf);
+  cio__free(s);
 }
 
 /* A task leaves a stream call it may have suspended in. Returns r, or
@@ -224,10 +224,10 @@ static ssize_t xread(cio_stream *s, char *buf, size_t n) {
   for (;;) {
     if (s->rd_maybe) {
       ssize_t r;
-      if (CIO_IO_LIKELY(!s->tops)) {
+      if (CIO_LIKELY(!s->tops)) {
         /* recv skips the VFS layer (fsnotify, file position): cheaper. */
         r = s->is_sock ? recv(s->fd, buf, n, 0) : read(s->fd, buf, n);
-        if (CIO_IO_LIKELY(r > 0)) {
+        if (CIO_LIKELY(r > 0)) {
           /* Short: the kernel had no more, the next read waits first. */
           if ((size_t)r < n && s->short_ok) s->rd_maybe = 0;
           s->rx += (uint64_t)r;
@@ -256,7 +256,7 @@ static ssize_t xread(cio_stream *s, char *buf, size_t n) {
     }
     int w = cio_wait_fd(s->fd, want);
     if (w < 0) return w;
-    if (CIO_IO_UNLIKELY(s->state == ST_CLOSED)) return -EBADF;
+    if (CIO_UNLIKELY(s->state == ST_CLOSED)) return -EBADF;
     s->rd_maybe = 1;
   }
 }
@@ -264,7 +264,7 @@ static ssize_t xread(cio_stream *s, char *buf, size_t n) {
 static int ensure_rbuf(cio_stream *s, size_t cap) {
   if (s->rbuf && s->rcap >= cap) return 0;
   if (cap < s->rcap) cap = s->rcap;
-  char *b = realloc(s->rbuf, cap);
+  char *b = cio__realloc(s->rbuf, cap);
   if (!b) return -ENOMEM;
   s->rbuf = b;
   s->rcap = cap;
@@ -327,7 +327,7 @@ static const char *find(const char *p, size_t len, const void *delim, size_t dle
 /* ---- over-long lines ---- */
 
 static void end_skip(cio_stream *s) {
-  if (s->skip_delim != s->skip_small) free(s->skip_delim);
+  if (s->skip_delim != s->skip_small) cio__free(s->skip_delim);
   s->skip_delim = NULL;
   s->skipping = 0;
 }
@@ -366,7 +366,7 @@ static ssize_t skip_line(cio_stream *s) {
  * than the caller allows: remember the delimiter, then skip. */
 static ssize_t start_skip(cio_stream *s, const void *delim, size_t dlen) {
   char *d = s->skip_small;
-  if (dlen > sizeof s->skip_small && !(d = malloc(dlen))) return -ENOMEM;
+  if (dlen > sizeof s->skip_small && !(d = cio__malloc(dlen))) return -ENOMEM;
   memcpy(d, delim, dlen);
   s->skip_delim = d;
   s->skip_dlen = dlen;
@@ -378,13 +378,13 @@ static ssize_t start_skip(cio_stream *s, const void *delim, size_t dlen) {
 
 /* Entry of every read call: state, exclusivity, cancellation. */
 static int enter_read(cio_stream *s) {
-  if (CIO_IO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
-  if (CIO_IO_UNLIKELY(s->rbusy)) return -EBUSY;
+  if (CIO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
+  if (CIO_UNLIKELY(s->rbusy)) return -EBUSY;
   /* A call that will go straight to waiting is checked by the wait itself
    * (before anything is consumed): only the others pay for a check here. */
   if (s->rend > s->rpos || s->rd_maybe || s->eof || s->rerr) {
     int r = cio__io_checkpoint();
-    if (CIO_IO_UNLIKELY(r < 0)) return r;
+    if (CIO_UNLIKELY(r < 0)) return r;
   }
   s->rbusy = 1;
   s->users++;
@@ -400,7 +400,7 @@ ssize_t cio_stream_read(cio_stream *s, void *buf, size_t n) {
   int e = enter_read(s);
   if (e < 0) return e;
   ssize_t r;
-  if (CIO_IO_UNLIKELY(s->skipping)) {
+  if (CIO_UNLIKELY(s->skipping)) {
     r = skip_line(s);
   } else if (s->rend > s->rpos) {
     r = (ssize_t)take(s, buf, n);
@@ -456,7 +456,7 @@ ssize_t cio_stream_readexactly(cio_stream *s, void *buf, size_t n, size_t *got) 
   *got = 0;
   int e = enter_read(s);
   if (e < 0) return e;
-  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
+  if (CIO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readexactly(s, buf, n, got));
 }
 
@@ -508,7 +508,7 @@ ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dlen, void
   if (!delim || !dlen || dlen > cap || dlen > s->limit) return -EINVAL; /* never found */
   int e = enter_read(s);
   if (e < 0) return e;
-  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
+  if (CIO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readuntil(s, delim, dlen, buf, cap, got, 0));
 }
 
@@ -517,19 +517,19 @@ ssize_t cio_stream_readline(cio_stream *s, char *buf, size_t cap) {
   if (!cap) return -EINVAL;
   int e = enter_read(s);
   if (e < 0) return e;
-  if (CIO_IO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
+  if (CIO_UNLIKELY(s->skipping)) return leave_read(s, skip_line(s));
   return leave_read(s, do_readuntil(s, "\n", 1, buf, cap, &got, 1));
 }
 
 size_t cio_stream_buffered(const cio_stream *s) {
-  return CIO_IO_UNLIKELY(s->skipping) ? 0 : s->rend - s->rpos;
+  return CIO_UNLIKELY(s->skipping) ? 0 : s->rend - s->rpos;
 }
 
 /* ---- zero-copy reading ---- */
 
 size_t cio_stream_peek(cio_stream *s, const void **data) {
   *data = "";
-  if (CIO_IO_UNLIKELY(s->state != ST_OPEN || s->skipping) || s->rend == s->rpos) return 0;
+  if (CIO_UNLIKELY(s->state != ST_OPEN || s->skipping) || s->rend == s->rpos) return 0;
   *data = s->rbuf + s->rpos;
   return s->rend - s->rpos;
 }
@@ -546,7 +546,7 @@ ssize_t cio_stream_fill(cio_stream *s) {
   int e = enter_read(s);
   if (e < 0) return e;
   ssize_t r;
-  if (CIO_IO_UNLIKELY(s->skipping)) {
+  if (CIO_UNLIKELY(s->skipping)) {
     r = skip_line(s);
   } else if (s->rerr || s->eof) {
     r = s->rerr;
@@ -638,10 +638,10 @@ static char *wroom(cio_stream *s, size_t n) {
       if (n > SIZE_MAX / 4 - have) return NULL;
       size_t cap = s->wcap ? s->wcap : 4096;
       while (cap < have + n) cap *= 2;
-      char *b = malloc(cap);
+      char *b = cio__malloc(cap);
       if (!b) return NULL;
       if (have) memcpy(b, s->wbuf + s->wpos, have);
-      free(s->wbuf);
+      cio__free(s->wbuf);
       s->wbuf = b;
       s->wcap = cap;
     }
@@ -680,10 +680,10 @@ static ssize_t write_now(cio_stream *s, const char *p, size_t n, int *want) {
 
 /* The checks every call that adds output makes. */
 static int can_write(const cio_stream *s) {
-  if (CIO_IO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
-  if (CIO_IO_UNLIKELY(s->werr)) return s->werr;
-  if (CIO_IO_UNLIKELY(s->wshut)) return -EPIPE;
-  if (CIO_IO_UNLIKELY(s->wbusy)) return -EBUSY;
+  if (CIO_UNLIKELY(s->state != ST_OPEN)) return -EBADF;
+  if (CIO_UNLIKELY(s->werr)) return s->werr;
+  if (CIO_UNLIKELY(s->wshut)) return -EPIPE;
+  if (CIO_UNLIKELY(s->wbusy)) return -EBUSY;
   return 0;
 }
 

@@ -26,7 +26,7 @@ static int udp_wait(cio_udp *u, int dir) {
   u->users++;
   int r = cio_wait_fd(u->fd, dir);
   if (--u->users == 0 && u->freed) {
-    free(u);
+    cio__free(u);
     return -EBADF;
   }
   if (u->fd < 0) return -EBADF;
@@ -87,7 +87,7 @@ int cio_udp_open(const char *host, int port, const char *remote_host, int remote
   if (fd < 0) return fd;
   fd = udp_socket(host, port, remote_host, remote_port);
   if (fd < 0) return fd;
-  cio_udp *u = malloc(sizeof *u);
+  cio_udp *u = cio__malloc(sizeof *u);
   if (!u) {
     close(fd);
     return -ENOMEM;
@@ -153,5 +153,5 @@ void cio_udp_free(cio_udp *u) {
   if (!u) return;
   cio_udp_close(u);
   u->freed = true;
-  if (u->users == 0) free(u);
+  if (u->users == 0) cio__free(u);
 }
