@@ -64,7 +64,7 @@ int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg);
 /* Disarm the callback of a direction (no-op if none). */
 void cio__fd_unwatch(int fd, int dir);
 
-/* ---- streams (stream.c) ---- */
+/* ---- streams (stream*.c) ---- */
 
 /* cio_stream_new for an fd known to be a connected socket (no probing). */
 cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts);
