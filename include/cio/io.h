@@ -13,6 +13,7 @@
 #ifndef CIO_IO_H
 #define CIO_IO_H
 
+#include "select.h"
 #include "task.h"
 
 #include <sys/types.h>
@@ -55,6 +56,19 @@ CIO_API void cio_fd_forget(int fd);
 /* cio_fd_forget(fd) + close(fd). Returns close's result (0 or -errno;
  * -EBADF for fd < 0). Never suspends. */
 CIO_API int cio_close(int fd);
+
+/* A cio_select case (cio/select.h): fd is ready for one of `events`
+ * (CIO_READABLE and/or CIO_WRITABLE), as cio_wait_fd(fd, events) would
+ * return. When it completes, .status is the ready subset of events (> 0;
+ * like cio_wait_fd's, a readiness may be stale: retry the operation, and
+ * on EAGAIN select again), or -EBADF when fd is forgotten or closed
+ * (cio_fd_forget, cio_close) during the select or is negative, -EINVAL
+ * (events 0), -EBUSY (another task waits on that direction of fd, or
+ * another case of the same select does), or the error of registering fd
+ * (-EPERM for regular files). The rules of cio_wait_fd hold: fd must be
+ * non-blocking, and select on it only after an operation said EAGAIN.
+ * fd and events are read by cio_select. Never suspends (cio_select does). */
+CIO_API cio_case cio_case_fd(int fd, int events);
 
 /* Raw non-blocking I/O on any fd with the task's cancellation and timeouts:
  * read up to n bytes (0 at EOF), write all n bytes (returns n, or an error:

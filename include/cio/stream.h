@@ -99,6 +99,19 @@ CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dl
  * over-long line is pending (see readline). Never suspends. */
 CIO_API size_t cio_stream_buffered(const cio_stream *s);
 
+/* A cio_select case (cio/select.h): s has input for its reader. It
+ * completes when a read call would return without waiting: input is
+ * buffered (the case reads what the transport has, without waiting, to
+ * find out; TLS streams included), or the stream is at EOF or failed. Then
+ * cio_stream_read() returns at once - but readline and readexactly may
+ * still wait for the rest of a line or of their count: parse what read
+ * returns, or peek. .status is 0, or -EBADF (s closed or freed during the
+ * select; s must not be used after a free), -EBUSY (another task is
+ * reading s, or waits on its fd), -ENOMEM. The case is s's reader while
+ * the select runs (another task's read fails with -EBUSY if it must wait).
+ * Never suspends (cio_select does). */
+CIO_API cio_case cio_case_readable(cio_stream *s);
+
 /* ---- zero-copy reading, for parsers ----
  * A parser works in the stream's own input buffer: peek at what is
  * buffered, consume what it has parsed, fill when it needs more. fill grows

@@ -64,6 +64,23 @@ int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg);
 /* Disarm the callback of a direction (no-op if none). */
 void cio__fd_unwatch(int fd, int dir);
 
+/* Select cases (cio/select.h) wait in the task slots of cio_wait_fd, woken
+ * with their case's code instead of the ready events, which stay in the
+ * table for the case to take.
+ *   arm:    register fd if needed and arm the slots of `events` for t with
+ *           code; *gen gets fd's generation (it changes when fd is
+ *           forgotten). 0 = armed; 1 = some of events is ready already
+ *           (nothing armed); -EBUSY when a slot is taken by another waiting
+ *           task or by t itself (two cases on one direction); or the
+ *           registration's error.
+ *   disarm: clear what arm did if it is still there (harmless otherwise).
+ *   take:   the ready subset of events (consumed), 0 if none or fd unknown.
+ *   gen:    fd's current generation (0 if the table never saw fd). */
+int cio__fd_arm(int fd, int events, cio_task *t, int code, uint32_t *gen);
+void cio__fd_disarm(int fd, int events, cio_task *t, uint32_t gen);
+int cio__fd_take(int fd, int events);
+uint32_t cio__fd_gen(int fd);
+
 /* ---- streams (stream*.c) ---- */
 
 /* cio_stream_new for an fd known to be a connected socket (no probing). */

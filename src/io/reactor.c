@@ -10,7 +10,9 @@
  * holding:
  *   ready   directions reported by the backend and not yet handed to a
  *           waiter;
- *   task    at most one task waiting per direction (cio_wait_fd);
+ *   task    at most one task waiting per direction (cio_wait_fd, or a
+ *           select case: then `code` is what it is woken with, and the
+ *           readiness stays in `ready` for the case to take);
  *   cb      at most one callback per direction (streams' background flush,
  *           servers' accept).
  * An event wakes the task and runs the callback of its direction; if nobody
@@ -57,6 +59,7 @@ typedef struct fdent {
   uint8_t ready;  /* CIO_READABLE | CIO_WRITABLE */
   uint8_t sticky; /* ready for good: hang-ups (until forgotten) */
   cio_task *task[2];
+  int code[2]; /* 0: woken with the ready events; else a select case's code */
   cio__fd_cb cb[2];
   void *cb_arg[2];
 } fdent;
@@ -126,6 +129,7 @@ static int ent_register(reactor *r, fdent *e, int fd) {
 /* Clear one armed task slot. */
 static void slot_clear(reactor *r, fdent *e, int d) {
   e->task[d] = NULL;
+  e->code[d] = 0;
   r->nwaiting--;
 }
 
@@ -143,24 +147,36 @@ static int run_cb(reactor *r, fdent *e, int d, unsigned bit) {
   return e->gen == gen;
 }
 
+/* Wake t for `give`: a plain waiter takes the events (they are handed
+ * over as its result), a select case is woken with its code and finds them
+ * in `ready`. Returns the events consumed. A task not woken (interrupted
+ * meanwhile, or woken by another case) consumes nothing: the events stay
+ * for the next wait. */
+static inline unsigned wake_slot(cio_task *t, int code, unsigned give) {
+  if (CIO_LIKELY(!code)) return cio_task_wake(t, (int)give) ? give : 0;
+  cio_task_wake(t, code);
+  return 0;
+}
+
 static void dispatch(reactor *r, fdent *e, unsigned bits) {
   unsigned left = bits;
   cio_task *tr = (bits & CIO_READABLE) ? e->task[DIR_R] : NULL;
   cio_task *tw = (bits & CIO_WRITABLE) ? e->task[DIR_W] : NULL;
   if (tr) {
+    int code = e->code[DIR_R];
     slot_clear(r, e, DIR_R);
     unsigned give = CIO_READABLE;
-    if (tr == tw) { /* one task waiting for both */
+    if (tr == tw && e->code[DIR_W] == code) { /* one wait for both */
       slot_clear(r, e, DIR_W);
       tw = NULL;
       give = bits;
     }
-    /* Not woken (interrupted meanwhile): keep the bits for the next wait. */
-    if (cio_task_wake(tr, (int)give)) left &= ~give;
+    left &= ~wake_slot(tr, code, give);
   }
   if (tw) {
+    int code = e->code[DIR_W];
     slot_clear(r, e, DIR_W);
-    if (cio_task_wake(tw, CIO_WRITABLE)) left &= ~(unsigned)CIO_WRITABLE;
+    left &= ~wake_slot(tw, code, CIO_WRITABLE);
   }
   if (CIO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
     if ((bits & CIO_READABLE) && e->cb[DIR_R]) {
@@ -267,6 +283,7 @@ static bool slot_busy(const fdent *e, int d) {
 static void slot_arm(reactor *r, fdent *e, int d, cio_task *t) {
   r->nwaiting += !e->task[d];
   e->task[d] = t;
+  e->code[d] = 0;
 }
 
 static const char *const wait_what[4] = {NULL, "fd read", "fd write", "fd"};
@@ -321,12 +338,63 @@ void cio__fd_forget(int fd) {
       r->nwaiting--;
     }
   }
-  /* Only armed slots count: an fd nobody waits on changes nothing. */
+  /* Only armed slots count: an fd nobody waits on changes nothing. A
+   * select case is woken with its code and learns from the generation
+   * that its fd is gone. */
   cio_task *tr = e->task[DIR_R], *tw = e->task[DIR_W];
+  int cr = e->code[DIR_R], cw = e->code[DIR_W];
   for (int d = 0; d < 2; d++)
     if (e->task[d]) slot_clear(r, e, d);
-  if (tr) cio_task_wake(tr, -EBADF);
-  if (tw && tw != tr) cio_task_wake(tw, -EBADF);
+  if (tr) cio_task_wake(tr, cr ? cr : -EBADF);
+  if (tw && (tw != tr || cw != cr)) cio_task_wake(tw, cw ? cw : -EBADF);
+}
+
+/* ---- select cases ---- */
+
+int cio__fd_arm(int fd, int events, cio_task *t, int code, uint32_t *gen) {
+  events &= CIO_READABLE | CIO_WRITABLE;
+  if (fd < 0) return -EBADF;
+  if (!events) return -EINVAL;
+  int err = 0;
+  reactor *r = reactor_get(&err);
+  if (!r) return err;
+  fdent *e = ent_get(r, fd);
+  if (!e) return -ENOMEM;
+  if (!e->registered && (err = ent_register(r, e, fd)) < 0) return err;
+  *gen = e->gen;
+  if ((e->ready | e->sticky) & (unsigned)events) return 1;
+  for (int d = 0; d < 2; d++)
+    if ((events & (1 << d)) && (e->task[d] == t || slot_busy(e, d))) return -EBUSY;
+  for (int d = 0; d < 2; d++) {
+    if (!(events & (1 << d))) continue;
+    slot_arm(r, e, d, t);
+    e->code[d] = code;
+  }
+  backend_arm(r->be, fd, ent_data(e, fd), (unsigned)events);
+  return 0;
+}
+
+void cio__fd_disarm(int fd, int events, cio_task *t, uint32_t gen) {
+  reactor *r = cur;
+  fdent *e = r ? ent_find(r, fd) : NULL;
+  if (!e || e->gen != gen) return; /* forgotten: its slots were cleared */
+  for (int d = 0; d < 2; d++)
+    if ((events & (1 << d)) && e->task[d] == t && e->code[d]) slot_clear(r, e, d);
+}
+
+int cio__fd_take(int fd, int events) {
+  reactor *r = cur;
+  fdent *e = r ? ent_find(r, fd) : NULL;
+  if (!e || !e->registered) return 0;
+  unsigned ready = (e->ready | e->sticky) & (unsigned)events;
+  e->ready &= (uint8_t)~ready;
+  return (int)ready;
+}
+
+uint32_t cio__fd_gen(int fd) {
+  reactor *r = cur;
+  fdent *e = r && fd >= 0 ? ent_find(r, fd) : NULL;
+  return e ? e->gen : 0;
 }
 
 /* ---- callbacks ---- */

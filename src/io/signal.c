@@ -178,15 +178,29 @@ int cio__signal_ignore_sigpipe(void) {
 
 /* ---- per-loop part (loop thread only) ---- */
 
-/* A task in cio_signal_wait_any (public) or cio__signal_wait_seq
- * (internal). Lives on the waiting task's stack; only its own links are
- * touched after wake-up, and teardown unlinks every waiter first. */
+/* A task in cio_signal_wait_any (public), cio__signal_wait_seq (internal)
+ * or a select case (cio_case_signal: in the case's private area). Lives on
+ * the waiting task's stack; only its own links are touched after wake-up,
+ * and teardown unlinks every waiter first. */
 struct waiter {
   cio__link link;
   cio_task *task;
-  sigset_t set;
+  const sigset_t *set; /* the signals waited for; NULL: only signo */
+  int signo;
+  int code;   /* 0: woken with the signal; a select case: its code */
+  int status; /* a select case: 0, or -ESHUTDOWN (the loop closes) */
   bool internal;
 };
+
+static bool waits_for(const struct waiter *w, int signo) {
+  return w->set ? sigismember(w->set, signo) == 1 : w->signo == signo;
+}
+
+/* Wake a waiter (already unlinked). Returns what cio_task_wake does. */
+static int wake_waiter(struct waiter *w, int signo, int status) {
+  w->status = status;
+  return cio_task_wake(w->task, w->code ? w->code : status ? status : signo);
+}
 
 struct sigloop {
   cio_loop *loop;
@@ -285,9 +299,9 @@ static void deliver(struct sigloop *sl, int signo) {
   while (l != &sl->waiters) {
     struct waiter *w = cio__list_entry(l, struct waiter, link);
     l = l->next;
-    if (!sigismember(&w->set, signo)) continue;
+    if (!waits_for(w, signo)) continue;
     cio__list_remove(&w->link);
-    if (cio_task_wake(w->task, signo) && !w->internal) woke++;
+    if (wake_waiter(w, signo, 0) && !w->internal) woke++;
   }
   if (signo == SIGINT && woke)
     sl->sigint_taken = true;
@@ -320,7 +334,7 @@ static void teardown(struct sigloop *sl, int code, bool registered) {
   }
   cio__link *l;
   while ((l = cio__list_pop_front(&sl->waiters)))
-    cio_task_wake(cio__list_entry(l, struct waiter, link)->task, code);
+    wake_waiter(cio__list_entry(l, struct waiter, link), 0, code);
   slot_free(sl->slot);
   if (registered)
     cio_close(sl->efd);
@@ -426,7 +440,7 @@ int cio_signal_unwatch(int signo) {
   if (!sl || !sl->watched[signo]) return -ENOENT;
   for (cio__link *l = sl->waiters.next; l != &sl->waiters; l = l->next) {
     struct waiter *w = cio__list_entry(l, struct waiter, link);
-    if (!w->internal && sigismember(&w->set, signo)) return -EBUSY;
+    if (!w->internal && waits_for(w, signo)) return -EBUSY;
   }
   sl->watched[signo] = false;
   sl->pending[signo] = false;
@@ -458,10 +472,7 @@ static int wait_set(const sigset_t *set) {
       return got;
     }
   }
-  struct waiter w;
-  w.task = cio_current();
-  w.set = *set;
-  w.internal = false;
+  struct waiter w = {.task = cio_current(), .set = set};
   cio__list_push_back(&sl->waiters, &w.link);
   r = cio_suspend("signal");
   cio__list_remove(&w.link);
@@ -543,13 +554,67 @@ int cio__signal_wait_seq(int signo, uint64_t seq) {
   struct sigloop *sl = sigloop_peek();
   if (!sl || !interested(sl, signo)) return -ESHUTDOWN;
   if (sl->seq[signo] != seq) return cio_yield();
-  struct waiter w;
-  w.task = cio_current();
-  sigemptyset(&w.set);
-  sigaddset(&w.set, signo);
-  w.internal = true;
+  struct waiter w = {.task = cio_current(), .signo = signo, .internal = true};
   cio__list_push_back(&sl->waiters, &w.link);
   int r = cio_suspend("signal");
   cio__list_remove(&w.link);
   return r < 0 ? r : 0;
+}
+
+/* ---- the select case ---- */
+
+static struct waiter *case_waiter(cio_case *c) {
+  _Static_assert(sizeof(struct waiter) <= sizeof c->priv, "cio_case.priv too small");
+  return (struct waiter *)(void *)c->priv;
+}
+
+/* A kept delivery of signo ends the case at once, as it ends a wait. */
+static int sig_try(cio_case *c) {
+  int signo = c->fd;
+  if (!signo_ok(signo)) return c->status = -EINVAL;
+  struct sigloop *sl;
+  int r = sigloop_get(&sl);
+  if (r == 0) r = add_watch(sl, signo);
+  if (r < 0) return c->status = r;
+  if (!sl->pending[signo]) return 0;
+  sl->pending[signo] = false;
+  if (signo == SIGINT) sl->sigint_taken = true;
+  c->item = (void *)(intptr_t)signo;
+  return 1;
+}
+
+static int sig_arm(cio_case *c, cio_task *t, int code) {
+  struct sigloop *sl = sigloop_peek();
+  if (!sl) return -ESHUTDOWN;
+  struct waiter *w = case_waiter(c);
+  *w = (struct waiter){.task = t, .signo = c->fd, .code = code};
+  cio__list_push_back(&sl->waiters, &w->link);
+  return 0;
+}
+
+static void sig_disarm(cio_case *c) {
+  struct waiter *w = case_waiter(c);
+  /* Delivered or torn down: unlinked (self-linked) already. */
+  if (w->link.next) cio__list_remove(&w->link);
+}
+
+static int sig_finish(cio_case *c) {
+  struct waiter *w = case_waiter(c);
+  c->status = w->status;
+  if (w->status == 0) {
+    c->item = (void *)(intptr_t)w->signo;
+    struct sigloop *sl = sigloop_peek();
+    if (w->signo == SIGINT && sl) sl->sigint_taken = true;
+  }
+  return 0;
+}
+
+static const cio_case_ops sig_ops = {sig_try, sig_arm, sig_disarm, sig_finish};
+
+cio_case cio_case_signal(int signo) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &sig_ops;
+  c.fd = signo;
+  return c;
 }

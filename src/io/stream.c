@@ -21,6 +21,7 @@ static cio_stream *stream_alloc(int fd, const cio_stream_opts *o, int is_sock, i
   s->is_sock = (uint8_t)is_sock;
   s->short_ok = (uint8_t)short_ok;
   s->rd_maybe = 1;
+  s->rwant = CIO_READABLE;
   size_t rcap = o && o->read_buffer ? o->read_buffer : DEFAULT_BUF;
   s->rcap = rcap < MIN_BUF ? MIN_BUF : rcap;
   /* Reading straight into the caller's buffer saves a copy but may cost
@@ -168,5 +169,6 @@ int cio_stream_set_transport(cio_stream *s, const cio_transport_ops *ops, void *
   s->tops = ops;
   s->tctx = ops ? ctx : NULL;
   s->rd_maybe = 1;
+  s->rwant = CIO_READABLE;
   return 0;
 }

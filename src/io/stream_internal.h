@@ -48,11 +48,17 @@
 
 enum { ST_OPEN = 0, ST_CLOSING, ST_CLOSED };
 
+/* skipping: inside an over-long line (SKIP_ON); or its end was reached by a
+ * select case and the next read call reports -EMSGSIZE (SKIP_DONE). */
+enum { SKIP_ON = 1, SKIP_DONE };
+
 struct cio_stream {
   int fd;
   uint8_t state;
   uint8_t is_sock;
   uint8_t rd_maybe; /* the transport may have input: try before waiting */
+  uint8_t rwant;    /* what a read waits for after -EAGAIN: CIO_READABLE, or
+                       what TLS asked for (it may need writable) */
   uint8_t short_ok; /* a short read means the kernel had no more (stream
                        sockets, pipes; not ttys or message sockets) */
   uint8_t eof;
@@ -60,7 +66,7 @@ struct cio_stream {
   uint8_t wshut;       /* sending side shut down */
   uint8_t flush_armed; /* a writable (or readable, for TLS) callback is armed */
   uint8_t freed;       /* cio_stream_free was called; last user frees */
-  uint8_t skipping;    /* inside an over-long line: skip to skip_delim */
+  uint8_t skipping;    /* SKIP_ON: inside an over-long line; SKIP_DONE */
   uint8_t wbusy;       /* a sendfile owns the sending side */
   int rerr, werr;      /* sticky I/O errors */
   unsigned users;      /* tasks suspended inside a stream call */
