@@ -22,7 +22,7 @@ ssize_t cio_read(int fd, void *buf, size_t n) {
   int r = cio__io_checkpoint();
   if (r < 0) return r;
   for (;;) {
-    ssize_t got = read(fd, buf, n);
+    ssize_t got = cio__fault_errno(CIO__FAULT_READ) ? -1 : read(fd, buf, n);
     if (got >= 0) return got;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
@@ -38,7 +38,10 @@ ssize_t cio_write_all(int fd, const void *buf, size_t n) {
   size_t left = n;
   bool sock = true; /* send(MSG_NOSIGNAL): a closed peer is -EPIPE, not SIGPIPE */
   while (left > 0) {
-    ssize_t w = sock ? send(fd, p, left, MSG_NOSIGNAL) : write(fd, p, left);
+    size_t len = cio__fault_short(left);
+    ssize_t w = cio__fault_errno(CIO__FAULT_WRITE) ? -1
+                : sock                             ? send(fd, p, len, MSG_NOSIGNAL)
+                                                   : write(fd, p, len);
     if (w < 0 && sock && errno == ENOTSOCK) {
       sock = false;
       continue;

@@ -105,7 +105,7 @@ static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len) {
 /* ---- connecting ---- */
 
 static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len) {
-  if (connect(fd, sa, len) == 0) return 0;
+  if (!cio__fault_errno(CIO__FAULT_CONNECT) && connect(fd, sa, len) == 0) return 0;
   if (errno != EINPROGRESS && errno != EINTR) return -errno;
   for (;;) {
     int r = cio_wait_fd(fd, CIO_WRITABLE);
@@ -154,7 +154,9 @@ static int open_tcp(const char *host, int port, const cio_connect_opts *opts, ci
   int fd = -1;
   r = -EHOSTUNREACH;
   for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = cio__fault_errno(CIO__FAULT_SOCKET)
+             ? -1
+             : socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       r = -errno;
       continue;
@@ -192,7 +194,9 @@ static int open_unix(const char *path, const cio_connect_opts *opts, cio_stream 
   socklen_t len = 0;
   int r = unix_addr(path, &un, &len);
   if (r < 0) return r;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = cio__fault_errno(CIO__FAULT_SOCKET)
+               ? -1
+               : socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   double backoff = 0.001;
   for (;;) {
@@ -430,7 +434,9 @@ static void accept_some(cio_server *srv) {
   for (int i = 0; i < ACCEPT_BURST; i++) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = cio__fault_errno(CIO__FAULT_ACCEPT)
+                 ? -1
+                 : accept4(srv->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       srv->backoff = BACKOFF_MIN;
       start_conn(srv, fd, &ss, len);
@@ -494,7 +500,9 @@ static void stop_accepting(cio_server *srv) {
 
 static int listen_fd(int family, const struct sockaddr *sa, socklen_t len, const cio_server_opts *o,
                      int v6only) {
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = cio__fault_errno(CIO__FAULT_SOCKET)
+               ? -1
+               : socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1, r = 0;
   if (family != AF_UNIX) {

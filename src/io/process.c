@@ -408,7 +408,7 @@ static int plumb_one(struct plumbing *pl, int i, const cio_stdio *io) {
   case CIO_STDIO_STDOUT: /* a file action, see spawn() */ return 0;
   case CIO_STDIO_PIPE: {
     int pp[2];
-    if (pipe2(pp, O_CLOEXEC) < 0) return -errno;
+    if (cio__fault_errno(CIO__FAULT_SOCKET) || pipe2(pp, O_CLOEXEC) < 0) return -errno;
     pl->parent[i] = i == 0 ? pp[1] : pp[0];
     fd = i == 0 ? pp[0] : pp[1];
     break;

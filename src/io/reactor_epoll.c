@@ -51,6 +51,7 @@ static void backend_close(cio__backend *b) {
 
 static int backend_add(cio__backend *b, int fd, uint64_t data) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = data};
+  if (cio__fault_errno(CIO__FAULT_EPOLL)) return -errno;
   if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
   /* Forgotten but never closed: still in the set under older data. */
   if (errno != EEXIST || epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) return -errno;

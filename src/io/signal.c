@@ -382,7 +382,7 @@ static int sigloop_get(struct sigloop **out) {
   if (!sl) return -ENOMEM;
   sl->loop = loop;
   cio__list_init(&sl->waiters);
-  sl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  sl->efd = cio__fault_errno(CIO__FAULT_SOCKET) ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (sl->efd < 0) {
     int r = -errno;
     cio__free(sl);

@@ -121,7 +121,9 @@ static inline ssize_t cio__stream_t_send(cio_stream *s, const void *buf, size_t 
   *want = CIO_WRITABLE;
   if (s->tops) return s->tops->write(s->tctx, s->fd, buf, n, want);
   for (;;) {
-    ssize_t r = s->is_sock ? send(s->fd, buf, n, MSG_NOSIGNAL) : write(s->fd, buf, n);
+    ssize_t r = cio__fault_errno(CIO__FAULT_WRITE) ? -1
+                : s->is_sock                       ? send(s->fd, buf, n, MSG_NOSIGNAL)
+                                                   : write(s->fd, buf, n);
     if (r >= 0) return r;
     if (errno != EINTR) return -errno;
   }

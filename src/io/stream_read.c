@@ -16,7 +16,9 @@ static inline ssize_t xread_try(cio_stream *s, char *buf, size_t n) {
     ssize_t r;
     if (CIO_LIKELY(!s->tops)) {
       /* recv skips the VFS layer (fsnotify, file position): cheaper. */
-      r = s->is_sock ? recv(s->fd, buf, n, 0) : read(s->fd, buf, n);
+      r = cio__fault_errno(CIO__FAULT_READ) ? -1
+          : s->is_sock                      ? recv(s->fd, buf, n, 0)
+                                            : read(s->fd, buf, n);
       if (CIO_LIKELY(r > 0)) {
         /* Short: the kernel had no more, the next read waits first. */
         if ((size_t)r < n && s->short_ok) s->rd_maybe = 0;

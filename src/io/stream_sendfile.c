@@ -24,7 +24,7 @@ static ssize_t sendfile_kernel(cio_stream *s, int fd, off_t offset, size_t count
   cio__signal_ignore_sigpipe(); /* sendfile has no MSG_NOSIGNAL */
   while (*sent < count) {
     size_t chunk = count - *sent < SENDFILE_MAX ? count - *sent : SENDFILE_MAX;
-    ssize_t w = sendfile(s->fd, fd, &off, chunk);
+    ssize_t w = cio__fault_errno(CIO__FAULT_WRITE) ? -1 : sendfile(s->fd, fd, &off, chunk);
     if (w > 0) {
       *sent += (size_t)w;
       s->tx += (uint64_t)w;

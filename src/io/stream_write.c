@@ -180,7 +180,9 @@ static int append_iov(cio_stream *s, const struct iovec *iov, size_t iovcnt, siz
 static ssize_t writev_fd(cio_stream *s, const struct iovec *iov, int cnt) {
   for (;;) {
     ssize_t w;
-    if (s->is_sock) {
+    if (cio__fault_errno(CIO__FAULT_WRITE)) {
+      w = -1;
+    } else if (s->is_sock) {
       struct msghdr m = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)cnt};
       w = sendmsg(s->fd, &m, MSG_NOSIGNAL);
     } else {

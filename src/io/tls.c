@@ -105,7 +105,7 @@ static size_t held(const tls_conn *t) { return t->out_len - t->out_pos; }
 /* send() to the socket (write() to a pipe): the count, or -errno. */
 static ssize_t sock_send(tls_conn *t, const char *p, size_t n) {
   for (;;) {
-    ssize_t w = send(t->fd, p, n, MSG_NOSIGNAL);
+    ssize_t w = cio__fault_errno(CIO__FAULT_WRITE) ? -1 : send(t->fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == ENOTSOCK) w = write(t->fd, p, n); /* a pipe */
     if (w > 0) return w;
     if (w == 0) return -EAGAIN;
@@ -199,7 +199,7 @@ static int bio_read(BIO *b, char *buf, int len) {
     return -1;
   }
   for (;;) {
-    ssize_t n = read(t->fd, buf, (size_t)len);
+    ssize_t n = cio__fault_errno(CIO__FAULT_READ) ? -1 : read(t->fd, buf, (size_t)len);
     if (n >= 0) return (int)n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)

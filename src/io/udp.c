@@ -61,7 +61,9 @@ static int udp_socket(const char *host, int port, const char *rhost, int rport) 
     const struct addrinfo *peer = local ? remote : ai;
     while (peer && peer->ai_family != ai->ai_family) peer = peer->ai_next;
     if (remote && !peer) continue;
-    fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = cio__fault_errno(CIO__FAULT_SOCKET)
+             ? -1
+             : socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       r = -errno;
       continue;
@@ -105,8 +107,9 @@ ssize_t cio_udp_sendto(cio_udp *u, const void *buf, size_t n, const struct socka
   int r = cio__io_checkpoint();
   if (r < 0) return r;
   for (;;) {
-    ssize_t w =
-        addr ? sendto(u->fd, buf, n, MSG_NOSIGNAL, addr, alen) : send(u->fd, buf, n, MSG_NOSIGNAL);
+    ssize_t w = cio__fault_errno(CIO__FAULT_WRITE) ? -1
+                : addr                             ? sendto(u->fd, buf, n, MSG_NOSIGNAL, addr, alen)
+                                                   : send(u->fd, buf, n, MSG_NOSIGNAL);
     if (w >= 0) return w;
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return -errno;
@@ -122,7 +125,9 @@ ssize_t cio_udp_recvfrom(cio_udp *u, void *buf, size_t cap, struct sockaddr_stor
   if (r < 0) return r;
   for (;;) {
     socklen_t len = sizeof *addr;
-    ssize_t got = recvfrom(u->fd, buf, cap, 0, (struct sockaddr *)addr, addr ? &len : NULL);
+    ssize_t got = cio__fault_errno(CIO__FAULT_READ)
+                      ? -1
+                      : recvfrom(u->fd, buf, cap, 0, (struct sockaddr *)addr, addr ? &len : NULL);
     if (got >= 0) {
       if (alen) *alen = addr ? len : 0;
       return got;
