@@ -117,6 +117,15 @@ static inline double bench_peak_rss_bytes(void) {
   return (double)ru.ru_maxrss * 1024.0;
 }
 
+/* CPU time (user + system) the process has used so far, in seconds. */
+static inline double bench_cpu_s(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return 0;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Abort the benchmark with a message: a failed cio call makes the figure
  * meaningless, and bench/run reports the non-zero exit. */
 static inline void bench_check(int ok, const char *what, int code) {

@@ -14,7 +14,8 @@ a ratio only when both sides ran the same N.
 import json
 import sys
 
-PEER_ORDER = ["asyncio", "uvloop", "uvloop-proto", "go", "node", "libuv", "epoll"]
+PEER_ORDER = ["asyncio", "uvloop", "uvloop-proto", "aiohttp", "go", "node", "node-fetch", "libcurl",
+              "libuv", "epoll"]
 
 
 def fmt(v):

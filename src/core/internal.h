@@ -123,9 +123,9 @@ void cio__theap_free(cio__theap *h);
 /* ---- stacks ---- */
 
 typedef struct cio__stack {
-  char *lo;    /* lowest usable byte (just above the guard) */
-  size_t size; /* usable bytes, [lo, lo + size) */
-  struct cio__stack *next;
+  char *lo;       /* lowest usable byte (just above the guard) */
+  size_t size;    /* usable bytes, [lo, lo + size) */
+  cio__link link; /* on its class's warm or cold list while free */
   struct cio__stack_class *cls;
   unsigned vg_id; /* Valgrind stack id */
   bool cold;      /* pages were returned to the kernel */
@@ -133,10 +133,13 @@ typedef struct cio__stack {
 
 typedef struct cio__stack_class {
   struct cio__stack_class *next;
-  size_t size;      /* usable size of stacks in this class */
-  cio__stack *free; /* LIFO: the warmest stack first */
-  size_t nfree, nwarm;
-  char *carve, *carve_end; /* unused part of the newest slab */
+  size_t size;    /* usable size of stacks in this class */
+  cio__link warm; /* free stacks that may hold pages, most recent first */
+  cio__link cold; /* free stacks whose pages were given back */
+  size_t nwarm;
+  char *carve;     /* next stack of the newest slab */
+  char *guarded;   /* guards are installed below here */
+  char *carve_end; /* end of the newest slab */
 } cio__stack_class;
 
 typedef struct cio__slab {
@@ -148,13 +151,19 @@ typedef struct cio__slab {
 typedef struct cio__stack_pool {
   cio__stack_class *classes;
   cio__slab *slabs;
-  bool nohuge; /* debug: no transparent huge pages (exact page counts) */
+  size_t excess;      /* warm free stacks beyond the warm limit: pages to give back */
+  int64_t trimmed_at; /* when the loop last gave some back while busy */
+  bool nohuge;        /* debug: no transparent huge pages (exact page counts) */
 } cio__stack_pool;
 
 cio__stack *cio__stack_get(cio__stack_pool *p, size_t size, int *err);
 void cio__stack_put(cio__stack_pool *p, cio__stack *s);
 void cio__stack_pool_free(cio__stack_pool *p);
 size_t cio__stack_round(size_t size);
+/* Give back the pages of a batch of the least recently used free stacks
+ * beyond the warm limit (p->excess of them wait). The loop calls it while
+ * idle, and now and then while busy; the batch is one system call. */
+void cio__stack_trim(cio__stack_pool *p);
 /* Bytes of s's pages that are resident (touched since it was last cleaned). */
 size_t cio__stack_resident(const cio__stack *s);
 /* Give s's pages back so that its next task starts with none touched. */
@@ -261,6 +270,7 @@ void cio__case_disarm_list(cio_case *c);
 int cio__case_finish_list(cio_case *c);
 
 /* Core scheduling primitives (sched.c). */
+#define CIO__WOKEN_STREAK 32 /* woken tasks run in a row before a new/yielded one */
 #define CIO__BUDGET 64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
@@ -277,6 +287,9 @@ static inline int cio__checkpoint(cio_task *t) {
   return CIO_UNLIKELY(t->nexpired) ? -ETIMEDOUT : 0;
 }
 int cio__wake(cio_task *t, int code);
+/* The same for wakes from outside the loop's tasks (timers, I/O): the task
+ * runs before the FIFO of ready tasks (sched.c, ready_pop). */
+int cio__wake_first(cio_task *t, int code);
 void cio__ready_push(cio_loop *loop, cio_task *t);
 void cio__task_finish(cio_task *t, int status);
 /* Wait for t to finish without being interruptible. */
@@ -288,6 +301,12 @@ cio_task *cio__current(void);
 extern _Thread_local cio_loop *cio__tls_loop;
 
 /* ---- the loop ---- */
+
+/* A FIFO of ready tasks, linked through cio_task.next. */
+typedef struct cio__taskq {
+  cio_task *head, *tail;
+  size_t len;
+} cio__taskq;
 
 typedef struct cio__callback {
   cio_callback_fn fn;
@@ -317,8 +336,9 @@ typedef struct cio__dbg_note {
 struct cio_loop {
   cio__ctx sched_ctx; /* the loop's own context (the thread's stack) */
   cio_task *current;  /* running task, NULL in the loop context */
-  cio_task *rq_head, *rq_tail;
-  size_t rq_len;
+  cio__taskq rq;          /* ready: new tasks, and tasks that yielded */
+  cio__taskq wq;          /* ready: tasks woken from a wait (run first) */
+  unsigned woken_streak;  /* wq picks in a row (fairness, sched.c) */
   unsigned budget;  /* task runs left before the loop's next turn */
   cio_task *zombie; /* finished task whose stack awaits release */
   cio__theap timers;

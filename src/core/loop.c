@@ -150,7 +150,7 @@ static void default_poll(cio_loop *loop, int64_t timeout_ns) {
 }
 
 static int64_t poll_timeout(cio_loop *loop) {
-  if (loop->rq_head || loop->soon.len || loop->stopping ||
+  if (loop->rq.head || loop->wq.head || loop->soon.len || loop->stopping ||
       atomic_load_explicit(&loop->ts_notified, memory_order_acquire))
     return 0;
   if (!loop->timers.len) return -1;
@@ -182,8 +182,25 @@ static void debug_loop_held(cio_loop *loop) {
     cio__debug_slow_task(loop, NULL, now - loop->run_start);
 }
 
+/* Free stacks beyond the pool's warm limit give their pages back in
+ * batches: while the loop is idle (a batch per turn, polling without
+ * blocking in between so I/O and timers are not kept waiting), and one batch
+ * per TRIM_INTERVAL_NS while it is busy, which bounds the cost to well under
+ * 1 % of the loop's time. Returns the poll timeout to use. */
+#define TRIM_INTERVAL_NS 10000000
+static int64_t trim_stacks(cio_loop *loop, int64_t timeout) {
+  int64_t now = cio__clock_ns();
+  if (timeout == 0 && now - loop->stacks.trimmed_at < TRIM_INTERVAL_NS) return 0;
+  cio__stack_trim(&loop->stacks);
+  loop->stacks.trimmed_at = now;
+  if (timeout == 0 || loop->stacks.excess) return 0;
+  return poll_timeout(loop);
+}
+
 static void run_once(cio_loop *loop) {
   int64_t timeout = poll_timeout(loop);
+  /* Not at close: the pool is about to be unmapped. */
+  if (CIO_UNLIKELY(loop->stacks.excess) && !loop->closing) timeout = trim_stacks(loop, timeout);
   if (CIO_UNLIKELY(loop->debug)) debug_loop_held(loop);
   if (loop->poller) {
     loop->poller->poll(loop->poller_ctx, timeout);

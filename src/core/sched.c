@@ -27,25 +27,50 @@ cio_task *cio__current(void) {
   return loop ? loop->current : NULL;
 }
 
-void cio__ready_push(cio_loop *loop, cio_task *t) {
-  cio__assert(t->state == CIO_TASK_READY && t->loop == loop);
+static inline void q_push(cio__taskq *q, cio_task *t) {
   t->next = NULL;
-  if (loop->rq_tail)
-    loop->rq_tail->next = t;
+  if (q->tail)
+    q->tail->next = t;
   else
-    loop->rq_head = t;
-  loop->rq_tail = t;
-  loop->rq_len++;
+    q->head = t;
+  q->tail = t;
+  q->len++;
 }
 
-static inline cio_task *ready_pop(cio_loop *loop) {
-  cio_task *t = loop->rq_head;
+static inline cio_task *q_pop(cio__taskq *q) {
+  cio_task *t = q->head;
   if (t) {
-    loop->rq_head = t->next;
-    if (!loop->rq_head) loop->rq_tail = NULL;
-    loop->rq_len--;
+    q->head = t->next;
+    if (!q->head) q->tail = NULL;
+    q->len--;
   }
   return t;
+}
+
+void cio__ready_push(cio_loop *loop, cio_task *t) {
+  cio__assert(t->state == CIO_TASK_READY && t->loop == loop);
+  q_push(&loop->rq, t);
+}
+
+/* Which ready task runs next. Tasks woken by the outside world - a timer
+ * fired, a descriptor became ready (cio__wake_first) - go before the FIFO
+ * of new tasks, tasks that yielded and tasks woken by other tasks, much as
+ * Go runs a readied goroutine next: such a task is usually about to finish
+ * its work and give its stack back, while a new one is about to take
+ * another. Without this a burst of spawns (a million tasks that each sleep)
+ * keeps every task alive at once. Wakes by other tasks (a hand-over, an
+ * awaited task's end) stay in FIFO order, as in asyncio: putting them first
+ * would only add switches to spawn-then-await patterns. Fairness: after
+ * CIO__WOKEN_STREAK woken tasks in a row the FIFO gets a turn, so wakes
+ * that keep coming cannot starve new or yielding tasks. */
+static inline cio_task *ready_pop(cio_loop *loop) {
+  if (CIO_LIKELY(!loop->wq.head)) return q_pop(&loop->rq);
+  if (loop->woken_streak < CIO__WOKEN_STREAK || !loop->rq.head) {
+    loop->woken_streak++;
+    return q_pop(&loop->wq);
+  }
+  loop->woken_streak = 0;
+  return q_pop(&loop->rq);
 }
 
 /* Bookkeeping when a context gives up the CPU (debug mode only): the loop
@@ -126,7 +151,8 @@ __attribute__((noinline)) static bool task_start(cio_loop *loop, cio_task *t) {
   return true;
 }
 
-static cio_task *pick(cio_loop *loop) {
+/* Inlined into the switch paths: a call here costs more than its body. */
+static inline __attribute__((always_inline)) cio_task *pick(cio_loop *loop) {
   cio_task *t;
   while ((t = ready_pop(loop))) {
     if (CIO_LIKELY(t->started) || task_start(loop, t)) return t;
@@ -212,7 +238,9 @@ int cio__park(cio_task *t, const char *what, int flags) {
   return t->wake_code;
 }
 
-int cio__wake(cio_task *t, int code) {
+/* Make a waiting task ready with `code` as its wait's result, at the back
+ * of the queue `q`. */
+static inline int wake_into(cio_task *t, int code, bool first) {
   /* Wakes come from the task's own loop: other threads go through
    * cio_call_soon_threadsafe. */
   cio__assert(t->loop == cio__tls_loop);
@@ -220,9 +248,18 @@ int cio__wake(cio_task *t, int code) {
   t->wake_code = code;
   t->state = CIO_TASK_READY;
   t->user_suspend = false;
-  cio__ready_push(t->loop, t);
+  cio_loop *loop = t->loop;
+  if (first) {
+    if (!loop->wq.head) loop->woken_streak = 0; /* a new run of woken tasks */
+    q_push(&loop->wq, t);
+  } else {
+    q_push(&loop->rq, t);
+  }
   return 1;
 }
+
+int cio__wake(cio_task *t, int code) { return wake_into(t, code, false); }
+int cio__wake_first(cio_task *t, int code) { return wake_into(t, code, true); }
 
 int cio_yield(void) {
   cio_task *t = cio__current();

@@ -55,7 +55,7 @@ static after_node *after_of(cio_case *c) {
 
 static void after_fire(cio__tnode *n) {
   after_node *a = cio__container_of(n, after_node, n);
-  cio__wake(a->task, a->code);
+  cio__wake_first(a->task, a->code);
 }
 
 static int after_try(cio_case *c) {

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sleep_fire(cio__tnode *n) { cio__wake(cio__container_of(n, cio_task, sleep_timer), 0); }
+static void sleep_fire(cio__tnode *n) {
+  cio__wake_first(cio__container_of(n, cio_task, sleep_timer), 0);
+}
 
 static void set_autoname(cio_task *t) {
   char digits[21], *q = digits + sizeof digits;
@@ -280,5 +282,5 @@ int cio_suspend(const char *what) {
 
 int cio_task_wake(cio_task *t, int code) {
   if (!t || t->state != CIO_TASK_WAITING || !t->user_suspend) return 0;
-  return cio__wake(t, code);
+  return cio__wake_first(t, code); /* I/O readiness, callbacks: the outside */
 }

@@ -25,7 +25,7 @@ static void scope_expire(cio_timeout_scope *s) {
   cio_task *t = s->task;
   if (!cio__scope_counted(t, s)) return; /* shielded: counted again at cio_shield_end */
   t->nexpired++;
-  if (t->state == CIO_TASK_WAITING && t->intr) cio__wake(t, -ETIMEDOUT);
+  if (t->state == CIO_TASK_WAITING && t->intr) cio__wake_first(t, -ETIMEDOUT);
 }
 
 static void scope_fire(cio__tnode *n) {

@@ -331,30 +331,55 @@ LOOP_TEST(test_readable_freed_under_select) {
   return 0;
 }
 
-/* A wake-up whose data is gone when the selecting task runs (another
- * reader took it): the case is stale, the select waits again and completes
- * with the next data. */
+/* A task woken by the same poll as a selecting task, just before it (it
+ * waits on a pipe written first; woken tasks run in the order the poll
+ * reported them): it takes the stream's input behind the select's back,
+ * and may free a second stream. */
+struct thief {
+  int wake_fd;   /* the pipe's read end */
+  int victim_fd; /* the stream's socket */
+  cio_stream *free_me;
+  ssize_t took;
+};
+
+static int thief_task(void *arg) {
+  struct thief *th = arg;
+  int r = cio_wait_fd(th->wake_fd, CIO_READABLE);
+  if (r < 0) return r;
+  char c;
+  th->took = recv(th->victim_fd, &c, 1, 0);
+  if (th->free_me) cio_stream_free(th->free_me);
+  return 0;
+}
+
+/* A wake-up whose data is gone when the selecting task runs: the case is
+ * stale, the select waits again and completes with the next data. */
 LOOP_TEST(test_readable_stale_rewait) {
-  int sv[2];
+  int sv[2], p[2];
   unix_pair(sv);
+  CHECK_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
   cio_stream *s = cio_stream_new(sv[0], NULL);
   struct selector sel = {{cio_case_readable(s), cio_case_after(5.0)}, 2, 1};
   cio_task *t = cio_spawn(select_task, &sel);
   wait_blocked(t);
+  struct thief th = {p[0], sv[0], NULL, 0};
+  cio_task *tt = cio_spawn(thief_task, &th);
+  wait_blocked(tt);
+  settle_io(); /* registrations reported: the poll below has only our two */
+  CHECK_EQ(write(p[1], "x", 1), 1);
   CHECK_EQ(write(sv[1], "z", 1), 1);
-  for (int i = 0; i < 1000 && cio_task_get_state(t) == CIO_TASK_WAITING; i++) cio_yield();
-  /* Woken, not run yet (we run first: we were queued before it). */
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_READY);
-  char c;
-  CHECK_EQ(recv(sv[0], &c, 1, 0), 1);
-  wait_blocked(t); /* it found nothing and waits again */
+  CHECK_EQ(join(tt), 0);
+  CHECK_EQ(th.took, 1); /* the thief ran first: the select's wake-up is stale */
+  wait_blocked(t);      /* it found nothing and waits again */
   CHECK_EQ(cio_stream_buffered(s), 0);
   CHECK_EQ(write(sv[1], "w", 1), 1);
   CHECK_EQ(join(t), 0);
   CHECK_EQ(sel.r, 0);
   CHECK_EQ(sel.cs[0].status, 0);
+  char c;
   CHECK_EQ(cio_stream_read(s, &c, 1), 1);
   CHECK_EQ(c, 'w');
+  CHECK_EQ(read(p[0], &c, 1), 1);
   /* One case stale while the stream of another is freed: the next round
    * reports the freed one (-EBADF) without touching its memory. */
   int sv2[2];
@@ -363,17 +388,22 @@ LOOP_TEST(test_readable_stale_rewait) {
   struct selector two = {{cio_case_readable(s), cio_case_readable(s2), cio_case_after(5.0)}, 3, 1};
   t = cio_spawn(select_task, &two);
   wait_blocked(t);
+  th = (struct thief){p[0], sv[0], s2, 0};
+  tt = cio_spawn(thief_task, &th);
+  wait_blocked(tt);
+  settle_io();
+  CHECK_EQ(write(p[1], "x", 1), 1);
   CHECK_EQ(write(sv[1], "z", 1), 1);
-  for (int i = 0; i < 1000 && cio_task_get_state(t) == CIO_TASK_WAITING; i++) cio_yield();
-  CHECK_EQ(cio_task_get_state(t), CIO_TASK_READY);
-  CHECK_EQ(recv(sv[0], &c, 1, 0), 1);
-  cio_stream_free(s2);
+  CHECK_EQ(join(tt), 0);
+  CHECK_EQ(th.took, 1);
   CHECK_EQ(join(t), 0);
   CHECK_EQ(two.r, 1);
   CHECK_EQ(two.cs[1].status, -EBADF);
   close(sv2[1]);
   cio_stream_free(s);
   close(sv[1]);
+  cio_close(p[0]);
+  close(p[1]);
   return 0;
 }
 

@@ -66,6 +66,13 @@ func statusBytes(key string) float64 {
 	return 0
 }
 
+// cpuSeconds is the CPU time (user + system) the process has used so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
 func peakRSSBytes() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

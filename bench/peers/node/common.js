@@ -31,4 +31,10 @@ function statusBytes(key) {
 
 function peakRssBytes() { return process.resourceUsage().maxRSS * 1024; }
 
-module.exports = { scaled, emit, now, nsSince, rssBytes, statusBytes, peakRssBytes };
+// CPU time (user + system) the process has used so far, in seconds.
+function cpuSeconds() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+module.exports = { scaled, emit, now, nsSince, rssBytes, statusBytes, peakRssBytes, cpuSeconds };

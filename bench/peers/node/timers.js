@@ -1,6 +1,7 @@
 'use strict';
-// timers: N async tasks each sleeping a random 0..1 s; total wall time.
-const { scaled, emit, now, nsSince } = require('./common');
+// timers: N async tasks each sleeping a random 0..1 s; total wall time, the
+// CPU time used meanwhile, and the peak RSS.
+const { scaled, emit, now, nsSince, peakRssBytes, cpuSeconds } = require('./common');
 
 // Node keeps one timer list per distinct duration and has 1 ms resolution,
 // so durations are whole milliseconds (as a Node program would write them).
@@ -15,12 +16,16 @@ function lcg(seed) {
 
 async function main() {
   const n = scaled(1_000_000), rand = lcg(1);
+  const cpu0 = cpuSeconds();
   const t0 = now();
   const tasks = new Array(n);
   for (let i = 0; i < n; i++) tasks[i] = sleeper(Math.floor(rand() * 1000));
   await Promise.all(tasks);
   const wall = nsSince(t0) / 1e9;
+  const cpu = cpuSeconds() - cpu0;
   emit('timers', 'wall', wall, 's', n);
   emit('timers', 'overhead_per_task', Math.max(0, wall - 1) * 1e9 / n, 'ns', n);
+  emit('timers', 'cpu', cpu, 's', n);
+  emit('timers', 'peak_rss', peakRssBytes() / 2 ** 20, 'MiB', n);
 }
 main();

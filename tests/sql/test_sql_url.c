@@ -1,4 +1,4 @@
-/* test_url.c - the sql layer's pieces that need no database: URLs, the
+/* test_sql_url.c - the sql layer's pieces that need no database: URLs, the
  * $N rewriting for MariaDB, number parsing and the typed getters, the
  * statement cache. */
 #include "test.h"
