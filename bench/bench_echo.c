@@ -26,23 +26,21 @@ static int handle(cio_stream *s, void *arg) {
   char buf[16384];
   for (;;) {
     ssize_t n = cio_stream_read(s, buf, sizeof buf);
-    if (n <= 0)
-      return (int)n;
+    if (n <= 0) return (int)n;
     int r = cio_stream_write(s, buf, (size_t)n);
-    if (r == 0)
-      r = cio_stream_drain(s);
-    if (r < 0)
-      return r;
+    if (r == 0) r = cio_stream_drain(s);
+    if (r < 0) return r;
   }
 }
 
 static int serve(void *arg) {
   cio_server_opts opts = {.backlog = 4096};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, handle, NULL, &opts);
-  bench_check(srv != NULL, "cio_start_server", -errno);
+  cio_server *srv;
+  int r = cio_start_server("127.0.0.1", 0, handle, NULL, &opts, &srv);
+  bench_check(r == 0, "cio_start_server", r);
   printf("port %d\n", cio_server_port(srv));
   fflush(stdout);
-  int r = cio_server_serve_forever(srv);
+  r = cio_server_serve_forever(srv);
   cio_server_free(srv);
   return r;
 }
@@ -69,11 +67,9 @@ static int drive(int argc, char **argv) {
   args[n++] = impl;
   args[n++] = bench_opt;
   args[n++] = mode;
-  for (int i = 1; i < argc && n < 40; i++)
-    args[n++] = argv[i];
+  for (int i = 1; i < argc && n < 40; i++) args[n++] = argv[i];
   args[n++] = dashes;
-  for (char *w = strtok(pin, " "); w && n < 60; w = strtok(NULL, " "))
-    args[n++] = w;
+  for (char *w = strtok(pin, " "); w && n < 60; w = strtok(NULL, " ")) args[n++] = w;
   args[n++] = self;
   args[n++] = serve_opt;
   args[n] = NULL;
@@ -83,7 +79,6 @@ static int drive(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "--serve") == 0)
-    return cio_run(serve, NULL) == 0 ? 0 : 1;
+  if (argc == 2 && strcmp(argv[1], "--serve") == 0) return cio_run(serve, NULL) == 0 ? 0 : 1;
   return drive(argc, argv);
 }

@@ -40,8 +40,7 @@ static int bench_main(void *unused) {
   double best = 0;
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = from_task();
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
   bench_emit_best("threadsafe", "per_round_trip", best / (double)args.n / 1e3, "us", args.n,
                   args.reps);
@@ -57,12 +56,11 @@ int main(int argc, char **argv) {
   double best = 0;
   for (int rep = 0; r == 0 && rep < args.reps; rep++) {
     double dt = from_thread();
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
   if (r == 0)
-    bench_emit_best("threadsafe", "per_round_trip_sync", best / (double)args.n / 1e3, "us",
-                    args.n, args.reps);
-  cio_loop_thread_stop(lt);
+    bench_emit_best("threadsafe", "per_round_trip_sync", best / (double)args.n / 1e3, "us", args.n,
+                    args.reps);
+  cio_loop_thread_free(lt);
   return r == 0 ? 0 : 1;
 }

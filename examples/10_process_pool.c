@@ -33,15 +33,12 @@ static double since(int64_t start) { return (double)(cio_now_ns() - start) / 1e9
 /* Worker side. in: two uint64, [lo, hi); out: the 128-bit sum of i*i. */
 static int cpu_bound(const void *in, size_t len, void **out, size_t *out_len) {
   uint64_t range[2];
-  if (len != sizeof range)
-    return -EINVAL;
+  if (len != sizeof range) return -EINVAL;
   memcpy(range, in, sizeof range);
   u128 s = 0;
-  for (uint64_t i = range[0]; i < range[1]; i++)
-    s += (u128)i * i;
+  for (uint64_t i = range[0]; i < range[1]; i++) s += (u128)i * i;
   u128 *o = malloc(sizeof *o);
-  if (!o)
-    return -ENOMEM;
+  if (!o) return -ENOMEM;
   *o = s;
   *out = o;
   *out_len = sizeof *o;
@@ -69,8 +66,7 @@ static int sum_chunk(void *arg) {
   void *out;
   size_t len;
   int r = cio_procpool_run(c->pool, cpu_bound, c->range, sizeof c->range, &out, &len);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   if (len != sizeof c->sum) {
     free(out);
     return -EPROTO;
@@ -83,8 +79,7 @@ static int sum_chunk(void *arg) {
 static long turns;
 
 static int ticker(void *arg) {
-  while (cio_sleep(0.01) == 0)
-    turns++;
+  while (cio_sleep(0.01) == 0) turns++;
   return 0;
 }
 
@@ -95,10 +90,9 @@ static double split_sum(cio_procpool *pool, uint64_t n, int parts, u128 *sum) {
   int64_t start = cio_now_ns();
   int k = 0;
   for (; k < parts; k++) {
-    c[k] = (struct chunk){pool, {n * (uint64_t)k / (uint64_t)parts,
-                                 n * (uint64_t)(k + 1) / (uint64_t)parts}, 0};
-    if (!(t[k] = cio_spawn(sum_chunk, &c[k])))
-      break;
+    c[k] = (struct chunk){
+        pool, {n * (uint64_t)k / (uint64_t)parts, n * (uint64_t)(k + 1) / (uint64_t)parts}, 0};
+    if (!(t[k] = cio_spawn(sum_chunk, &c[k]))) break;
   }
   int r = k == parts ? cio_gather(t, (size_t)k, NULL, 0) : -ENOMEM;
   *sum = 0;
@@ -116,14 +110,12 @@ static int main_task(void *arg) {
   int64_t start = cio_now_ns();
   struct chunk tutorial = {pool, {0, 10000000}, 0};
   int r = sum_chunk(&tutorial);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("CPU密集型操作结果: %s\n", u128_str(tutorial.sum, buf));
   printf("elapsed: %.3f s\n", since(start));
 
-  int workers = cio_procpool_size(pool);
-  if (workers > 64)
-    workers = 64;
+  int workers = (int)cio_procpool_size(pool);
+  if (workers > 64) workers = 64;
   const uint64_t n = 400000000;
   cio_task *tick = cio_spawn(ticker, NULL);
   u128 one, split;
@@ -133,13 +125,11 @@ static int main_task(void *arg) {
   cio_task_cancel(tick);
   cio_await(tick);
   cio_task_release(tick);
-  if (t1 < 0 || tn < 0 || one != split)
-    return -EPROTO;
+  if (t1 < 0 || tn < 0 || one != split) return -EPROTO;
   printf("sum of squares below %llu: %s\n", (unsigned long long)n, u128_str(split, buf));
   printf("one worker:   %.2f s (the loop turned %ld times meanwhile)\n", t1, turns1);
   printf("%d worker%s: %.2f s\n", workers, workers == 1 ? " " : "s", tn);
-  printf("speed-up: %.2fx on %d worker process%s\n", t1 / tn, workers,
-         workers == 1 ? "" : "es");
+  printf("speed-up: %.2fx on %d worker process%s\n", t1 / tn, workers, workers == 1 ? "" : "es");
   return 0;
 }
 

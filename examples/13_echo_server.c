@@ -37,23 +37,18 @@
 
 static int handle_client(cio_stream *s, void *arg) {
   char addr[64], data[100];
-  if (cio_stream_peer_string(s, addr, sizeof addr) < 0)
-    snprintf(addr, sizeof addr, "?");
+  if (cio_stream_peer_string(s, addr, sizeof addr) < 0) snprintf(addr, sizeof addr, "?");
   printf("客户端连接: %s\n", addr);
   for (;;) {
     ssize_t n = cio_stream_read(s, data, sizeof data);
-    if (n < 0)
-      return (int)n; /* cancelled, or the peer reset the connection */
-    if (n == 0)
-      break;
+    if (n < 0) return (int)n; /* cancelled, or the peer reset the connection */
+    if (n == 0) break;
     printf("收到: %.*s 来自: %s\n", (int)n, data, addr);
     char reply[160];
     int len = snprintf(reply, sizeof reply, "服务器收到: %.*s", (int)n, data);
     int r = cio_stream_write(s, reply, (size_t)len);
-    if (r == 0)
-      r = cio_stream_drain(s);
-    if (r < 0)
-      return r;
+    if (r == 0) r = cio_stream_drain(s);
+    if (r < 0) return r;
   }
   printf("客户端断开连接: %s\n", addr);
   return 0; /* the server closes the stream when the handler returns */
@@ -69,15 +64,12 @@ static int client(void *arg) {
   struct client *c = arg;
   cio_stream *s;
   int r = cio_open_connection("127.0.0.1", c->port, NULL, &s);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   for (int i = 0; i < 3 && r >= 0; i++) {
     char reply[200];
-    if (i > 0 && (r = cio_sleep(0.2)) < 0)
-      break;
+    if (i > 0 && (r = cio_sleep(0.2)) < 0) break;
     r = cio_stream_write(s, c->messages[i], strlen(c->messages[i]));
-    if (r == 0)
-      r = cio_stream_drain(s);
+    if (r == 0) r = cio_stream_drain(s);
     ssize_t n = r < 0 ? r : cio_stream_read(s, reply, sizeof reply);
     if (n > 0)
       printf("%s got: %.*s\n", c->name, (int)n, reply);
@@ -91,9 +83,9 @@ static int client(void *arg) {
 }
 
 static int main_task(void *arg) {
-  cio_server *server = cio_start_server("127.0.0.1", 0, handle_client, NULL, NULL);
-  if (!server)
-    return -errno;
+  cio_server *server;
+  int r = cio_start_server("127.0.0.1", 0, handle_client, NULL, NULL, &server);
+  if (r < 0) return r;
   int port = cio_server_port(server);
   printf("服务器启动在 ('127.0.0.1', %d)\n", port);
 
@@ -107,10 +99,9 @@ static int main_task(void *arg) {
   cio_task_release(b);
 
   /* Stop accepting; handlers finish on their own (they see EOF) within 1 s. */
-  int r = cio_server_close(server, 1.0);
+  r = cio_server_close(server, 1.0);
   cio_server_free(server);
-  if (ra < 0 || rb < 0)
-    fprintf(stderr, "client: %s\n", cio_strerror(ra < 0 ? ra : rb));
+  if (ra < 0 || rb < 0) fprintf(stderr, "client: %s\n", cio_strerror(ra < 0 ? ra : rb));
   return ra < 0 ? ra : rb < 0 ? rb : r;
 }
 

@@ -38,8 +38,7 @@ static int http_handler(cio_stream *s, void *arg) {
   ssize_t n;
   do { /* up to the blank line that ends the headers */
     n = cio_stream_readline(s, line, sizeof line);
-    if (n < 0)
-      return (int)n;
+    if (n < 0) return (int)n;
   } while (n > 2);
   char head[256];
   int len = snprintf(head, sizeof head,
@@ -47,10 +46,8 @@ static int http_handler(cio_stream *s, void *arg) {
                      "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
                      strlen(body));
   int r = cio_stream_write(s, head, (size_t)len);
-  if (r == 0)
-    r = cio_stream_write(s, body, strlen(body));
-  if (r == 0)
-    r = cio_stream_flush(s); /* the stream is freed when we return */
+  if (r == 0) r = cio_stream_write(s, body, strlen(body));
+  if (r == 0) r = cio_stream_flush(s); /* the stream is freed when we return */
   return r;
 }
 
@@ -58,8 +55,7 @@ static int print_http_headers(const char *host, int port, const char *path) {
   cio_stream *s;
   char buf[1024], peer[80];
   int r = cio_open_connection(host, port, NULL, &s);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   if (cio_stream_peer_string(s, peer, sizeof peer) == 0)
     printf("connected to %s (%s)\n", peer, host);
   int len = snprintf(buf, sizeof buf, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, host);
@@ -71,8 +67,7 @@ static int print_http_headers(const char *host, int port, const char *path) {
       r = (int)n;
       break;
     }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-      n--; /* rstrip */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--; /* rstrip */
     if (n == 0 && !in_body)
       in_body = 1; /* the blank line between headers and body */
     else if (n > 0)
@@ -85,21 +80,19 @@ static int print_http_headers(const char *host, int port, const char *path) {
 }
 
 static int main_task(void *arg) {
-  cio_server *server = cio_start_server("127.0.0.1", 0, http_handler, NULL, NULL);
-  if (!server)
-    return -errno;
+  cio_server *server;
+  int r = cio_start_server("127.0.0.1", 0, http_handler, NULL, NULL, &server);
+  if (r < 0) return r;
   int port = cio_server_port(server);
-  int r = print_http_headers("localhost", port, "/");
-  if (r < 0)
-    printf("fetch failed: %s\n", cio_strerror(r));
+  r = print_http_headers("localhost", port, "/");
+  if (r < 0) printf("fetch failed: %s\n", cio_strerror(r));
   cio_server_close(server, 1.0);
   cio_server_free(server);
 
   /* Nobody listens there any more. */
   cio_stream *s;
   int refused = cio_open_connection("127.0.0.1", port, NULL, &s);
-  if (refused == 0)
-    cio_stream_free(s);
+  if (refused == 0) cio_stream_free(s);
   printf("connecting again after the server closed: %s\n", cio_strerror(refused));
   return r;
 }

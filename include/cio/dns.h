@@ -59,23 +59,27 @@ extern "C" {
 CIO_API int cio_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
                             struct addrinfo **res);
 
-/* Free a list returned by cio_getaddrinfo (NULL is fine). */
+/* Free a list returned by cio_getaddrinfo (NULL is fine). Never suspends;
+ * any thread. */
 CIO_API void cio_freeaddrinfo(struct addrinfo *res);
 
 /* Resolver settings of the calling thread's loop. Zero fields take the
  * defaults. */
 typedef struct cio_dns_opts {
   double timeout;      /* first try per server, seconds; 0 = 2.0. c-ares
-                          doubles it on each round of retries */
-  int tries;           /* rounds over the servers; 0 = 2 */
+                          doubles it on each round of retries. CIO_FOREVER:
+                          no limit of cio's (a try waits up to a day; bound
+                          the call with a timeout scope) */
+  size_t tries;        /* rounds over the servers; 0 = 2 (at most 64) */
   const char *servers; /* "ip[:port],[ip6]:port,..."; NULL = resolv.conf */
   const char *lookups; /* "fb" = /etc/hosts then DNS (default), "f", "b" */
 } cio_dns_opts;
 
 /* Apply opts (NULL = defaults) to queries started from now on (queries
  * already in flight keep their settings). Strings are copied. Returns 0,
- * -EINVAL (unparsable servers, bad lookups, timeout < 0, or a servers
- * string of more than 511 bytes), -ENOMEM. Never suspends. */
+ * -EINVAL (unparsable servers, bad lookups, tries above 64, or a servers
+ * string of more than 511 bytes), -ENOMEM. Never suspends. Loop thread (it
+ * configures the calling thread's loop). */
 CIO_API int cio_dns_configure(const cio_dns_opts *opts);
 
 #ifdef __cplusplus

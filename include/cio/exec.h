@@ -66,26 +66,29 @@ typedef struct cio_executor cio_executor;
 typedef int (*cio_job_fn)(void *arg);
 
 /* How cio_executor_shutdown() treats jobs still queued. */
-#define CIO_EXEC_WAIT 0 /* run them all (concurrent.futures' default) */
-#define CIO_EXEC_CANCEL                                                                            \
-  1 /* drop them: fn never runs, their tasks get                                                   \
-       -ECANCELED (cancel_futures=True) */
+/* CIO_EXEC_WAIT: run them all (concurrent.futures' default).
+ * CIO_EXEC_CANCEL: drop them: fn never runs, their tasks get -ECANCELED
+ * (cancel_futures=True). */
+#define CIO_EXEC_WAIT   0
+#define CIO_EXEC_CANCEL 1
 
 /* A new pool of at most max_threads threads (0 = min(32, ncpu + 4)). No
  * thread starts before the first job. Returns NULL with errno EINVAL
- * (max_threads < 0) or ENOMEM. The caller owns the pool: cio_executor_free().
- * Any thread; does not suspend. */
-CIO_API cio_executor *cio_executor_new(int max_threads);
+ * (max_threads above 65,536) or ENOMEM. The caller owns the pool:
+ * cio_executor_shutdown() it, then cio_executor_free() it (free alone
+ * does both). Any thread; never suspends. */
+CIO_API cio_executor *cio_executor_new(size_t max_threads);
 
 /* The process's default pool, created on first use (NULL + errno ENOMEM if
- * that fails). Owned by cio: never free it. Any thread. */
+ * that fails). Owned by cio: never free it. Any thread; never suspends. */
 CIO_API cio_executor *cio_executor_default(void);
 
 /* Run fn(arg) on a thread of ex (NULL = the default pool) and suspend until
  * it returns. Returns fn's status; -ECANCELED / -ETIMEDOUT if the caller was
  * cancelled or its scope expired (see Cancellation above: arg must outlive
  * the job); -ESHUTDOWN if ex is shut down; -EAGAIN if no thread could be
- * started; -ENOMEM; -EPERM outside a task. May suspend. */
+ * started; -ENOMEM; -EINVAL (fn NULL); -EPERM outside a task. Loop
+ * thread (any loop's). May suspend. */
 CIO_API int cio_run_in_executor(cio_executor *ex, cio_job_fn fn, void *arg);
 
 /* Run fn(arg) on a thread of ex (NULL = the default pool), suspend until it
@@ -99,7 +102,8 @@ CIO_API int cio_run_in_executor(cio_executor *ex, cio_job_fn fn, void *arg);
  *            cio_executor_shutdown(CIO_EXEC_CANCEL) dropped the queued job:
  *            -ECANCELED), -ESHUTDOWN, -EAGAIN (no thread), -ENOMEM, -EINVAL
  *            (fn NULL), -EPERM outside a task.
- * release may be NULL when arg needs no cleanup. May suspend. */
+ * release may be NULL when arg needs no cleanup. Loop thread (any loop's).
+ * May suspend. */
 CIO_API int cio_run_in_executor_ex(cio_executor *ex, cio_job_fn fn, void *arg,
                                    void (*release)(void *arg), int *status);
 
@@ -113,8 +117,10 @@ CIO_API int cio_to_thread(cio_job_fn fn, void *arg);
  * thread. Calling it again is allowed (CANCEL after WAIT drops what is still
  * queued). Returns 0; -EINVAL for a bad `how` or the default pool;
  * -ECANCELED / -ETIMEDOUT if the calling task was cancelled while waiting
- * (the shutdown goes on; cio_executor_free() finishes it); -EDEADLK when
- * called from one of the pool's own jobs (nothing waited for). */
+ * (the shutdown goes on; cio_executor_free() finishes it); -ENOMEM (in a
+ * task: the shutdown has begun but is not waited for); -EDEADLK when called
+ * from one of the pool's own jobs (nothing waited for). Never frees ex.
+ * Any thread; may suspend in a task, blocks elsewhere. */
 CIO_API int cio_executor_shutdown(cio_executor *ex, int how);
 
 /* Shut down with CIO_EXEC_WAIT if not done yet, wait for the threads to exit
@@ -122,12 +128,13 @@ CIO_API int cio_executor_shutdown(cio_executor *ex, int how);
  * the loop keeps running) and free the pool. Tasks still waiting for jobs
  * of the pool (their jobs have finished by then) resume normally. NULL is a
  * no-op; the default pool and a call from the pool's own jobs are ignored.
- * Never suspends. */
+ * Any thread; blocks, never suspends. */
 CIO_API void cio_executor_free(cio_executor *ex);
 
-/* The pool's maximum thread count, and the threads started so far. */
-CIO_API int cio_executor_max_threads(const cio_executor *ex);
-CIO_API int cio_executor_threads(cio_executor *ex);
+/* The pool's maximum thread count, and the threads started so far. Any
+ * thread; never suspends. */
+CIO_API size_t cio_executor_max_threads(const cio_executor *ex);
+CIO_API size_t cio_executor_threads(cio_executor *ex);
 
 #ifdef __cplusplus
 }

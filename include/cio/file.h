@@ -15,6 +15,13 @@
  * once no job of it is still running, so its descriptor number is never
  * reused under a running job.
  *
+ * Lifetime. cio_file_close() closes (through the pool: close(2) can block,
+ * on NFS for one) and cio_file_free() frees; a closed file stays valid
+ * until freed, its calls failing with -EBADF. Another task may close or
+ * free f while a call on it is in progress: that call finishes the job it
+ * is waiting for and returns its result (a write of several jobs stops
+ * with -EBADF before the next one); it never touches f again.
+ *
  * Threads. Each job holds a pool thread while it runs: a call that blocks
  * for good (a FIFO nobody opens, a terminal) holds one until it ends, even
  * after its caller was cancelled. The default pool has min(32, ncpu + 4)
@@ -27,8 +34,9 @@
  * All calls may suspend unless said otherwise, and return 0 / a count, or a
  * negative errno: the error of the system call, -ECANCELED, -ETIMEDOUT,
  * -ENOMEM, -EPERM outside a task, -EBADF after cio_file_close, or the
- * executor's errors (-ESHUTDOWN, -EAGAIN). Loop thread only. Link with
- * cio-io (which brings cio-exec).
+ * executor's errors (-ESHUTDOWN, -EAGAIN). Buffers are the caller's
+ * (borrowed for the call). Loop thread only. Link with cio-io (which
+ * brings cio-exec).
  */
 #ifndef CIO_FILE_H
 #define CIO_FILE_H
@@ -48,27 +56,31 @@ typedef struct cio_file cio_file;
 #define CIO_FILE_MAX_IO (16u * 1024u * 1024u)
 
 /* open(2) with the given flags (O_CLOEXEC is added) and mode (for
- * O_CREAT). On success *out owns the file: close it with cio_file_close()
- * (or cio_file_free()). Returns 0 or -errno (-ENOENT...). */
+ * O_CREAT). path is copied. On success *out is the file, owned by the
+ * caller: cio_file_close() it (from a task), then cio_file_free() it (free
+ * alone closes at once). On failure *out is NULL. Returns 0, -EINVAL (path
+ * or out NULL), or -errno (-ENOENT...). May suspend. */
 CIO_API int cio_file_open(const char *path, int flags, mode_t mode, cio_file **out);
 
-/* Adopt an fd the caller opened (ownership passes to the file). NULL +
- * errno (ENOMEM, EBADF) on failure (then the caller still owns fd). Never
- * suspends. */
+/* Adopt an fd the caller opened (ownership passes to the file, which the
+ * caller owns: cio_file_free). NULL + errno (ENOMEM, EBADF) on failure
+ * (then the caller still owns fd). Never suspends. */
 CIO_API cio_file *cio_file_from_fd(int fd);
 
 /* read(2) / write(2) at the file position, which they advance. read returns
  * the count (0 at end of file, at most min(n, CIO_FILE_MAX_IO)); write writes
  * all n bytes and returns n (on an error after part of it was written the
- * error is returned and the part stays written). */
+ * error is returned and the part stays written). May suspend. */
 CIO_API ssize_t cio_file_read(cio_file *f, void *buf, size_t n);
 CIO_API ssize_t cio_file_write(cio_file *f, const void *buf, size_t n);
 
-/* pread(2) / pwrite(2) at offset off; the file position does not move. */
+/* pread(2) / pwrite(2) at offset off (-EINVAL if negative); the file
+ * position does not move. May suspend. */
 CIO_API ssize_t cio_file_pread(cio_file *f, void *buf, size_t n, off_t off);
 CIO_API ssize_t cio_file_pwrite(cio_file *f, const void *buf, size_t n, off_t off);
 
-/* fsync(2) / fdatasync(2), ftruncate(2), fstat(2). */
+/* fsync(2) / fdatasync(2), ftruncate(2), fstat(2): 0 or -errno. May
+ * suspend. */
 CIO_API int cio_file_fsync(cio_file *f);
 CIO_API int cio_file_datasync(cio_file *f);
 CIO_API int cio_file_truncate(cio_file *f, off_t len);
@@ -81,29 +93,35 @@ CIO_API off_t cio_file_seek(cio_file *f, off_t off, int whence);
 /* The descriptor (borrowed), or -1 once closed. Never suspends. */
 CIO_API int cio_file_fd(const cio_file *f);
 
-/* Close the descriptor (in the pool: close can block, e.g. on NFS) and free
- * f, whatever the result: f is invalid afterwards, also on -ECANCELED.
- * Returns close's result. If a cancelled job of f is still running, the
- * descriptor is closed when it finishes and 0 is returned. No task may be
- * inside another call on f. NULL is a no-op (0). */
+/* Close the descriptor, in the pool (close can block, e.g. on NFS). Never
+ * frees f (cio_file_free does); from the call on, f is closed: its calls
+ * fail with -EBADF and cio_file_fd() is -1. Returns close's result (0 or
+ * -errno); 0 when f was closed already (NULL too). If a job of f (a call
+ * of another task, or a cancelled one) still runs, the descriptor is
+ * closed when the last such job ends and 0 is returned. -ECANCELED /
+ * -ETIMEDOUT when interrupted: checked on entry, nothing is done; once
+ * started, the descriptor is closed anyway (in the background). -ENOMEM and
+ * -EPERM (outside a task): nothing done. May suspend. */
 CIO_API int cio_file_close(cio_file *f);
 
-/* Free f without the pool (for cleanup outside tasks): the descriptor is
- * closed at once on this thread, or by the last cancelled job of f still
- * running when it ends. Never suspends. NULL is a no-op. */
+/* Free f, closing it first if needed - at once, on this thread, unless a
+ * job of f still runs (then that job closes it when it ends). Never
+ * suspends; usable outside tasks. NULL is a no-op. */
 CIO_API void cio_file_free(cio_file *f);
 
 /* Read the whole file at path into a malloc'd buffer (NUL-terminated for
- * convenience; *len excludes the NUL); the caller frees *data. Works for
- * files whose size is unknown in advance (/proc, pipes). On error *data is
- * NULL and *len 0. */
+ * convenience; *len excludes the NUL; len may be NULL); the caller frees
+ * *data with free(). Works for files whose size is unknown in advance
+ * (/proc, pipes). Returns 0 or -errno (-EINVAL for path or data NULL); on
+ * error *data is NULL and *len 0. May suspend. */
 CIO_API int cio_file_read_all(const char *path, void **data, size_t *len);
 
 /* Create or truncate path (mode 0666 & ~umask) and write len bytes of data
- * to it; with sync != 0 also fsync before closing. Returns 0 or -errno. */
+ * (copied first) to it; with sync != 0 also fsync before closing. Returns 0
+ * or -errno. May suspend. */
 CIO_API int cio_file_write_all(const char *path, const void *data, size_t len, int sync);
 
-/* stat(2) of a path. */
+/* stat(2) of a path. 0 or -errno. May suspend. */
 CIO_API int cio_file_stat_path(const char *path, struct stat *st);
 
 #ifdef __cplusplus

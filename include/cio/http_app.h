@@ -177,7 +177,7 @@ typedef struct cio_http_serve_opts {
   double grace;      /* graceful shutdown: in-flight requests get
                         this long to finish, then are cancelled:
                         0 = 10 s, CIO_FOREVER = no limit */
-  int backlog;       /* 0 = 1024 */
+  size_t backlog;    /* 0 = 1024 */
   cio_tls_ctx *tls;  /* non-NULL: HTTPS (cio/tls.h) */
   size_t stack_size; /* connection tasks' stacks: 0 = the loop's */
   /* cio_http_run only: called once, on worker 1's thread, when it

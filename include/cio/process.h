@@ -7,9 +7,10 @@
  *   if (cio_process_spawn(argv, &o, &p) == 0) {
  *     char line[256];
  *     ssize_t n;
- *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof
- * line)) > 0) fwrite(line, 1, (size_t)n, stdout); int st = cio_process_wait(p);
- * // a wait status: WEXITSTATUS(st) cio_process_free(p);
+ *     while ((n = cio_stream_readline(cio_process_stdout(p), line, sizeof line)) > 0)
+ *       fwrite(line, 1, (size_t)n, stdout);
+ *     int st = cio_process_wait(p);         // a wait status: WEXITSTATUS(st)
+ *     cio_process_free(p);
  *   }
  *
  * Spawning uses posix_spawn (vfork-like, safe in threaded programs). The
@@ -88,14 +89,16 @@ typedef struct cio_process_opts {
 CIO_API int cio_process_spawn(const char *const *argv, const cio_process_opts *opts,
                               cio_process **out);
 
-/* create_subprocess_shell: /bin/sh -c cmd. Same returns. */
+/* create_subprocess_shell: /bin/sh -c cmd (copied as needed). Same returns
+ * (-EINVAL for cmd NULL). Never suspends. */
 CIO_API int cio_process_shell(const char *cmd, const cio_process_opts *opts, cio_process **out);
 
 /* Suspend until the child has exited; return its wait status (>= 0: decode
  * with WIFEXITED/WEXITSTATUS, WIFSIGNALED/WTERMSIG from <sys/wait.h>), or
  * -ECANCELED / -ETIMEDOUT (the child keeps running; wait again or free), or
  * -ECHILD if the child was reaped behind cio's back (SIGCHLD set to SIG_IGN,
- * or someone called waitpid(-1)). After the first success every call
+ * or someone called waitpid(-1)), -EBADF if p is freed meanwhile, -EINVAL
+ * (p NULL), -EPERM outside a task. After the first success every call
  * returns the same status. Several tasks may wait at once. May suspend. */
 CIO_API int cio_process_wait(cio_process *p);
 
@@ -104,7 +107,8 @@ CIO_API int cio_process_wait(cio_process *p);
 CIO_API int cio_process_poll(cio_process *p);
 
 /* The exit code asyncio would report, from a wait status: the code for a
- * normal exit, -signo for a child killed by a signal (NOT an errno). */
+ * normal exit, -signo for a child killed by a signal (NOT an errno). Any
+ * thread; never suspends. */
 CIO_API int cio_process_returncode(int wait_status);
 
 /* Send a signal (pidfd_send_signal where available, so a recycled pid is
@@ -114,18 +118,22 @@ CIO_API int cio_process_send_signal(cio_process *p, int signo);
 CIO_API int cio_process_terminate(cio_process *p);
 CIO_API int cio_process_kill(cio_process *p);
 
+/* The child's pid (-1 for p NULL). Never suspends. */
 CIO_API pid_t cio_process_pid(const cio_process *p);
 
 /* The parent's ends of the pipes (CIO_STDIO_PIPE), borrowed: valid until
- * cio_process_free() or the matching close call; NULL when not a pipe. */
+ * cio_process_free() or the matching close call; NULL when not a pipe.
+ * Never suspend. */
 CIO_API cio_stream *cio_process_stdin(cio_process *p);
 CIO_API cio_stream *cio_process_stdout(cio_process *p);
 CIO_API cio_stream *cio_process_stderr(cio_process *p);
 
 /* Flush what is buffered for the child's stdin, then close the pipe so the
  * child reads EOF (asyncio's stdin.close()). A child that already exited
- * (-EPIPE) is not an error. Returns 0, -ECANCELED / -ETIMEDOUT (the pipe is
- * then closed anyway, unflushed bytes dropped), or -errno. May suspend. */
+ * (-EPIPE) is not an error. Returns 0 (also when stdin is not a pipe or is
+ * closed already), -ECANCELED / -ETIMEDOUT (the pipe is then closed anyway,
+ * unflushed bytes dropped), -EBADF if p is freed meanwhile, or -errno.
+ * May suspend. */
 CIO_API int cio_process_close_stdin(cio_process *p);
 
 /* asyncio's communicate(): write input (len bytes, may be 0 / NULL; the
@@ -136,16 +144,21 @@ CIO_API int cio_process_close_stdin(cio_process *p);
  * the caller frees them). Pass NULL for a stream you do not want: it is
  * still read and discarded. A stream that is not a pipe yields NULL / 0.
  * Returns the wait status (>= 0) or an error (-ECANCELED, -ETIMEDOUT,
- * -ENOMEM, an I/O error); on error nothing is returned in the buffers (set
- * to NULL / 0) and the child keeps running. May suspend. */
+ * -ENOMEM, an I/O error, -EBADF if p is freed meanwhile); on error nothing
+ * is returned in the buffers (set to NULL / 0) and the child keeps
+ * running. input is borrowed for the call. May suspend. */
 CIO_API int cio_process_communicate(cio_process *p, const void *input, size_t len, char **out,
                                     size_t *out_len, char **err, size_t *err_len);
 
-/* Close the pipes, reap the child if it has exited, otherwise hand it to the
- * background reaper (after SIGKILL when kill_on_free was set). No task may
- * be inside a call on p (wait, communicate, a stream read). Allowed also
- * after p's loop has closed. Never suspends. NULL is a no-op. Every process
- * must be freed: one never freed stays a zombie once it exits. */
+/* Close the pipes (freeing their streams), reap the child if it has exited,
+ * otherwise hand it to the background reaper (after SIGKILL when
+ * kill_on_free was set), and free p. Tasks suspended in a call on p (wait,
+ * communicate, close_stdin, a read or write on one of its streams) get
+ * -EBADF and must not touch p or its streams again. Allowed also after p's
+ * loop has closed. Never suspends. NULL is a no-op. Every process must be
+ * freed: one never freed stays a zombie once it exits. (There is no
+ * cio_process_close: a process is not closed, it exits; see
+ * cio_process_close_stdin for the pipe.) */
 CIO_API void cio_process_free(cio_process *p);
 
 #ifdef __cplusplus

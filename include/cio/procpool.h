@@ -6,9 +6,8 @@
  * crashes, leaks or corrupts memory takes down only its worker, which is
  * reported as an error for that job and replaced, and the pool keeps serving.
  *
- *   static int sum_squares(const void *in, size_t len, void **out, size_t
- * *out_len); cio_procpool *pool = cio_procpool_new(0);     // in main(), before
- * threads
+ *   static int sum_squares(const void *in, size_t len, void **out, size_t *out_len);
+ *   cio_procpool *pool = cio_procpool_new(0);     // in main(), before threads
  *   ...
  *   r = cio_procpool_run(pool, sum_squares, &n, sizeof n, &out, &out_len);
  *
@@ -57,10 +56,11 @@ typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out, size_t *ou
 #define CIO_EXEC_KILL 2
 
 /* Start a pool of nworkers processes (0 = the CPUs this process may use).
- * Blocks until the workers are forked. Returns NULL with errno EINVAL,
- * ENOMEM, or the error of a failed fork/socketpair. The caller owns the pool:
- * cio_procpool_free(). Any thread; does not suspend. */
-CIO_API cio_procpool *cio_procpool_new(int nworkers);
+ * Blocks until the workers are forked. Returns NULL with errno EINVAL
+ * (nworkers above 65,536), ENOMEM, or the error of a failed
+ * fork/socketpair. The caller owns the pool: cio_procpool_shutdown(), then
+ * cio_procpool_free() (free alone does both). Any thread; never suspends. */
+CIO_API cio_procpool *cio_procpool_new(size_t nworkers);
 
 /* Run fn on a worker with a copy of in[0..in_len) and suspend until it
  * returns. On success returns fn's status (>= 0) and, if out is not NULL,
@@ -76,8 +76,10 @@ CIO_API cio_procpool *cio_procpool_new(int nworkers);
  *   -ECANCELED   also: dropped by a cancelling shutdown;
  *   -EAGAIN      no worker could be started (the zygote is gone);
  *   -ESHUTDOWN   the pool is shut down; -ENOMEM; -EPERM outside a task;
- *   -EIO         the worker broke the protocol (its output was lost).
- * May suspend. */
+ *   -EIO         the worker broke the protocol (its output was lost);
+ *   -EINVAL      pool or fn NULL, or in NULL with in_len > 0.
+ * in is copied; *out is the caller's. Loop thread (any loop's). May
+ * suspend. */
 CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t in_len,
                              void **out, size_t *out_len);
 
@@ -85,8 +87,9 @@ CIO_API int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in,
  * CIO_EXEC_WAIT runs the queued jobs, CIO_EXEC_CANCEL drops them (their
  * callers get -ECANCELED), CIO_EXEC_KILL drops them and kills the workers
  * running jobs. Suspends in a task, blocks elsewhere. The worker processes
- * stay until cio_procpool_free(). Returns 0, -EINVAL, or -ECANCELED /
- * -ETIMEDOUT if the calling task was interrupted (the shutdown goes on). */
+ * stay until cio_procpool_free(). Never frees the pool. Returns 0,
+ * -EINVAL, or -ECANCELED / -ETIMEDOUT if the calling task was interrupted
+ * (the shutdown goes on). Any thread. */
 CIO_API int cio_procpool_shutdown(cio_procpool *pool, int how);
 
 /* Shut down with CIO_EXEC_WAIT if not done yet (blocking), end the worker
@@ -94,9 +97,10 @@ CIO_API int cio_procpool_shutdown(cio_procpool *pool, int how);
  * suspends. */
 CIO_API void cio_procpool_free(cio_procpool *pool);
 
-/* The number of worker processes; how many were replaced after dying. */
-CIO_API int cio_procpool_size(const cio_procpool *pool);
-CIO_API unsigned long cio_procpool_replaced(cio_procpool *pool);
+/* The number of worker processes; how many were replaced after dying.
+ * Any thread; never suspend. */
+CIO_API size_t cio_procpool_size(const cio_procpool *pool);
+CIO_API size_t cio_procpool_replaced(cio_procpool *pool);
 
 #ifdef __cplusplus
 }

@@ -19,8 +19,9 @@
  *
  * Cases live in the caller's array (they hold the waiting state: do not move
  * or reuse the array while cio_select runs). The io layer adds cases for
- * streams, descriptors and signals (cio/stream.h, cio/signal.h); any library
- * can write its own through cio_case_ops. Loop thread only.
+ * descriptors, streams and signals (cio_case_fd in cio/io.h,
+ * cio_case_readable in cio/stream.h, cio_case_signal in cio/signal.h); any
+ * library can write its own through cio_case_ops. Loop thread only.
  */
 #ifndef CIO_SELECT_H
 #define CIO_SELECT_H
@@ -44,8 +45,13 @@ typedef struct cio_case cio_case;
  *            it fails with that code (set c->status first). Done means the
  *            operation happened (an item taken).
  *   arm:     make sure cio_task_wake(t, code) is called when the case may
- *            be ready (or completes by hand-over). 0 or a negative errno.
- *   disarm:  withdraw what arm did; harmless if it fired already.
+ *            be ready (or completes by hand-over). 0 = armed; 1 = it found
+ *            the case ready after all (it armed nothing, or undid it):
+ *            cio_select disarms the cases armed before it and calls this
+ *            case's finish at once, as if it had woken the task; or a
+ *            negative errno (the case completes with it).
+ *   disarm:  withdraw what arm did; harmless if it fired already. Called
+ *            for every case whose arm returned 0, before finish.
  *   finish:  the task was woken with this case's code: 0 = the case is
  *            complete (c->status says how), 1 = it was not really ready
  *            (a stale readiness): cio_select waits again. */
@@ -61,10 +67,11 @@ struct cio_case {
   void *obj;      /* the queue, event, future, task, stream... */
   void *item;     /* put: the item to put; get: the item taken */
   double seconds; /* cio_case_after */
-  int fd;         /* descriptor cases */
+  int fd;         /* descriptor cases; cio_case_signal: the signal */
   int events;     /* descriptor cases: CIO_READABLE / CIO_WRITABLE */
-  int status;     /* after it completed: 0, or -EBADF (its object was
-                     freed), or the case's own error */
+  int status;     /* after it completed: 0 (cio_case_fd: the ready events,
+                     > 0), or -EBADF (its object was freed or closed), or
+                     the case's own error */
   void *priv[8];  /* private: the case's waiting state */
 };
 

@@ -43,6 +43,7 @@
 #ifndef CIO_SIGNAL_H
 #define CIO_SIGNAL_H
 
+#include "select.h"
 #include "task.h"
 
 #include <signal.h>
@@ -80,6 +81,16 @@ CIO_API int cio_signal_watch(int signo);
  * signo. Returns 0, -ENOENT if not watched, -EBUSY while tasks wait for it,
  * -EINVAL. Never suspends. */
 CIO_API int cio_signal_unwatch(int signo);
+
+/* A cio_select case (cio/select.h): signo is delivered. It works as
+ * cio_signal_wait(signo) does: cio_select starts watching signo, and a
+ * delivery kept while nobody waited completes the case at once (and is
+ * consumed); a delivery wakes every task of the loop waiting for signo,
+ * in a wait or in a select. On completion .status is 0 and .item
+ * is (void *)(intptr_t)signo; or .status is -EINVAL (bad signo),
+ * -ESHUTDOWN (the loop closes), -ENOSPC, or a system call's error. Never
+ * suspends (cio_select does). */
+CIO_API cio_case cio_case_signal(int signo);
 
 /* asyncio's add_signal_handler: run fn(arg) on this loop each time signo is
  * delivered (bursts coalesced, see above). Replaces this loop's previous

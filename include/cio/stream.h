@@ -22,8 +22,10 @@
  * tasks in drain/flush/sendfile) at once get -EBUSY. Freeing a stream while
  * another task is suspended in one of its calls wakes that task with -EBADF.
  *
- * Ownership: cio_stream_new takes the fd; cio_stream_free closes it (and
- * frees everything). Loop thread only. Link with cio-io.
+ * Ownership: cio_stream_new takes the fd; cio_stream_close closes it (after
+ * flushing, in the background) and cio_stream_free frees the stream
+ * (closing it at once if needed). Buffers passed to calls are borrowed for
+ * the call only. Loop thread only. Link with cio-io.
  */
 #ifndef CIO_STREAM_H
 #define CIO_STREAM_H
@@ -51,8 +53,10 @@ typedef struct cio_stream_opts {
   size_t low_water;   /* ... until at most this much is; 0 = high/4 */
 } cio_stream_opts;
 
-/* Wrap a connected non-blocking (it is made so) fd. opts may be NULL.
- * NULL + errno ENOMEM / EINVAL. The stream owns fd from here on. */
+/* Wrap a connected fd (made non-blocking). opts may be NULL (copied).
+ * Returns the stream, owned by the caller (cio_stream_free), which owns fd
+ * from here on; or NULL with errno ENOMEM / EINVAL / EBADF (the caller
+ * still owns fd). Never suspends. */
 CIO_API cio_stream *cio_stream_new(int fd, const cio_stream_opts *opts);
 
 /* Read up to n bytes; returns the count (> 0), 0 at EOF, or an error. Waits
@@ -94,6 +98,19 @@ CIO_API ssize_t cio_stream_readuntil(cio_stream *s, const void *delim, size_t dl
 /* Bytes already buffered (readable without waiting); 0 while a skip of an
  * over-long line is pending (see readline). Never suspends. */
 CIO_API size_t cio_stream_buffered(const cio_stream *s);
+
+/* A cio_select case (cio/select.h): s has input for its reader. It
+ * completes when a read call would return without waiting: input is
+ * buffered (the case reads what the transport has, without waiting, to
+ * find out; TLS streams included), or the stream is at EOF or failed. Then
+ * cio_stream_read() returns at once - but readline and readexactly may
+ * still wait for the rest of a line or of their count: parse what read
+ * returns, or peek. .status is 0, or -EBADF (s closed or freed during the
+ * select; s must not be used after a free), -EBUSY (another task is
+ * reading s, or waits on its fd), -ENOMEM. The case is s's reader while
+ * the select runs (another task's read fails with -EBUSY if it must wait).
+ * Never suspends (cio_select does). */
+CIO_API cio_case cio_case_readable(cio_stream *s);
 
 /* ---- zero-copy reading, for parsers ----
  * A parser works in the stream's own input buffer: peek at what is
@@ -143,7 +160,7 @@ CIO_API int cio_stream_consume(cio_stream *s, size_t n);
 CIO_API ssize_t cio_stream_fill(cio_stream *s);
 /* Bytes written but not yet taken by the kernel (asyncio's
  * get_write_buffer_size). With write+drain it stays <= high_water plus the
- * size of one write. */
+ * size of one write. Never suspends. */
 CIO_API size_t cio_stream_write_buffered(const cio_stream *s);
 
 /* Send n bytes: when nothing is queued they go to the kernel at once and
@@ -156,15 +173,14 @@ CIO_API int cio_stream_write(cio_stream *s, const void *buf, size_t n);
 
 /* Gather write: send the iovcnt pieces of iov, in order, as one write of
  * their concatenation (the caller keeps ownership; nothing is referenced
- * after the call). On a plain fd with nothing queued, the pieces go to the
- * kernel in one sendmsg / writev (no copy when it takes them all) and only
- * what it does not take is copied into the output buffer. Over TLS (any
- * transport) the pieces are copied into the output buffer and sent from
- * there: small pieces then leave in full-size records, not one record each.
- * Returns 0 or an error as cio_stream_write, plus -EINVAL (iovcnt < 0, iov
- * NULL with iovcnt > 0, or a total above SSIZE_MAX). Empty pieces and
- * iovcnt 0 are fine. Never suspends. */
-CIO_API int cio_stream_writev(cio_stream *s, const struct iovec *iov, int iovcnt);
+ * after the call). Any number of pieces: more than IOV_MAX go in batches. On a plain fd with
+ * nothing queued, the pieces go to the kernel in one sendmsg / writev (no copy when it takes them
+ * all) and only what it does not take is copied into the output buffer. Over TLS (any transport)
+ * the pieces are copied into the output buffer and sent from there: small pieces then leave in
+ * full-size records, not one record each. Returns 0 or an error as cio_stream_write, plus -EINVAL
+ * (iov NULL with iovcnt > 0, or a total above SSIZE_MAX). Empty pieces and iovcnt 0 are fine. Never
+ * suspends. */
+CIO_API int cio_stream_writev(cio_stream *s, const struct iovec *iov, size_t iovcnt);
 
 /* Send count bytes of the file fd, from offset (fd's own file position is
  * neither used nor moved), after everything already queued. The caller
@@ -205,23 +221,36 @@ CIO_API int cio_stream_flush(cio_stream *s);
 CIO_API int cio_stream_shutdown_write(cio_stream *s);
 
 /* Start closing: pending output is flushed in the background (bounded by
- * the loop's life), then the fd is closed; reads fail with -EBADF from now
- * on. The stream must still be freed. Does not suspend. */
-CIO_API void cio_stream_close(cio_stream *s);
+ * the loop's life), then the fd is closed; reads and writes fail with
+ * -EBADF from now on, and a task waiting in a read gets -EBADF. Never
+ * frees: the stream must still be freed. Returns 0 (also when closing or
+ * closed already), or the error that made buffered output undeliverable
+ * right away (-EPIPE, -ECONNRESET...: that output is dropped; an error met
+ * later in the background is cio_stream_wait_closed's). Never suspends. */
+CIO_API int cio_stream_close(cio_stream *s);
 /* Suspend until the stream is closed (a close started by cio_stream_close
- * has flushed, or failed). 0, -ECANCELED, -ETIMEDOUT; one waiter at a time
- * (-EBUSY). */
+ * has flushed, or failed). Returns 0 when everything buffered went out, the
+ * error that made the close drop buffered output (-EPIPE, -ECONNRESET...),
+ * -ECANCELED, -ETIMEDOUT, -EBADF when the stream is freed meanwhile; one
+ * waiter at a time (-EBUSY). May suspend. */
 CIO_API int cio_stream_wait_closed(cio_stream *s);
-/* Close at once (pending output dropped) and free. Never suspends. NULL is
- * a no-op. */
+/* Free s, closing it at once first if needed (pending output dropped; over
+ * TLS a close_notify is sent if the socket takes it now). Tasks suspended
+ * in a call on s get -EBADF and must not touch s again. NULL is a no-op.
+ * Never suspends. */
 CIO_API void cio_stream_free(cio_stream *s);
 
-/* Addresses of a socket stream (getpeername / getsockname). 0 or -errno. */
+/* Addresses of a socket stream (getpeername / getsockname). 0 or -errno
+ * (-EBADF after close, -ENOTSOCK). Never suspends. */
 CIO_API int cio_stream_peername(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
 CIO_API int cio_stream_sockname(cio_stream *s, struct sockaddr_storage *addr, socklen_t *len);
-/* "ip:port" / "[ip6]:port" / "unix:path" of the peer into buf. 0 or -errno. */
+/* "ip:port" / "[ip6]:port" / "unix:path" of the peer into buf (cap bytes,
+ * NUL-terminated). 0 or -errno (-ENOSPC when cap is too small). Never
+ * suspends. */
 CIO_API int cio_stream_peer_string(cio_stream *s, char *buf, size_t cap);
 
+/* The descriptor (borrowed: the stream owns it), or -1 once closed. Never
+ * suspends. */
 CIO_API int cio_stream_fd(const cio_stream *s);
 
 /* ---- transports (used by TLS; most users never call this) ----

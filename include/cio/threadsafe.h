@@ -7,9 +7,10 @@
  * that synchronous code hands work to".
  *
  *   cio_loop_thread *lt = cio_loop_thread_start(NULL);
- *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt),
- * fetch, req); int r = cio_xtask_wait(x, 5.0);     // fetch's status, or
- * -ETIMEDOUT cio_xtask_free(x); cio_loop_thread_stop(lt);
+ *   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt), fetch, req);
+ *   int r = cio_xtask_wait(x, 5.0);     // fetch's status, or -ETIMEDOUT
+ *   cio_xtask_free(x);
+ *   cio_loop_thread_free(lt);           // stops the loop, joins, frees
  *
  * Lifetimes. A loop pointer handed to another thread is valid until the
  * loop's owner closes it (cio_loop_close(), the end of cio_run(),
@@ -36,20 +37,32 @@ extern "C" {
 
 typedef struct cio_loop_thread cio_loop_thread;
 
-/* Start a thread running a new loop (opts may be NULL) until
- * cio_loop_thread_stop(). Returns once the loop exists, or NULL with errno
- * (ENOMEM, EAGAIN, or cio_loop_new()'s error). Any thread; never suspends. */
+/* Start a thread running a new loop (opts may be NULL; copied) until
+ * cio_loop_thread_stop(). Returns once the loop exists: a handle owned by
+ * the caller (cio_loop_thread_free), or NULL with errno (ENOMEM, EAGAIN, or
+ * cio_loop_new()'s error). Any thread; blocks briefly, never suspends. */
 CIO_API cio_loop_thread *cio_loop_thread_start(const cio_loop_opts *opts);
 
-/* The thread's loop: valid until cio_loop_thread_stop(). Use it with
- * cio_run_coroutine_threadsafe() and cio_call_soon_threadsafe(). */
+/* The thread's loop (borrowed): valid until cio_loop_thread_stop(), NULL
+ * afterwards. Use it with cio_run_coroutine_threadsafe() and
+ * cio_call_soon_threadsafe(). Any thread; never suspends. */
 CIO_API cio_loop *cio_loop_thread_loop(const cio_loop_thread *lt);
 
 /* Stop the loop, close it (tasks still alive are cancelled and unwind, as at
- * the end of cio_run()), join the thread and free lt. Tasks on the loop that
- * call cio_loop_stop() do not end it: only this call does. Returns 0, or
- * -EDEADLK from the loop's own thread (nothing done). Blocks the caller. */
+ * the end of cio_run()) and join the thread. Never frees lt
+ * (cio_loop_thread_free does). Tasks on the loop that call cio_loop_stop()
+ * do not end it: only this call does. Returns 0 (also when stopped
+ * already), -EINVAL (lt NULL), or -EDEADLK from the loop's own thread
+ * (nothing done). Any other thread, one at a time; blocks the caller while
+ * the loop's tasks unwind, never suspends (from a task of another loop,
+ * that loop stalls meanwhile: run it through cio_to_thread() if it may take
+ * long). */
 CIO_API int cio_loop_thread_stop(cio_loop_thread *lt);
+
+/* Stop the loop thread if cio_loop_thread_stop() has not, then free lt.
+ * NULL is a no-op; from the loop's own thread nothing is done (it cannot
+ * wait for itself). Blocks as stop does; never suspends. */
+CIO_API void cio_loop_thread_free(cio_loop_thread *lt);
 
 /* ---- run_coroutine_threadsafe ---- */
 
@@ -65,7 +78,8 @@ typedef struct cio_xtask cio_xtask;
 CIO_API cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *arg);
 
 /* From a thread that is not the target loop's: block until the task has
- * finished, or `timeout` seconds (< 0: no limit). Returns the task's status,
+ * finished, or `timeout` seconds (CIO_FOREVER, any negative value: no
+ * limit; 0: do not wait, only look). Returns the task's status,
  * -ESHUTDOWN (see above), -ETIMEDOUT (the task goes on; wait again or
  * cancel), or -EDEADLK when called on the target loop's own thread (it would
  * block the loop that must run the task). Blocks; never suspends - in a task
@@ -90,14 +104,17 @@ CIO_API int cio_xtask_await(cio_xtask *x);
  * finished or about to be). Never suspends. */
 CIO_API int cio_xtask_cancel(cio_xtask *x);
 
-/* 1 once the task has finished (a status is available), else 0. Any thread. */
+/* 1 once the task has finished (a status is available), else 0. Any
+ * thread; never suspends. */
 CIO_API int cio_xtask_done(cio_xtask *x);
 
-/* Final status once done; -EINPROGRESS before. Any thread. */
+/* Final status once done; -EINPROGRESS before. Any thread; never
+ * suspends. */
 CIO_API int cio_xtask_status(cio_xtask *x);
 
 /* Drop the caller's handle, from any thread. A task still running goes on
- * (fire and forget); it is not cancelled. NULL is a no-op. */
+ * (fire and forget); it is not cancelled. NULL is a no-op. Never
+ * suspends. */
 CIO_API void cio_xtask_free(cio_xtask *x);
 
 #ifdef __cplusplus

@@ -61,21 +61,26 @@ typedef struct cio_tls_server_opts {
 } cio_tls_server_opts;
 
 /* Create a client context (opts NULL = defaults: verify against the system
- * store). Returns NULL with errno: ENOENT/EACCES (a file cannot be read),
- * EINVAL (bad option), CIO_ETLS (OpenSSL rejected a file: see
- * cio_tls_last_error()), ENOMEM. The caller owns it. Never suspends. */
+ * store; opts and its strings are read during the call only). Returns NULL
+ * with errno: ENOENT/EACCES (a file cannot be read), EINVAL (bad option),
+ * CIO_ETLS (OpenSSL rejected a file: see cio_tls_last_error()), ENOMEM.
+ * The caller owns it (cio_tls_ctx_free). Any thread; never suspends (it
+ * reads the files on the calling thread). */
 CIO_API cio_tls_ctx *cio_tls_ctx_new_client(const cio_tls_client_opts *opts);
 
-/* Create a server context. Same errors; a key that does not match the
- * certificate is CIO_ETLS. */
+/* Create a server context (opts required: cert_file at least). Same errors
+ * and ownership; a key that does not match the certificate is CIO_ETLS.
+ * Never suspends (it reads the files on the calling thread). */
 CIO_API cio_tls_ctx *cio_tls_ctx_new_server(const cio_tls_server_opts *opts);
 
 /* Free a context (NULL is fine). Streams already using it keep working:
- * they hold their own reference to the OpenSSL state. */
+ * they hold their own reference to the OpenSSL state; a server whose
+ * options name it must be closed first. Any thread; never suspends. */
 CIO_API void cio_tls_ctx_free(cio_tls_ctx *ctx);
 
-/* The underlying SSL_CTX *, for settings this API does not cover (ALPN,
- * ciphers, session caching). Change it before the first handshake. */
+/* The underlying SSL_CTX * (borrowed: owned by ctx), for settings this API
+ * does not cover (ALPN, ciphers, session caching). Change it before the
+ * first handshake. Never suspends. */
 CIO_API void *cio_tls_ctx_native(cio_tls_ctx *ctx);
 
 /* Run the TLS handshake on s and switch it to TLS. The role comes from ctx
@@ -94,7 +99,7 @@ CIO_API int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx, const char *se
 /* Words on the last TLS failure on this thread (handshake, read, write, or
  * context creation): e.g. "certificate verify failed: unable to get local
  * issuer certificate". Static per-thread buffer, overwritten by the next
- * failure; "" if none yet. Never NULL. */
+ * failure; "" if none yet. Never NULL; never suspends. */
 CIO_API const char *cio_tls_last_error(void);
 
 #ifdef __cplusplus

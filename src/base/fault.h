@@ -5,12 +5,15 @@
  * EMFILE, a short write). A test arms a site: "the nth call from now fails
  * with err" (persist: that one and all later ones). cio__fault_short(site, n)
  * shrinks a write's length instead. Unarmed, a site costs one relaxed load.
- * Sites are a fixed list so that tests name what they break. */
+ * Sites are a fixed list so that tests name what they break. Do not inject
+ * EAGAIN: the reactor is edge-triggered, and a fake EAGAIN would wait for
+ * an edge the kernel already gave (tests/io/test_fault.c walks the sites). */
 #ifndef CIO_BASE_FAULT_H
 #define CIO_BASE_FAULT_H
 
 #include "compiler.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +24,10 @@ typedef enum cio__fault_site {
   CIO__FAULT_SOCKET,  /* socket, pipe, eventfd: creating descriptors */
   CIO__FAULT_READ,    /* read / recv / recvmsg / recvfrom */
   CIO__FAULT_WRITE,   /* write / send / sendmsg / writev / sendfile */
-  CIO__FAULT_SHORT,   /* writes: take at most 1 byte (no error) */
+  CIO__FAULT_SHORT,   /* cio_write_all: take 1 byte. (Streams, plain or
+                         TLS, take a short count for a full socket buffer
+                         and wait for the next writable edge, which a fake
+                         short write never brings.) */
   CIO__FAULT_EPOLL,   /* epoll_ctl */
   CIO__FAULT_NSITES
 } cio__fault_site;
@@ -33,6 +39,15 @@ CIO__BASE_API int cio__fault_take(cio__fault_site site);
 static inline int cio__fault_sys(cio__fault_site site) {
   if (CIO_LIKELY(!atomic_load_explicit(&cio__fault_any, memory_order_relaxed))) return 0;
   return cio__fault_take(site);
+}
+/* Put in front of a system call: 0, or -1 with errno set to the fault armed
+ * at site (the call is then skipped, as if it had failed):
+ *   ssize_t r = cio__fault_errno(CIO__FAULT_READ) ? -1 : read(fd, buf, n); */
+static inline int cio__fault_errno(cio__fault_site site) {
+  int err = cio__fault_sys(site);
+  if (CIO_LIKELY(!err)) return 0;
+  errno = err;
+  return -1;
 }
 /* A write of n bytes at a site: n, or less when a short write is armed. */
 static inline size_t cio__fault_short(size_t n) {

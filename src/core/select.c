@@ -167,6 +167,23 @@ static ssize_t first_ready(cio_case *cases, size_t n) {
   return -1;
 }
 
+/* Arm every case. Returns -1 when all are armed, else the index of the
+ * case whose arm failed (its status set) or found it ready (*ready set):
+ * then the cases before it are disarmed again. */
+static ssize_t arm_all(cio_case *cases, size_t n, cio_task *t, bool *ready) {
+  for (size_t k = 0; k < n; k++) {
+    int r = cases[k].ops->arm(&cases[k], t, (int)k + 1);
+    if (r == 0) continue;
+    disarm_all(cases, k);
+    if (r < 0)
+      cases[k].status = r;
+    else
+      *ready = true; /* nothing armed: finish it as if it had woken us */
+    return (ssize_t)k;
+  }
+  return -1;
+}
+
 ssize_t cio_select(cio_case *cases, size_t n) {
   cio_task *t = cio__current();
   if (!t) return -EPERM;
@@ -184,21 +201,18 @@ ssize_t cio_select(cio_case *cases, size_t n) {
   for (;;) {
     ssize_t i = first_ready(cases, n);
     if (i >= 0) return i;
-    for (size_t k = 0; k < n; k++) {
-      r = cases[k].ops->arm(&cases[k], t, (int)k + 1);
-      if (r < 0) {
-        disarm_all(cases, k);
-        cases[k].status = r;
-        return (ssize_t)k;
-      }
+    bool ready = false;
+    i = arm_all(cases, n, t, &ready);
+    if (i >= 0 && !ready) return i; /* an arm failed: that case's outcome */
+    if (i < 0) {
+      t->user_suspend = true; /* cases of other layers wake with cio_task_wake */
+      r = cio__park(t, "select", CIO__PARK_INTR);
+      t->user_suspend = false;
+      disarm_all(cases, n);
+      if (r <= 0) return r < 0 ? r : -EINVAL; /* interrupted: nothing completed */
+      i = r - 1;
+      if (i >= (ssize_t)n) return -EINVAL;
     }
-    t->user_suspend = true; /* cases of other layers wake with cio_task_wake */
-    r = cio__park(t, "select", CIO__PARK_INTR);
-    t->user_suspend = false;
-    disarm_all(cases, n);
-    if (r <= 0) return r < 0 ? r : -EINVAL; /* interrupted: nothing completed */
-    i = r - 1;
-    if (i >= (ssize_t)n) return -EINVAL;
     if (cases[i].ops->finish(&cases[i]) == 0) return i;
     /* A stale readiness: look again, then wait again. */
     r = cio__checkpoint(t);

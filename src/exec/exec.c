@@ -20,90 +20,82 @@
 enum { Q_QUEUED, Q_RUNNING, Q_FINISHED };
 
 typedef struct job {
-  cio__xwait w;          /* first: the job is freed through w.destroy */
+  cio__xwait w; /* the job is freed through w.destroy */
   cio_executor *ex;
-  struct job *prev, *next;
+  cio__link link; /* in the queue, or the list of jobs dropped by a shutdown */
   cio_job_fn fn;
   void *arg;
   void (*release)(void *arg);
-  int qstate;            /* under the pool's mutex */
-  bool fn_ran;           /* under the pool's mutex */
+  int qstate;  /* under the pool's mutex */
+  bool fn_ran; /* under the pool's mutex */
 } job;
 
 /* A task waiting in cio_executor_shutdown() for the threads to exit. */
 typedef struct shut_waiter {
   cio__xwait w;
   cio_executor *ex;
-  struct shut_waiter *next;
+  cio__link link;
 } shut_waiter;
 
 struct cio_executor {
   pthread_mutex_t mu;
-  pthread_cond_t work;    /* a job was queued, or shutdown began */
-  pthread_cond_t exited;  /* the last thread left */
-  job *head, *tail;
+  pthread_cond_t work;   /* a job was queued, or shutdown began */
+  pthread_cond_t exited; /* the last thread left */
+  cio__link queue;       /* jobs not taken by a thread yet, oldest first */
   size_t queued;
-  int max_threads;
-  int nthreads;           /* started, joinable */
-  int nalive;             /* not yet returned from worker_main */
-  int nidle;              /* not running a job */
-  int shutdown;           /* 0, or 1 + the strongest `how` asked */
+  size_t max_threads;
+  size_t nthreads; /* started, joinable */
+  size_t nalive;   /* not yet returned from worker_main */
+  size_t nidle;    /* not running a job */
+  int shutdown;    /* 0, or 1 + the strongest `how` asked */
   bool is_default;
-  atomic_int refs;        /* the owner's, one per job and shutdown waiter */
+  atomic_int refs; /* the owner's, one per job and shutdown waiter */
   pthread_t *threads;
-  shut_waiter *shut_waiters;
+  cio__link shut_waiters;
 };
 
-static _Thread_local cio_executor *tls_pool;   /* the pool this thread works for */
+static _Thread_local cio_executor *tls_pool; /* the pool this thread works for */
 
 static void pool_ref(cio_executor *ex) {
   atomic_fetch_add_explicit(&ex->refs, 1, memory_order_relaxed);
 }
 
 static void pool_unref(cio_executor *ex) {
-  if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1)
-    return;
+  if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1) return;
   pthread_cond_destroy(&ex->work);
   pthread_cond_destroy(&ex->exited);
   pthread_mutex_destroy(&ex->mu);
-  free(ex->threads);
-  free(ex);
+  cio__free(ex->threads);
+  cio__free(ex);
 }
 
 static void job_destroy(cio__xwait *w) {
-  cio_executor *ex = ((job *)w)->ex;
-  free(w);
+  job *j = cio__container_of(w, job, w);
+  cio_executor *ex = j->ex;
+  cio__free(j);
   pool_unref(ex);
 }
 
 static void shut_destroy(cio__xwait *w) {
-  cio_executor *ex = ((shut_waiter *)w)->ex;
-  free(w);
+  shut_waiter *s = cio__container_of(w, shut_waiter, w);
+  cio_executor *ex = s->ex;
+  cio__free(s);
   pool_unref(ex);
 }
 
 static void queue_push(cio_executor *ex, job *j) {
-  j->next = NULL;
-  j->prev = ex->tail;
-  if (ex->tail)
-    ex->tail->next = j;
-  else
-    ex->head = j;
-  ex->tail = j;
+  cio__list_push_back(&ex->queue, &j->link);
   ex->queued++;
 }
 
 static void queue_remove(cio_executor *ex, job *j) {
-  if (j->prev)
-    j->prev->next = j->next;
-  else
-    ex->head = j->next;
-  if (j->next)
-    j->next->prev = j->prev;
-  else
-    ex->tail = j->prev;
-  j->prev = j->next = NULL;
+  cio__list_remove(&j->link);
   ex->queued--;
+}
+
+/* The oldest queued job, or NULL. */
+static job *queue_head(cio_executor *ex) {
+  return cio__list_empty(&ex->queue) ? NULL : cio__list_entry(ex->queue.next, job, link);
 }
 
 /* Pool mutex held: the job has finished (fn ran or never will); give its
@@ -113,8 +105,7 @@ static void queue_remove(cio_executor *ex, job *j) {
  * caller of job_settle must release arg now, outside the mutex. */
 static bool job_settle(job *j, int status) {
   j->qstate = Q_FINISHED;
-  if (cio__xwait_post(&j->w, status))
-    return j->release && !j->fn_ran;
+  if (cio__xwait_post(&j->w, status)) return j->release && !j->fn_ran;
   return j->release != NULL;
 }
 
@@ -140,11 +131,9 @@ static void *worker_main(void *arg) {
    * about to look at the queue again: a job queued meanwhile needs no new
    * thread. ensure_thread() counted this one in. */
   for (;;) {
-    while (!ex->head && !ex->shutdown)
-      pthread_cond_wait(&ex->work, &ex->mu);
-    job *j = ex->head;
-    if (!j)
-      break; /* shutting down and nothing left */
+    while (!ex->queued && !ex->shutdown) pthread_cond_wait(&ex->work, &ex->mu);
+    job *j = queue_head(ex);
+    if (!j) break; /* shutting down and nothing left */
     ex->nidle--;
     queue_remove(ex, j);
     j->qstate = Q_RUNNING;
@@ -157,39 +146,37 @@ static void *worker_main(void *arg) {
     bool release = job_settle(j, status);
     ex->nidle++;
     pthread_mutex_unlock(&ex->mu);
-    if (release)
-      j->release(j->arg);
+    if (release) j->release(j->arg);
     cio__xwait_unref(&j->w);
     pthread_mutex_lock(&ex->mu);
   }
   ex->nidle--;
   if (--ex->nalive == 0) {
-    for (shut_waiter *s = ex->shut_waiters; s; s = s->next)
-      cio__xwait_post(&s->w, 0);
+    for (cio__link *l = ex->shut_waiters.next; l != &ex->shut_waiters; l = l->next)
+      cio__xwait_post(&cio__list_entry(l, shut_waiter, link)->w, 0);
     pthread_cond_broadcast(&ex->exited);
   }
   pthread_mutex_unlock(&ex->mu);
   return NULL;
 }
 
-cio_executor *cio_executor_new(int max_threads) {
-  if (max_threads < 0) {
+cio_executor *cio_executor_new(size_t max_threads) {
+  if (max_threads > CIO__EXEC_MAX_THREADS) {
     errno = EINVAL;
     return NULL;
   }
   if (max_threads == 0) {
-    max_threads = cio__exec_ncpu() + 4;
-    if (max_threads > 32)
-      max_threads = 32;
+    max_threads = (size_t)cio__exec_ncpu() + 4;
+    if (max_threads > 32) max_threads = 32;
   }
-  cio_executor *ex = calloc(1, sizeof *ex);
-  if (!ex)
-    goto fail;
-  ex->threads = calloc((size_t)max_threads, sizeof *ex->threads);
-  if (!ex->threads)
-    goto fail;
+  cio_executor *ex = cio__calloc(1, sizeof *ex);
+  if (!ex) goto fail;
+  ex->threads = cio__calloc(max_threads, sizeof *ex->threads);
+  if (!ex->threads) goto fail;
   ex->max_threads = max_threads;
   atomic_init(&ex->refs, 1);
+  cio__list_init(&ex->queue);
+  cio__list_init(&ex->shut_waiters);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -199,9 +186,8 @@ cio_executor *cio_executor_new(int max_threads) {
   pthread_condattr_destroy(&ca);
   return ex;
 fail:
-  if (ex)
-    free(ex->threads);
-  free(ex);
+  if (ex) cio__free(ex->threads);
+  cio__free(ex);
   errno = ENOMEM;
   return NULL;
 }
@@ -209,8 +195,7 @@ fail:
 /* Pool mutex held, one job queued: make sure a thread will take it. Returns
  * 0, or -EAGAIN when no thread runs and none could be started. */
 static int ensure_thread(cio_executor *ex) {
-  if (ex->queued <= (size_t)ex->nidle || ex->nthreads == ex->max_threads)
-    return 0;
+  if (ex->queued <= ex->nidle || ex->nthreads == ex->max_threads) return 0;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   sigset_t mask, old;
@@ -250,7 +235,7 @@ static int exec_call(cio_executor *ex, cio_job_fn fn, void *arg, void (*release)
     r = -ENOMEM;
     goto fail;
   }
-  job *j = malloc(sizeof *j);
+  job *j = cio__malloc(sizeof *j);
   if (!j) {
     r = -ENOMEM;
     goto fail;
@@ -302,25 +287,21 @@ static int exec_call(cio_executor *ex, cio_job_fn fn, void *arg, void (*release)
     release_now = release && j->fn_ran;
   }
   pthread_mutex_unlock(&ex->mu);
-  if (release_now)
-    release(arg);
+  if (release_now) release(arg);
   cio__xwait_unref(&j->w);
   return r;
 
 fail:
-  if (release)
-    release(arg);
+  if (release) release(arg);
   return r;
 }
 
-int cio_run_in_executor_ex(cio_executor *ex, cio_job_fn fn, void *arg,
-                           void (*release)(void *arg), int *status) {
+int cio_run_in_executor_ex(cio_executor *ex, cio_job_fn fn, void *arg, void (*release)(void *arg),
+                           int *status) {
   int ran;
   int r = exec_call(ex, fn, arg, release, &ran);
-  if (!ran)
-    return r; /* < 0: abandoned, arg released */
-  if (status)
-    *status = r;
+  if (!ran) return r; /* < 0: abandoned, arg released */
+  if (status) *status = r;
   return 0;
 }
 
@@ -334,26 +315,24 @@ int cio_to_thread(cio_job_fn fn, void *arg) { return cio_run_in_executor(NULL, f
 /* Start the shutdown; with CANCEL, finish every queued job as dropped. */
 static void begin_shutdown(cio_executor *ex, int how) {
   pthread_mutex_lock(&ex->mu);
-  if (ex->shutdown < 1 + how)
-    ex->shutdown = 1 + how;
-  job *dropped = NULL;
+  if (ex->shutdown < 1 + how) ex->shutdown = 1 + how;
+  cio__link dropped;
+  cio__list_init(&dropped);
   if (how == CIO_EXEC_CANCEL) {
-    while (ex->head) {
-      job *j = ex->head;
+    job *j;
+    while ((j = queue_head(ex))) {
       queue_remove(ex, j);
-      if (job_settle(j, -ECANCELED)) {
-        j->next = dropped; /* released below, outside the mutex */
-        dropped = j;
-      } else {
+      if (job_settle(j, -ECANCELED))
+        cio__list_push_back(&dropped, &j->link); /* released below, outside the mutex */
+      else
         cio__xwait_unref(&j->w);
-      }
     }
   }
   pthread_cond_broadcast(&ex->work);
   pthread_mutex_unlock(&ex->mu);
-  while (dropped) {
-    job *j = dropped;
-    dropped = j->next;
+  cio__link *l;
+  while ((l = cio__list_pop_front(&dropped))) {
+    job *j = cio__list_entry(l, job, link);
     j->release(j->arg);
     cio__xwait_unref(&j->w);
   }
@@ -364,14 +343,12 @@ static void begin_shutdown(cio_executor *ex, int how) {
 static int wait_exited(cio_executor *ex) {
   if (!cio_current()) {
     pthread_mutex_lock(&ex->mu);
-    while (ex->nalive > 0)
-      pthread_cond_wait(&ex->exited, &ex->mu);
+    while (ex->nalive > 0) pthread_cond_wait(&ex->exited, &ex->mu);
     pthread_mutex_unlock(&ex->mu);
     return 0;
   }
-  shut_waiter *s = malloc(sizeof *s);
-  if (!s)
-    return -ENOMEM;
+  shut_waiter *s = cio__malloc(sizeof *s);
+  if (!s) return -ENOMEM;
   cio__xwait_init(&s->w, shut_destroy);
   s->ex = ex;
   pool_ref(ex);
@@ -382,20 +359,13 @@ static int wait_exited(cio_executor *ex) {
     return 0;
   }
   cio__xwait_ref(&s->w); /* the list's */
-  s->next = ex->shut_waiters;
-  ex->shut_waiters = s;
+  cio__list_push_back(&ex->shut_waiters, &s->link);
   pthread_mutex_unlock(&ex->mu);
 
   int r = cio__xwait_suspend(&s->w, "executor shutdown");
   pthread_mutex_lock(&ex->mu);
-  if (r != 0)
-    cio__xwait_leave(&s->w);
-  for (shut_waiter **p = &ex->shut_waiters; *p; p = &(*p)->next) {
-    if (*p == s) {
-      *p = s->next;
-      break;
-    }
-  }
+  if (r != 0) cio__xwait_leave(&s->w);
+  cio__list_remove(&s->link);
   pthread_mutex_unlock(&ex->mu);
   cio__xwait_unref(&s->w); /* the list's */
   cio__xwait_unref(&s->w);
@@ -403,10 +373,8 @@ static int wait_exited(cio_executor *ex) {
 }
 
 int cio_executor_shutdown(cio_executor *ex, int how) {
-  if (!ex || ex->is_default || (how != CIO_EXEC_WAIT && how != CIO_EXEC_CANCEL))
-    return -EINVAL;
-  if (tls_pool == ex)
-    return -EDEADLK;
+  if (!ex || ex->is_default || (how != CIO_EXEC_WAIT && how != CIO_EXEC_CANCEL)) return -EINVAL;
+  if (tls_pool == ex) return -EDEADLK;
   begin_shutdown(ex, how);
   return wait_exited(ex);
 }
@@ -414,25 +382,22 @@ int cio_executor_shutdown(cio_executor *ex, int how) {
 static void pool_destroy(cio_executor *ex) {
   begin_shutdown(ex, CIO_EXEC_WAIT);
   pthread_mutex_lock(&ex->mu);
-  while (ex->nalive > 0)
-    pthread_cond_wait(&ex->exited, &ex->mu);
+  while (ex->nalive > 0) pthread_cond_wait(&ex->exited, &ex->mu);
   pthread_mutex_unlock(&ex->mu);
-  for (int i = 0; i < ex->nthreads; i++)
-    pthread_join(ex->threads[i], NULL);
+  for (size_t i = 0; i < ex->nthreads; i++) pthread_join(ex->threads[i], NULL);
   pool_unref(ex);
 }
 
 void cio_executor_free(cio_executor *ex) {
-  if (!ex || ex->is_default || tls_pool == ex)
-    return;
+  if (!ex || ex->is_default || tls_pool == ex) return;
   pool_destroy(ex);
 }
 
-int cio_executor_max_threads(const cio_executor *ex) { return ex->max_threads; }
+size_t cio_executor_max_threads(const cio_executor *ex) { return ex->max_threads; }
 
-int cio_executor_threads(cio_executor *ex) {
+size_t cio_executor_threads(cio_executor *ex) {
   pthread_mutex_lock(&ex->mu);
-  int n = ex->nthreads;
+  size_t n = ex->nthreads;
   pthread_mutex_unlock(&ex->mu);
   return n;
 }
@@ -464,8 +429,7 @@ static void default_at_exit(void) {
   else
     ex = NULL;
   pthread_mutex_unlock(&default_mu);
-  if (!ex)
-    return;
+  if (!ex) return;
   begin_shutdown(ex, CIO_EXEC_CANCEL);
   pool_destroy(ex);
 }
@@ -481,13 +445,11 @@ cio_executor *cio_executor_default(void) {
       ex->is_default = true;
       default_pool = ex;
       default_pid = getpid();
-      if (!default_atexit_set)
-        default_atexit_set = atexit(default_at_exit) == 0;
+      if (!default_atexit_set) default_atexit_set = atexit(default_at_exit) == 0;
     }
   }
   cio_executor *ex = default_pool && default_pid == getpid() ? default_pool : NULL;
   pthread_mutex_unlock(&default_mu);
-  if (!ex)
-    errno = ENOMEM;
+  if (!ex) errno = ENOMEM;
   return ex;
 }

@@ -31,13 +31,13 @@
 #include <unistd.h>
 
 typedef struct zreq {
-  int op;      /* 'F' fork a worker; 'R' kill + reap pid, then fork one */
+  int op; /* 'F' fork a worker; 'R' kill + reap pid, then fork one */
   pid_t pid;
 } zreq;
 
 typedef struct zrep {
-  pid_t pid;   /* the new worker, or 0 */
-  int err;     /* errno of a failed socketpair/fork */
+  pid_t pid; /* the new worker, or 0 */
+  int err;   /* errno of a failed socketpair/fork */
 } zrep;
 
 typedef struct req_hdr {
@@ -51,25 +51,25 @@ typedef struct rep_hdr {
 } rep_hdr;
 
 typedef struct worker {
-  int fd;      /* -1 when none */
+  int fd; /* -1 when none */
   pid_t pid;
   bool busy;
 } worker;
 
 struct cio_procpool {
   cio_executor *ex;
-  pthread_mutex_t mu;  /* workers[], the zygote socket, the flags */
+  pthread_mutex_t mu; /* workers[], the zygote socket, the flags */
   worker *workers;
-  int n;
+  size_t n;
   int zfd;
   pid_t zpid;
   bool killing;
-  unsigned long replaced;
+  size_t replaced;
 };
 
 typedef struct pjob {
   cio_procpool *pool;
-  unsigned char *req;  /* req_hdr + input */
+  unsigned char *req; /* req_hdr + input */
   size_t req_len;
   void *out;
   size_t out_len;
@@ -117,17 +117,17 @@ static void discard(int fd, uint64_t len) {
   char buf[4096];
   while (len) {
     size_t k = len < sizeof buf ? (size_t)len : sizeof buf;
-    if (read_full(fd, buf, k) != 1)
-      _exit(0);
+    if (read_full(fd, buf, k) != 1) _exit(0);
     len -= k;
   }
 }
 
+/* Plain malloc here: a worker is a process of its own, outside the fault
+ * injector's accounting, and out comes from the job's own malloc(). */
 static void worker_loop(int fd) {
   for (;;) {
     req_hdr h;
-    if (read_full(fd, &h, sizeof h) != 1)
-      _exit(0); /* the pool closed our socket */
+    if (read_full(fd, &h, sizeof h) != 1) _exit(0); /* the pool closed our socket */
     void *in = NULL;
     rep_hdr rep = {0, 0};
     void *out = NULL;
@@ -136,8 +136,7 @@ static void worker_loop(int fd) {
       discard(fd, h.len);
       rep.status = -ENOMEM;
     } else {
-      if (h.len && read_full(fd, in, (size_t)h.len) != 1)
-        _exit(0);
+      if (h.len && read_full(fd, in, (size_t)h.len) != 1) _exit(0);
       rep.status = h.fn(in, (size_t)h.len, &out, &out_len);
       free(in);
       fflush(NULL);
@@ -157,15 +156,12 @@ static void worker_loop(int fd) {
 /* ---- the zygote process ---- */
 
 static void close_other_fds(int keep) {
-  if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0)
-    goto slow;
-  if (close_range((unsigned)keep + 1, ~0u, 0) != 0)
-    goto slow;
+  if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0) goto slow;
+  if (close_range((unsigned)keep + 1, ~0u, 0) != 0) goto slow;
   return;
 slow:
   for (int fd = 3; fd < 65536; fd++)
-    if (fd != keep)
-      close(fd);
+    if (fd != keep) close(fd);
 }
 
 static int send_fd(int sock, const void *buf, size_t len, int fd) {
@@ -210,8 +206,7 @@ static void zygote_main(int ctl) {
   pid_t self = getpid();
   for (;;) {
     zreq q;
-    if (read_full(ctl, &q, sizeof q) != 1)
-      break; /* the pool is gone */
+    if (read_full(ctl, &q, sizeof q) != 1) break; /* the pool is gone */
     if (q.op == 'R' && q.pid > 0) {
       kill(q.pid, SIGKILL);
       while (waitpid(q.pid, NULL, 0) < 0 && errno == EINTR) {
@@ -230,8 +225,7 @@ static void zygote_main(int ctl) {
       close(sv[0]);
       /* The zygote is single-threaded, so this is the zygote's death. */
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != self)
-        _exit(0); /* it died before PDEATHSIG was set */
+      if (getppid() != self) _exit(0); /* it died before PDEATHSIG was set */
       worker_loop(sv[1]);
     }
     close(sv[1]);
@@ -244,15 +238,14 @@ static void zygote_main(int ctl) {
   }
   /* Workers exit when their sockets close; wait for every one. */
   for (;;) {
-    if (wait(NULL) < 0 && errno != EINTR)
-      break;
+    if (wait(NULL) < 0 && errno != EINTR) break;
   }
   _exit(0);
 }
 
 typedef struct forker {
-  int ctl;     /* the zygote's end */
-  int other;   /* the parent's end, closed in the zygote */
+  int ctl;   /* the zygote's end */
+  int other; /* the parent's end, closed in the zygote */
   pid_t pid;
   int err;
 } forker;
@@ -279,10 +272,8 @@ static int spawn_worker(cio_procpool *p, worker *w, int op, pid_t old_pid) {
   zreq q = {op, old_pid};
   w->fd = -1;
   w->pid = 0;
-  if (p->zfd < 0)
-    return -EAGAIN;
-  if (send_full(p->zfd, &q, sizeof q) != 1)
-    return -EAGAIN;
+  if (p->zfd < 0) return -EAGAIN;
+  if (send_full(p->zfd, &q, sizeof q) != 1) return -EAGAIN;
   zrep rep;
   union {
     char space[CMSG_SPACE(sizeof(int))];
@@ -305,8 +296,7 @@ static int spawn_worker(cio_procpool *p, worker *w, int op, pid_t old_pid) {
     return -EAGAIN;
   }
   struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  if (rep.err || !c || c->cmsg_type != SCM_RIGHTS)
-    return rep.err ? -rep.err : -EAGAIN;
+  if (rep.err || !c || c->cmsg_type != SCM_RIGHTS) return rep.err ? -rep.err : -EAGAIN;
   memcpy(&w->fd, CMSG_DATA(c), sizeof w->fd);
   w->pid = rep.pid;
   return 0;
@@ -315,7 +305,7 @@ static int spawn_worker(cio_procpool *p, worker *w, int op, pid_t old_pid) {
 /* Pool mutex held: take a free worker. One always exists: the executor has
  * one thread per worker. */
 static worker *take_worker(cio_procpool *p) {
-  for (int i = 0; i < p->n; i++) {
+  for (size_t i = 0; i < p->n; i++) {
     if (!p->workers[i].busy) {
       p->workers[i].busy = true;
       return &p->workers[i];
@@ -328,19 +318,15 @@ static worker *take_worker(cio_procpool *p) {
  * a broken exchange (the worker must be replaced too). */
 static int exchange(int fd, pjob *j, int *status) {
   int r = send_full(fd, j->req, j->req_len);
-  if (r != 1)
-    return r == 0 ? 0 : -EIO;
+  if (r != 1) return r == 0 ? 0 : -EIO;
   rep_hdr rep;
   r = read_full(fd, &rep, sizeof rep);
-  if (r != 1)
-    return r == 0 ? 0 : -EIO;
+  if (r != 1) return r == 0 ? 0 : -EIO;
   *status = rep.status < INT32_MIN || rep.status > INT32_MAX ? -EIO : (int)rep.status;
   if (rep.len) {
-    if (!(j->out = malloc((size_t)rep.len)))
-      return -ENOMEM;
+    if (!(j->out = cio__malloc((size_t)rep.len))) return -ENOMEM;
     r = read_full(fd, j->out, (size_t)rep.len);
-    if (r != 1)
-      return r == 0 ? 0 : -EIO;
+    if (r != 1) return r == 0 ? 0 : -EIO;
     j->out_len = (size_t)rep.len;
   }
   return 1;
@@ -365,13 +351,11 @@ static int pjob_run(void *arg) {
   }
   int fd = w->fd;
   pthread_mutex_unlock(&p->mu);
-  if (status < 0)
-    goto done;
+  if (status < 0) goto done;
 
   int r = exchange(fd, j, &status);
-  if (r == 1)
-    goto done;
-  free(j->out);
+  if (r == 1) goto done;
+  cio__free(j->out);
   j->out = NULL;
   j->out_len = 0;
   status = r == 0 ? -EOWNERDEAD : r;
@@ -395,31 +379,29 @@ done:
 
 static void pjob_free(void *arg) {
   pjob *j = arg;
-  free(j->req);
-  free(j->out);
-  free(j);
+  cio__free(j->req);
+  cio__free(j->out);
+  cio__free(j);
 }
 
-cio_procpool *cio_procpool_new(int nworkers) {
-  if (nworkers < 0) {
+cio_procpool *cio_procpool_new(size_t nworkers) {
+  if (nworkers > CIO__EXEC_MAX_THREADS) {
     errno = EINVAL;
     return NULL;
   }
-  if (nworkers == 0)
-    nworkers = cio__exec_ncpu();
-  cio_procpool *p = calloc(1, sizeof *p);
-  worker *ws = calloc((size_t)nworkers, sizeof *ws);
+  if (nworkers == 0) nworkers = (size_t)cio__exec_ncpu();
+  cio_procpool *p = cio__calloc(1, sizeof *p);
+  worker *ws = cio__calloc(nworkers, sizeof *ws);
   if (!p || !ws) {
-    free(p);
-    free(ws);
+    cio__free(p);
+    cio__free(ws);
     errno = ENOMEM;
     return NULL;
   }
   p->workers = ws;
   p->n = nworkers;
   p->zfd = -1;
-  for (int i = 0; i < nworkers; i++)
-    ws[i].fd = -1;
+  for (size_t i = 0; i < nworkers; i++) ws[i].fd = -1;
   pthread_mutex_init(&p->mu, NULL);
 
   int err = 0, sv[2];
@@ -443,55 +425,45 @@ cio_procpool *cio_procpool_new(int nworkers) {
   p->zpid = f.pid;
 
   pthread_mutex_lock(&p->mu);
-  for (int i = 0; i < nworkers && !err; i++)
-    err = -spawn_worker(p, &ws[i], 'F', 0);
+  for (size_t i = 0; i < nworkers && !err; i++) err = -spawn_worker(p, &ws[i], 'F', 0);
   pthread_mutex_unlock(&p->mu);
-  if (!err && !(p->ex = cio_executor_new(nworkers)))
-    err = errno;
-  if (!err)
-    return p;
+  if (!err && !(p->ex = cio_executor_new(nworkers))) err = errno;
+  if (!err) return p;
   cio_procpool_free(p);
   errno = err;
   return NULL;
 fail:
   pthread_mutex_destroy(&p->mu);
-  free(ws);
-  free(p);
+  cio__free(ws);
+  cio__free(p);
   errno = err;
   return NULL;
 }
 
-int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t in_len,
-                     void **out, size_t *out_len) {
-  if (out)
-    *out = NULL;
-  if (out_len)
-    *out_len = 0;
-  if (!pool || !fn || (in_len && !in))
-    return -EINVAL;
-  pjob *j = calloc(1, sizeof *j);
-  if (!j)
-    return -ENOMEM;
+int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t in_len, void **out,
+                     size_t *out_len) {
+  if (out) *out = NULL;
+  if (out_len) *out_len = 0;
+  if (!pool || !fn || (in_len && !in)) return -EINVAL;
+  pjob *j = cio__calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
   j->pool = pool;
   j->req_len = sizeof(req_hdr) + in_len;
-  j->req = malloc(j->req_len);
+  j->req = cio__malloc(j->req_len);
   if (!j->req) {
-    free(j);
+    cio__free(j);
     return -ENOMEM;
   }
   req_hdr h = {fn, in_len};
   memcpy(j->req, &h, sizeof h);
-  if (in_len)
-    memcpy(j->req + sizeof h, in, in_len);
+  if (in_len) memcpy(j->req + sizeof h, in, in_len);
 
   int r;
   int e = cio_run_in_executor_ex(pool->ex, pjob_run, j, pjob_free, &r);
-  if (e < 0)
-    return e; /* abandoned: j is the pool's to free */
+  if (e < 0) return e; /* abandoned: j is the pool's to free */
   if (r >= 0 && out) {
     *out = j->out;
-    if (out_len)
-      *out_len = j->out_len;
+    if (out_len) *out_len = j->out_len;
     j->out = NULL;
   }
   pjob_free(j);
@@ -499,14 +471,12 @@ int cio_procpool_run(cio_procpool *pool, cio_proc_fn fn, const void *in, size_t 
 }
 
 int cio_procpool_shutdown(cio_procpool *pool, int how) {
-  if (!pool || how < CIO_EXEC_WAIT || how > CIO_EXEC_KILL)
-    return -EINVAL;
+  if (!pool || how < CIO_EXEC_WAIT || how > CIO_EXEC_KILL) return -EINVAL;
   if (how == CIO_EXEC_KILL) {
     pthread_mutex_lock(&pool->mu);
     pool->killing = true;
-    for (int i = 0; i < pool->n; i++)
-      if (pool->workers[i].busy && pool->workers[i].pid > 0)
-        kill(pool->workers[i].pid, SIGKILL);
+    for (size_t i = 0; i < pool->n; i++)
+      if (pool->workers[i].busy && pool->workers[i].pid > 0) kill(pool->workers[i].pid, SIGKILL);
     pthread_mutex_unlock(&pool->mu);
     how = CIO_EXEC_CANCEL;
   }
@@ -514,28 +484,25 @@ int cio_procpool_shutdown(cio_procpool *pool, int how) {
 }
 
 void cio_procpool_free(cio_procpool *pool) {
-  if (!pool)
-    return;
+  if (!pool) return;
   cio_executor_free(pool->ex);
   /* Workers exit on EOF; the zygote, on EOF, waits for them, then exits. */
-  for (int i = 0; i < pool->n; i++)
-    if (pool->workers[i].fd >= 0)
-      close(pool->workers[i].fd);
-  if (pool->zfd >= 0)
-    close(pool->zfd);
+  for (size_t i = 0; i < pool->n; i++)
+    if (pool->workers[i].fd >= 0) close(pool->workers[i].fd);
+  if (pool->zfd >= 0) close(pool->zfd);
   if (pool->zpid > 0)
     while (waitpid(pool->zpid, NULL, 0) < 0 && errno == EINTR) {
     }
   pthread_mutex_destroy(&pool->mu);
-  free(pool->workers);
-  free(pool);
+  cio__free(pool->workers);
+  cio__free(pool);
 }
 
-int cio_procpool_size(const cio_procpool *pool) { return pool->n; }
+size_t cio_procpool_size(const cio_procpool *pool) { return pool->n; }
 
-unsigned long cio_procpool_replaced(cio_procpool *pool) {
+size_t cio_procpool_replaced(cio_procpool *pool) {
   pthread_mutex_lock(&pool->mu);
-  unsigned long n = pool->replaced;
+  size_t n = pool->replaced;
   pthread_mutex_unlock(&pool->mu);
   return n;
 }

@@ -34,18 +34,18 @@ struct cio_loop_thread {
   cio_loop *loop;
   cio_loop_opts opts;
   bool has_opts;
-  bool ready;        /* under mu */
-  int err;           /* under mu */
-  bool stop_posted;  /* under mu */
-  bool running;      /* loop thread only */
-  bool stopping;     /* loop thread only */
+  bool ready;       /* under mu */
+  int err;          /* under mu */
+  bool stop_posted; /* under mu */
+  bool joined;      /* the owner's: stopped and joined */
+  bool running;     /* loop thread only */
+  bool stopping;    /* loop thread only */
 };
 
 static void lt_stop_cb(void *arg) {
   cio_loop_thread *lt = arg;
   lt->stopping = true;
-  if (lt->running)
-    cio_loop_stop(lt->loop);
+  if (lt->running) cio_loop_stop(lt->loop);
 }
 
 static void *lt_main(void *arg) {
@@ -57,8 +57,7 @@ static void *lt_main(void *arg) {
   lt->ready = true;
   pthread_cond_broadcast(&lt->cv);
   pthread_mutex_unlock(&lt->mu);
-  if (!loop)
-    return NULL;
+  if (!loop) return NULL;
   while (!lt->stopping) {
     lt->running = true;
     cio_loop_run_forever(loop);
@@ -67,8 +66,7 @@ static void *lt_main(void *arg) {
   /* The stopper may still be inside cio_call_soon_threadsafe(), which
    * touches the loop after queuing: close only once it has returned. */
   pthread_mutex_lock(&lt->mu);
-  while (!lt->stop_posted)
-    pthread_cond_wait(&lt->cv, &lt->mu);
+  while (!lt->stop_posted) pthread_cond_wait(&lt->cv, &lt->mu);
   pthread_mutex_unlock(&lt->mu);
   cio_loop_free(loop);
   return NULL;
@@ -77,11 +75,11 @@ static void *lt_main(void *arg) {
 static void lt_destroy(cio_loop_thread *lt) {
   pthread_cond_destroy(&lt->cv);
   pthread_mutex_destroy(&lt->mu);
-  free(lt);
+  cio__free(lt);
 }
 
 cio_loop_thread *cio_loop_thread_start(const cio_loop_opts *opts) {
-  cio_loop_thread *lt = calloc(1, sizeof *lt);
+  cio_loop_thread *lt = cio__calloc(1, sizeof *lt);
   if (!lt) {
     errno = ENOMEM;
     return NULL;
@@ -99,8 +97,7 @@ cio_loop_thread *cio_loop_thread_start(const cio_loop_opts *opts) {
     return NULL;
   }
   pthread_mutex_lock(&lt->mu);
-  while (!lt->ready)
-    pthread_cond_wait(&lt->cv, &lt->mu);
+  while (!lt->ready) pthread_cond_wait(&lt->cv, &lt->mu);
   err = lt->err;
   pthread_mutex_unlock(&lt->mu);
   if (err) {
@@ -115,10 +112,9 @@ cio_loop_thread *cio_loop_thread_start(const cio_loop_opts *opts) {
 cio_loop *cio_loop_thread_loop(const cio_loop_thread *lt) { return lt->loop; }
 
 int cio_loop_thread_stop(cio_loop_thread *lt) {
-  if (!lt)
-    return -EINVAL;
-  if (cio_loop_current() == lt->loop)
-    return -EDEADLK;
+  if (!lt) return -EINVAL;
+  if (lt->joined) return 0;
+  if (cio_loop_current() == lt->loop) return -EDEADLK;
   /* Only this call closes the loop, so it is still open here. */
   int r;
   while ((r = cio_call_soon_threadsafe(lt->loop, lt_stop_cb, lt)) == -ENOMEM) {
@@ -130,8 +126,14 @@ int cio_loop_thread_stop(cio_loop_thread *lt) {
   pthread_cond_broadcast(&lt->cv);
   pthread_mutex_unlock(&lt->mu);
   pthread_join(lt->th, NULL);
-  lt_destroy(lt);
+  lt->joined = true;
+  lt->loop = NULL;
   return 0;
+}
+
+void cio_loop_thread_free(cio_loop_thread *lt) {
+  if (!lt || cio_loop_thread_stop(lt) < 0) return;
+  lt_destroy(lt);
 }
 
 /* ---- run_coroutine_threadsafe ---- */
@@ -144,8 +146,8 @@ struct cio_xtask {
   cio_task_fn fn;
   void *arg;
   /* target loop thread only */
-  cio_task *spawned;   /* the wrapper's handle, until it started or finished */
-  cio_task *running;   /* the wrapper while it runs */
+  cio_task *spawned; /* the wrapper's handle, until it started or finished */
+  cio_task *running; /* the wrapper while it runs */
   bool started;
   bool cancel_req;
   /* under mu */
@@ -157,11 +159,10 @@ struct cio_xtask {
 static void xt_ref(cio_xtask *x) { atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed); }
 
 static void xt_unref(cio_xtask *x) {
-  if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1)
-    return;
+  if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) != 1) return;
   pthread_cond_destroy(&x->cv);
   pthread_mutex_destroy(&x->mu);
-  free(x);
+  cio__free(x);
 }
 
 static void xt_complete(cio_xtask *x, int status) {
@@ -170,8 +171,7 @@ static void xt_complete(cio_xtask *x, int status) {
     x->done = true;
     x->status = status;
     pthread_cond_broadcast(&x->cv);
-    if (x->awaiter)
-      cio__xwait_post(x->awaiter, status);
+    if (x->awaiter) cio__xwait_post(x->awaiter, status);
   }
   pthread_mutex_unlock(&x->mu);
 }
@@ -193,8 +193,7 @@ static void xt_check(void *arg) {
   cio_xtask *x = arg;
   if (!x->started && !cio_task_done(x->spawned)) {
     /* run_soon popped us, so the ring has room: this cannot fail. */
-    if (cio_call_soon(cio_loop_current(), xt_check, x) == 0)
-      return;
+    if (cio_call_soon(cio_loop_current(), xt_check, x) == 0) return;
     cio_detach(x->spawned);
     x->spawned = NULL;
     xt_unref(x);
@@ -247,7 +246,7 @@ cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *ar
     errno = EINVAL;
     return NULL;
   }
-  cio_xtask *x = calloc(1, sizeof *x);
+  cio_xtask *x = cio__calloc(1, sizeof *x);
   if (!x) {
     errno = ENOMEM;
     return NULL;
@@ -274,8 +273,7 @@ cio_xtask *cio_run_coroutine_threadsafe(cio_loop *loop, cio_task_fn fn, void *ar
 }
 
 int cio_xtask_wait(cio_xtask *x, double timeout) {
-  if (!x)
-    return -EINVAL;
+  if (!x) return -EINVAL;
   pthread_mutex_lock(&x->mu);
   if (!x->done && cio_loop_current() == x->loop) {
     pthread_mutex_unlock(&x->mu);
@@ -287,8 +285,7 @@ int cio_xtask_wait(cio_xtask *x, double timeout) {
     double s = (double)deadline.tv_sec + (double)deadline.tv_nsec / 1e9 + timeout;
     deadline.tv_sec = (time_t)s;
     deadline.tv_nsec = (long)((s - (double)deadline.tv_sec) * 1e9);
-    if (deadline.tv_nsec >= 1000000000)
-      deadline.tv_nsec = 999999999;
+    if (deadline.tv_nsec >= 1000000000) deadline.tv_nsec = 999999999;
   }
   while (!x->done) {
     if (timeout < 0) {
@@ -303,7 +300,7 @@ int cio_xtask_wait(cio_xtask *x, double timeout) {
   return st;
 }
 
-static void xwait_free(cio__xwait *w) { free(w); }
+static void xwait_free(cio__xwait *w) { cio__free(w); }
 static void xwait_keep(cio__xwait *w) { (void)w; }
 
 /* Register w as x's awaiter and suspend. Returns x's status, -EBUSY, or
@@ -336,20 +333,16 @@ static int await_once(cio_xtask *x, cio__xwait *w, bool *interrupted) {
 }
 
 int cio_xtask_await(cio_xtask *x) {
-  if (!x)
-    return -EINVAL;
-  if (!cio_current())
-    return -EPERM;
+  if (!x) return -EINVAL;
+  if (!cio_current()) return -EPERM;
   /* On the heap: a post racing with an interruption queues a wake-up
    * callback that may run after we have returned. */
-  cio__xwait *w = malloc(sizeof *w);
-  if (!w)
-    return -ENOMEM;
+  cio__xwait *w = cio__malloc(sizeof *w);
+  if (!w) return -ENOMEM;
   cio__xwait_init(w, xwait_free);
   bool interrupted;
   int r = await_once(x, w, &interrupted);
-  if (!interrupted)
-    return r;
+  if (!interrupted) return r;
   /* As cio_await(): cancel the remote task and wait, shielded, until it
    * has finished - its arg may live on our stack. Inside the shield only a
    * post ends the wait, and the wake-up callback has run by the time the
@@ -369,8 +362,7 @@ int cio_xtask_await(cio_xtask *x) {
 }
 
 int cio_xtask_cancel(cio_xtask *x) {
-  if (!x)
-    return -EINVAL;
+  if (!x) return -EINVAL;
   pthread_mutex_lock(&x->mu);
   if (x->done) {
     pthread_mutex_unlock(&x->mu);
@@ -399,6 +391,5 @@ int cio_xtask_status(cio_xtask *x) {
 }
 
 void cio_xtask_free(cio_xtask *x) {
-  if (x)
-    xt_unref(x);
+  if (x) xt_unref(x);
 }

@@ -27,16 +27,19 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/alloc.h"
+#include "base/compiler.h"
+#include "base/list.h"
 #include "cio.h"
 
 enum { CIO__XW_WAITING = 0, CIO__XW_DONE, CIO__XW_GONE };
 
 typedef struct cio__xwait {
   cio_loop *loop;
-  cio_task *task;   /* loop thread only; NULL once the task stopped waiting */
-  bool delivered;   /* loop thread only: deliver() ran for this post */
-  int state;        /* under the owner's mutex */
-  int status;       /* set with DONE */
+  cio_task *task; /* loop thread only; NULL once the task stopped waiting */
+  bool delivered; /* loop thread only: deliver() ran for this post */
+  int state;      /* under the owner's mutex */
+  int status;     /* set with DONE */
   atomic_int refs;
   void (*destroy)(struct cio__xwait *w);
 } cio__xwait;
@@ -60,6 +63,9 @@ int cio__xwait_suspend(cio__xwait *w, const char *what);
 /* Owner's mutex held, the task's thread: the task gives up waiting. Returns
  * 1 if w had been posted (DONE) anyway, 0 if it is now GONE. */
 int cio__xwait_leave(cio__xwait *w);
+
+/* The most threads (or workers) one pool may have. */
+#define CIO__EXEC_MAX_THREADS 65536u
 
 /* Number of CPUs this process may run on (affinity mask), at least 1. */
 int cio__exec_ncpu(void);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_GRACE 10.0
+#define DEFAULT_GRACE      10.0
 #define STREAM_READ_BUFFER (16u * 1024u)
 
 void cio__http_server_unref(cio_http_server *srv) {
@@ -113,9 +113,8 @@ int cio__http_server_open(cio_http_app *app, const cio_http_serve_opts *opts, in
   };
   const char *host = opts->host ? opts->host : "127.0.0.1";
   if (strcmp(host, "0.0.0.0") == 0) host = "";
-  srv->srv = cio_start_server(host, opts->port, cio__http_conn_main, srv, &so);
-  if (!srv->srv) {
-    r = -errno;
+  r = cio_start_server(host, opts->port, cio__http_conn_main, srv, &so, &srv->srv);
+  if (r < 0) {
     run_shutdown(srv);
     cio_timer_free(srv->sweep);
     free(srv);

@@ -15,6 +15,7 @@
  * by the task and the c-ares callback (two references), so the callback
  * never touches a dead stack frame.
  */
+#include "io_internal.h"
 #include "cio/dns.h"
 #include "cio/io.h"
 
@@ -29,37 +30,39 @@
 #include <strings.h>
 
 #define DNS_DEFAULT_TIMEOUT 2.0
-#define DNS_DEFAULT_TRIES 2
-#define DNS_SERVERS_MAX 512
+#define DNS_DEFAULT_TRIES   2
+#define DNS_SERVERS_MAX     512
+#define DNS_MAX_TIMEOUT     86400.0
+#define DNS_MAX_TRIES       64
 
 typedef struct dns_state dns_state;
 
 /* A socket c-ares opened. refs: one while c-ares has it open, one per live
  * pump task. */
 typedef struct dns_sock {
-  struct dns_sock *next;
-  dns_state *st;        /* NULL once c-ares closed the socket */
+  cio__link link; /* in dns_state.socks while c-ares has it open */
+  dns_state *st;  /* NULL once c-ares closed the socket */
   int fd;
   int want_write;
-  int reader, writer;   /* a pump task runs for that direction */
+  int reader, writer; /* a pump task runs for that direction */
   int refs;
 } dns_sock;
 
 struct dns_state {
   ares_channel ch;
   cio_timer *timer;
-  dns_sock *socks;
-  int waiters;          /* tasks suspended on a query of this channel */
-  int broken;           /* a pump or the timer could not be started */
-  int fail;             /* ... then every query fails with this */
-  int files_only;       /* lookups without 'b' */
+  cio__link socks;
+  int waiters;    /* tasks suspended on a query of this channel */
+  int broken;     /* a pump or the timer could not be started */
+  int fail;       /* ... then every query fails with this */
+  int files_only; /* lookups without 'b' */
 };
 
 /* A query, shared by the waiting task and the c-ares callback. */
 typedef struct dns_query {
-  cio_task *task;       /* NULL once the task stopped waiting */
+  cio_task *task; /* NULL once the task stopped waiting */
   struct ares_addrinfo *res;
-  int status;           /* ARES_* */
+  int status; /* ARES_* */
   int done;
   int refs;
 } dns_query;
@@ -67,7 +70,7 @@ typedef struct dns_query {
 typedef struct dns_config {
   int set;
   double timeout;
-  int tries;
+  size_t tries;
   char servers[DNS_SERVERS_MAX];
   char lookups[8];
 } dns_config;
@@ -113,8 +116,8 @@ typedef struct dns_entry {
 void cio_freeaddrinfo(struct addrinfo *res) {
   while (res) {
     struct addrinfo *next = res->ai_next;
-    free(res->ai_canonname);
-    free(res);
+    cio__free(res->ai_canonname);
+    cio__free(res);
     res = next;
   }
 }
@@ -123,7 +126,7 @@ void cio_freeaddrinfo(struct addrinfo *res) {
 static int dns_append(struct addrinfo ***tail, const struct sockaddr *sa, socklen_t len,
                       const struct addrinfo *hints, int port) {
   if (len > sizeof(struct sockaddr_storage)) return -EINVAL;
-  dns_entry *e = calloc(1, sizeof *e);
+  dns_entry *e = cio__calloc(1, sizeof *e);
   if (!e) return -ENOMEM;
   memcpy(&e->addr, sa, len);
   e->ai.ai_family = sa->sa_family;
@@ -142,7 +145,7 @@ static int dns_append(struct addrinfo ***tail, const struct sockaddr *sa, sockle
 
 static int dns_set_canon(struct addrinfo *res, const char *name) {
   if (!res || !name) return 0;
-  res->ai_canonname = strdup(name);
+  res->ai_canonname = cio__strdup(name);
   return res->ai_canonname ? 0 : -ENOMEM;
 }
 
@@ -164,8 +167,7 @@ static int dns_port(const char *service, const struct addrinfo *hints, int *port
   const char *proto = hints->ai_socktype == SOCK_DGRAM ? "udp" : "tcp";
   struct servent se, *found = NULL;
   char buf[1024];
-  if (getservbyname_r(service, proto, &se, buf, sizeof buf, &found) != 0 || !found)
-    return -EINVAL;
+  if (getservbyname_r(service, proto, &se, buf, sizeof buf, &found) != 0 || !found) return -EINVAL;
   *port = ntohs((uint16_t)found->s_port);
   return 0;
 }
@@ -202,8 +204,8 @@ static int dns_local(const struct addrinfo *hints, int port, int any, struct add
 /* 1 if host is numeric (answered into *res or an error in *err), 0 if not. */
 static int dns_numeric(const char *host, const struct addrinfo *hints, int port,
                        struct addrinfo **res, int *err) {
-  struct addrinfo h = {.ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC,
-                       .ai_socktype = SOCK_STREAM};
+  struct addrinfo h = {
+      .ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
   struct addrinfo *g = NULL;
   /* With AI_NUMERICHOST and no service glibc only parses: it never blocks. */
   if (getaddrinfo(host, NULL, &h, &g) != 0) return 0;
@@ -238,13 +240,15 @@ static int has_tld(const char *host, const char *label) {
 static void dns_after_ares(dns_state *st);
 
 static dns_sock *sock_find(dns_state *st, int fd) {
-  for (dns_sock *s = st->socks; s; s = s->next)
+  for (cio__link *l = st->socks.next; l != &st->socks; l = l->next) {
+    dns_sock *s = cio__list_entry(l, dns_sock, link);
     if (s->fd == fd) return s;
+  }
   return NULL;
 }
 
 static void sock_unref(dns_sock *s) {
-  if (--s->refs == 0) free(s);
+  if (--s->refs == 0) cio__free(s);
 }
 
 static int fd_ready(int fd, int dir) {
@@ -301,8 +305,8 @@ static void dns_break(dns_state *st, int err) {
 }
 
 static int pump_start(dns_state *st, dns_sock *s, int dir) {
-  cio_spawn_opts o = {.name = dir == CIO_READABLE ? "dns read" : "dns write",
-                      .stack_size = 64 * 1024, .daemon = 1};
+  cio_spawn_opts o = {
+      .name = dir == CIO_READABLE ? "dns read" : "dns write", .stack_size = 64 * 1024, .daemon = 1};
   cio_task *t = cio_spawn_ex(dir == CIO_READABLE ? pump_read : pump_write, s, &o);
   if (!t) {
     dns_break(st, -errno);
@@ -324,18 +328,14 @@ static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writa
   dns_sock *s = sock_find(st, fd);
   if (!readable && !writable) {
     if (!s) return;
-    for (dns_sock **pp = &st->socks; *pp; pp = &(*pp)->next)
-      if (*pp == s) {
-        *pp = s->next;
-        break;
-      }
+    cio__list_remove(&s->link);
     s->st = NULL;
     cio_fd_forget(fd); /* wakes the pumps with -EBADF before the fd is reused */
     sock_unref(s);
     return;
   }
   if (!s) {
-    s = calloc(1, sizeof *s);
+    s = cio__calloc(1, sizeof *s);
     if (!s) {
       dns_break(st, -ENOMEM);
       return;
@@ -343,8 +343,7 @@ static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writa
     s->fd = fd;
     s->st = st;
     s->refs = 1;
-    s->next = st->socks;
-    st->socks = s;
+    cio__list_push_back(&st->socks, &s->link);
   }
   s->want_write = writable;
   if (readable && !s->reader) pump_start(st, s, CIO_READABLE);
@@ -381,11 +380,12 @@ static void dns_after_ares(dns_state *st) {
 static int dns_state_new(dns_state **out) {
   pthread_once(&dns_lib_once, dns_lib_init);
   if (dns_lib_status != ARES_SUCCESS) return -ENOMEM;
-  dns_state *st = calloc(1, sizeof *st);
+  dns_state *st = cio__calloc(1, sizeof *st);
   if (!st) return -ENOMEM;
+  cio__list_init(&st->socks);
   st->timer = cio_timer_new(cio_loop_current(), dns_timer_fired, st);
   if (!st->timer) {
-    free(st);
+    cio__free(st);
     return -ENOMEM;
   }
   char lookups[8];
@@ -394,10 +394,13 @@ static int dns_state_new(dns_state **out) {
   memset(&o, 0, sizeof o);
   o.sock_state_cb = dns_sock_state;
   o.sock_state_cb_data = st;
-  double timeout = dns_cfg.set && dns_cfg.timeout > 0 ? dns_cfg.timeout : DNS_DEFAULT_TIMEOUT;
+  double timeout = dns_cfg.set && dns_cfg.timeout != 0 ? dns_cfg.timeout : DNS_DEFAULT_TIMEOUT;
+  /* No limit (CIO_FOREVER) or a huge one: a day, so that c-ares's doubling
+   * per round stays far from int overflow. */
+  if (timeout < 0 || timeout > DNS_MAX_TIMEOUT) timeout = DNS_MAX_TIMEOUT;
   o.timeout = (int)(timeout * 1000.0 + 0.5);
   if (o.timeout < 1) o.timeout = 1;
-  o.tries = dns_cfg.set && dns_cfg.tries > 0 ? dns_cfg.tries : DNS_DEFAULT_TRIES;
+  o.tries = dns_cfg.set && dns_cfg.tries > 0 ? (int)dns_cfg.tries : DNS_DEFAULT_TRIES;
   o.lookups = lookups;
   st->files_only = strchr(lookups, 'b') == NULL;
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
@@ -407,7 +410,7 @@ static int dns_state_new(dns_state **out) {
   if (ar != ARES_SUCCESS) {
     if (st->ch) ares_destroy(st->ch);
     cio_timer_free(st->timer);
-    free(st);
+    cio__free(st);
     return ar == ARES_ENOMEM ? -ENOMEM : -CIO_EDNS;
   }
   *out = st;
@@ -421,13 +424,13 @@ static void dns_state_free(dns_state *st) {
   if (dns_cur == st) dns_cur = NULL;
   ares_destroy(st->ch);
   cio_timer_free(st->timer);
-  free(st);
+  cio__free(st);
 }
 
 static void query_unref(dns_query *q) {
   if (--q->refs) return;
   if (q->res) ares_freeaddrinfo(q->res);
-  free(q);
+  cio__free(q);
 }
 
 static void dns_query_done(void *arg, int status, int timeouts, struct ares_addrinfo *res) {
@@ -469,7 +472,7 @@ static int dns_query_ares(const char *host, const struct addrinfo *hints, int po
     if (r < 0) return r;
   }
   dns_state *st = dns_cur;
-  dns_query *q = calloc(1, sizeof *q);
+  dns_query *q = cio__calloc(1, sizeof *q);
   if (!q) {
     if (st->waiters == 0) dns_state_free(st);
     return -ENOMEM;
@@ -477,10 +480,10 @@ static int dns_query_ares(const char *host, const struct addrinfo *hints, int po
   q->task = self;
   q->refs = 2; /* ours, and the callback's */
   struct ares_addrinfo_hints ah = {
-    .ai_family = hints->ai_family,
-    .ai_socktype = hints->ai_socktype,
-    .ai_protocol = hints->ai_protocol,
-    .ai_flags = (hints->ai_flags & AI_CANONNAME) ? ARES_AI_CANONNAME : 0,
+      .ai_family = hints->ai_family,
+      .ai_socktype = hints->ai_socktype,
+      .ai_protocol = hints->ai_protocol,
+      .ai_flags = (hints->ai_flags & AI_CANONNAME) ? ARES_AI_CANONNAME : 0,
   };
   st->waiters++;
   ares_getaddrinfo(st->ch, host, NULL, &ah, dns_query_done, q);
@@ -533,7 +536,7 @@ int cio_dns_configure(const cio_dns_opts *opts) {
   dns_config c;
   memset(&c, 0, sizeof c);
   if (opts) {
-    if (opts->timeout < 0 || opts->tries < 0) return -EINVAL;
+    if (opts->tries > DNS_MAX_TRIES) return -EINVAL;
     c.timeout = opts->timeout;
     c.tries = opts->tries;
     if (opts->servers) {

@@ -9,6 +9,10 @@
 #ifndef CIO_IO_INTERNAL_H
 #define CIO_IO_INTERNAL_H
 
+#include "base/alloc.h"
+#include "base/compiler.h"
+#include "base/fault.h"
+#include "base/list.h"
 #include "cio.h"
 #include "cio/io.h"
 #include "cio/net.h"
@@ -17,31 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define CIO_IO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CIO_IO_UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-/* ---- intrusive lists (the core's are private to it) ---- */
-
-typedef struct cio__ilink {
-  struct cio__ilink *next, *prev;
-} cio__ilink;
-
-static inline void cio__ilist_init(cio__ilink *h) { h->next = h->prev = h; }
-static inline bool cio__ilist_empty(const cio__ilink *h) { return h->next == h; }
-static inline void cio__ilist_push(cio__ilink *h, cio__ilink *n) {
-  n->prev = h->prev;
-  n->next = h;
-  h->prev->next = n;
-  h->prev = n;
-}
-/* Leaves n self-linked: removing twice is harmless. */
-static inline void cio__ilist_remove(cio__ilink *n) {
-  n->prev->next = n->next;
-  n->next->prev = n->prev;
-  n->next = n->prev = n;
-}
-#define cio__ilist_entry(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 
 /* ---- cancellation checks for calls that complete without waiting ----
  *
@@ -56,7 +35,7 @@ static inline void cio__ilist_remove(cio__ilink *n) {
 extern _Thread_local unsigned cio__io_budget;
 int cio__io_yield(void);
 static inline int cio__io_checkpoint(void) {
-  if (CIO_IO_UNLIKELY(--cio__io_budget == 0)) return cio__io_yield();
+  if (CIO_UNLIKELY(--cio__io_budget == 0)) return cio__io_yield();
   int r = cio_checkpoint();
   return r == -EPERM ? 0 : r;
 }
@@ -85,7 +64,24 @@ int cio__fd_watch(int fd, int dir, cio__fd_cb cb, void *arg);
 /* Disarm the callback of a direction (no-op if none). */
 void cio__fd_unwatch(int fd, int dir);
 
-/* ---- streams (stream.c) ---- */
+/* Select cases (cio/select.h) wait in the task slots of cio_wait_fd, woken
+ * with their case's code instead of the ready events, which stay in the
+ * table for the case to take.
+ *   arm:    register fd if needed and arm the slots of `events` for t with
+ *           code; *gen gets fd's generation (it changes when fd is
+ *           forgotten). 0 = armed; 1 = some of events is ready already
+ *           (nothing armed); -EBUSY when a slot is taken by another waiting
+ *           task or by t itself (two cases on one direction); or the
+ *           registration's error.
+ *   disarm: clear what arm did if it is still there (harmless otherwise).
+ *   take:   the ready subset of events (consumed), 0 if none or fd unknown.
+ *   gen:    fd's current generation (0 if the table never saw fd). */
+int cio__fd_arm(int fd, int events, cio_task *t, int code, uint32_t *gen);
+void cio__fd_disarm(int fd, int events, cio_task *t, uint32_t gen);
+int cio__fd_take(int fd, int events);
+uint32_t cio__fd_gen(int fd);
+
+/* ---- streams (stream*.c) ---- */
 
 /* cio_stream_new for an fd known to be a connected socket (no probing). */
 cio_stream *cio__stream_new_socket(int fd, const cio_stream_opts *opts);

@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,9 +37,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define ACCEPT_BURST 64
-#define BACKOFF_MIN 0.010
-#define BACKOFF_MAX 0.100
+#define ACCEPT_BURST      64
+#define BACKOFF_MIN       0.010
+#define BACKOFF_MAX       0.100
 #define HANDSHAKE_TIMEOUT 60.0 /* handshake_timeout = 0 (asyncio's default) */
 
 /* ---- addresses ---- */
@@ -72,7 +73,8 @@ int cio__addr_string(const struct sockaddr *sa, socklen_t len, char *buf, size_t
   } else if (sa->sa_family == AF_UNIX) {
     const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)sa;
     size_t plen = len > offsetof(struct sockaddr_un, sun_path)
-                      ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+                      ? len - offsetof(struct sockaddr_un, sun_path)
+                      : 0;
     if (plen && un->sun_path[0] == '\0') /* abstract: shown as @name */
       n = snprintf(buf, cap, "unix:@%.*s", (int)(plen - 1), un->sun_path + 1);
     else
@@ -103,7 +105,7 @@ static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len) {
 /* ---- connecting ---- */
 
 static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len) {
-  if (connect(fd, sa, len) == 0) return 0;
+  if (!cio__fault_errno(CIO__FAULT_CONNECT) && connect(fd, sa, len) == 0) return 0;
   if (errno != EINPROGRESS && errno != EINTR) return -errno;
   for (;;) {
     int r = cio_wait_fd(fd, CIO_WRITABLE);
@@ -152,7 +154,9 @@ static int open_tcp(const char *host, int port, const cio_connect_opts *opts, ci
   int fd = -1;
   r = -EHOSTUNREACH;
   for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = cio__fault_errno(CIO__FAULT_SOCKET)
+             ? -1
+             : socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       r = -errno;
       continue;
@@ -190,7 +194,9 @@ static int open_unix(const char *path, const cio_connect_opts *opts, cio_stream 
   socklen_t len = 0;
   int r = unix_addr(path, &un, &len);
   if (r < 0) return r;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = cio__fault_errno(CIO__FAULT_SOCKET)
+               ? -1
+               : socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   double backoff = 0.001;
   for (;;) {
@@ -225,17 +231,17 @@ int cio_open_unix_connection(const char *path, const cio_connect_opts *opts, cio
 /* ---- servers ---- */
 
 typedef struct waiter {
-  cio__ilink link;
+  cio__link link;
   cio_task *task;
 } waiter;
 
 typedef struct conn {
-  cio__ilink link;
+  cio__link link;
   cio_server *srv;
   cio_stream *s;
   cio_task *task;
-  uint64_t last_moved;   /* bytes received + bytes sent at the last sweep */
-  double idle_since;     /* 0: not looked at yet */
+  uint64_t last_moved; /* bytes received + bytes sent at the last sweep */
+  double idle_since;   /* 0: not looked at yet */
   uint8_t started;
   uint8_t cancelled;
 } conn;
@@ -244,60 +250,61 @@ struct cio_server {
   int lfd;
   int port;
   unsigned refs;
-  uint8_t closing;       /* no longer accepting */
+  uint8_t closing; /* no longer accepting */
   uint8_t freed;
-  uint8_t armed;         /* accept callback armed */
-  uint8_t cancel_phase;  /* past the grace period */
+  uint8_t armed;        /* accept callback armed */
+  uint8_t cancel_phase; /* past the grace period */
   cio_conn_handler handler;
   void *arg;
   cio_server_opts opts;
-  char *unix_path;       /* removed at close if still ours */
+  char *unix_path;   /* the Unix server's path as given ('@' = abstract) */
+  uint8_t unix_file; /* unix_path is a file, removed at close if still ours */
   dev_t unix_dev;
   ino_t unix_ino;
-  cio__ilink conns;
+  cio__link conns;
   size_t nconns;
-  cio_timer *retry;      /* accept backoff, or the rest of a burst */
+  cio_timer *retry; /* accept backoff, or the rest of a burst */
   double backoff;
-  cio_timer *sweep;      /* idle timeouts */
+  cio_timer *sweep; /* idle timeouts */
   double sweep_period;
   cio_loop *loop;
-  cio__ilink forever;    /* tasks in serve_forever */
-  cio__ilink closers;    /* tasks waiting for the last connection */
+  cio__link forever; /* tasks in serve_forever */
+  cio__link closers; /* tasks waiting for the last connection */
 };
 
 static void srv_unref(cio_server *srv) {
   if (--srv->refs > 0) return;
   cio_timer_free(srv->retry);
   cio_timer_free(srv->sweep);
-  free(srv->unix_path);
-  free(srv);
+  cio__free(srv->unix_path);
+  cio__free(srv);
 }
 
-static void wake_all(cio__ilink *list, int code) {
-  while (!cio__ilist_empty(list)) {
-    waiter *w = cio__ilist_entry(list->next, waiter, link);
-    cio__ilist_remove(&w->link);
+static void wake_all(cio__link *list, int code) {
+  while (!cio__list_empty(list)) {
+    waiter *w = cio__list_entry(list->next, waiter, link);
+    cio__list_remove(&w->link);
     cio_task_wake(w->task, code);
   }
 }
 
 /* Suspend on list. The caller holds a reference meanwhile. */
-static int wait_on(cio__ilink *list, const char *what) {
+static int wait_on(cio__link *list, const char *what) {
   waiter w;
   w.task = cio_current();
   if (!w.task) return -EPERM;
-  cio__ilist_push(list, &w.link);
+  cio__list_push_back(list, &w.link);
   int r = cio_suspend(what);
-  cio__ilist_remove(&w.link);
+  cio__list_remove(&w.link);
   return r;
 }
 
 static void conn_free(conn *c) {
   cio_server *srv = c->srv;
-  cio__ilist_remove(&c->link);
+  cio__list_remove(&c->link);
   cio_stream_free(c->s);
   cio_detach(c->task);
-  free(c);
+  cio__free(c);
   srv->nconns--;
   wake_all(&srv->closers, 0); /* they re-check what they wait for */
   srv_unref(srv);
@@ -322,6 +329,9 @@ static int conn_main(void *arg) {
   c->started = 1;
   int r = srv->opts.tls ? handshake(c) : 0;
   if (r == 0) r = srv->handler(c->s, srv->arg);
+  /* A peer that went away is how connections end, not a failure to report
+   * (the task is detached: debug mode reports negative statuses). */
+  if (r == -ECONNRESET || r == -EPIPE) r = 0;
   /* What the handler wrote but the peer has not taken yet still goes out,
    * unless the connection is being cancelled (then it is dropped). */
   if (cio_stream_write_buffered(c->s) && !c->cancelled && !srv->cancel_phase) {
@@ -344,9 +354,9 @@ static void cancel_conn(conn *c) {
 static void cancel_all(cio_server *srv) {
   srv->cancel_phase = 1;
   cio_task *self = cio_current();
-  cio__ilink *l = srv->conns.next;
+  cio__link *l = srv->conns.next;
   while (l != &srv->conns) {
-    conn *c = cio__ilist_entry(l, conn, link);
+    conn *c = cio__list_entry(l, conn, link);
     l = l->next; /* c may be freed */
     if (c->task != self) cancel_conn(c);
   }
@@ -356,8 +366,8 @@ static void cancel_all(cio_server *srv) {
  * itself), else 0. */
 static size_t own_conns(cio_server *srv) {
   cio_task *self = cio_current();
-  for (cio__ilink *l = srv->conns.next; l != &srv->conns; l = l->next)
-    if (cio__ilist_entry(l, conn, link)->task == self) return 1;
+  for (cio__link *l = srv->conns.next; l != &srv->conns; l = l->next)
+    if (cio__list_entry(l, conn, link)->task == self) return 1;
   return 0;
 }
 
@@ -365,9 +375,9 @@ static void sweep_fire(void *arg) {
   cio_server *srv = arg;
   double idle = srv->opts.idle_timeout;
   double now = cio_loop_time(cio_loop_current());
-  for (cio__ilink *l = srv->conns.next, *next; l != &srv->conns; l = next) {
+  for (cio__link *l = srv->conns.next, *next; l != &srv->conns; l = next) {
     next = l->next;
-    conn *c = cio__ilist_entry(l, conn, link);
+    conn *c = cio__list_entry(l, conn, link);
     if (!c->started || c->cancelled) continue;
     /* Progress either way: a long response to a slow reader is not idle. */
     uint64_t moved = cio__stream_rx_bytes(c->s) + cio__stream_tx_bytes(c->s);
@@ -381,24 +391,38 @@ static void sweep_fire(void *arg) {
   if (srv->nconns) cio_timer_start(srv->sweep, srv->sweep_period);
 }
 
-static void start_conn(cio_server *srv, int fd) {
-  conn *c = calloc(1, sizeof *c);
+/* "conn <peer>": the handler task's name, for task dumps and debug reports.
+ * A Unix-domain client is usually unnamed: the server's path stands in. */
+static void conn_name(const cio_server *srv, const struct sockaddr_storage *ss, socklen_t len,
+                      char *buf, size_t cap) {
+  memcpy(buf, "conn ", 6);
+  if (ss->ss_family == AF_UNIX && srv->unix_path &&
+      len <= (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1)
+    snprintf(buf + 5, cap - 5, "unix:%s", srv->unix_path);
+  else if (cio__addr_string((const struct sockaddr *)ss, len, buf + 5, cap - 5) < 0)
+    buf[4] = '\0';
+}
+
+static void start_conn(cio_server *srv, int fd, const struct sockaddr_storage *ss, socklen_t len) {
+  conn *c = cio__calloc(1, sizeof *c);
   cio_stream *s = c ? cio__stream_new_socket(fd, &srv->opts.stream) : NULL;
   if (!s) {
-    free(c);
+    cio__free(c);
     close(fd);
     return;
   }
   c->srv = srv;
   c->s = s;
-  cio_spawn_opts so = {.name = NULL, .stack_size = srv->opts.stack_size};
+  char name[128];
+  conn_name(srv, ss, len, name, sizeof name);
+  cio_spawn_opts so = {.name = name, .stack_size = srv->opts.stack_size};
   c->task = cio_spawn_ex(conn_main, c, &so);
   if (!c->task) {
     cio_stream_free(s);
-    free(c);
+    cio__free(c);
     return;
   }
-  cio__ilist_push(&srv->conns, &c->link);
+  cio__list_push_back(&srv->conns, &c->link);
   srv->nconns++;
   srv->refs++;
   if (srv->sweep && !cio_timer_active(srv->sweep)) cio_timer_start(srv->sweep, srv->sweep_period);
@@ -408,18 +432,21 @@ static void accept_ready(void *arg, int res);
 
 static void accept_some(cio_server *srv) {
   for (int i = 0; i < ACCEPT_BURST; i++) {
-    int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = cio__fault_errno(CIO__FAULT_ACCEPT)
+                 ? -1
+                 : accept4(srv->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       srv->backoff = BACKOFF_MIN;
-      start_conn(srv, fd);
+      start_conn(srv, fd, &ss, len);
       continue;
     }
     switch (errno) {
     case EINTR:
     case ECONNABORTED:
     case EPROTO:
-    case EPERM: /* refused by a firewall rule: that connection only */
-      continue;
+    case EPERM: /* refused by a firewall rule: that connection only */ continue;
     case EAGAIN: {
       int r = cio__fd_watch(srv->lfd, CIO_READABLE, accept_ready, srv);
       if (r == 1) continue; /* reported ready meanwhile: try again */
@@ -429,8 +456,7 @@ static void accept_some(cio_server *srv) {
       }
       break; /* could not arm: retry from the timer */
     }
-    default:
-      break; /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: back off */
+    default: break; /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: back off */
     }
     cio_timer_start(srv->retry, srv->backoff);
     srv->backoff = srv->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : srv->backoff * 2;
@@ -462,10 +488,9 @@ static void stop_accepting(cio_server *srv) {
   timer_stop(srv, srv->retry);
   if (srv->armed) cio__fd_unwatch(srv->lfd, CIO_READABLE);
   srv->armed = 0;
-  if (srv->unix_path) {
+  if (srv->unix_file) {
     struct stat st;
-    if (stat(srv->unix_path, &st) == 0 && st.st_dev == srv->unix_dev &&
-        st.st_ino == srv->unix_ino)
+    if (stat(srv->unix_path, &st) == 0 && st.st_dev == srv->unix_dev && st.st_ino == srv->unix_ino)
       unlink(srv->unix_path);
   }
   cio_close(srv->lfd);
@@ -473,9 +498,11 @@ static void stop_accepting(cio_server *srv) {
   wake_all(&srv->forever, 0);
 }
 
-static int listen_fd(int family, const struct sockaddr *sa, socklen_t len,
-                     const cio_server_opts *o, int v6only) {
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+static int listen_fd(int family, const struct sockaddr *sa, socklen_t len, const cio_server_opts *o,
+                     int v6only) {
+  int fd = cio__fault_errno(CIO__FAULT_SOCKET)
+               ? -1
+               : socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1, r = 0;
   if (family != AF_UNIX) {
@@ -487,7 +514,7 @@ static int listen_fd(int family, const struct sockaddr *sa, socklen_t len,
     /* Accepted sockets inherit it: no setsockopt per connection. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  int backlog = o && o->backlog > 0 ? o->backlog : 511;
+  int backlog = !o || !o->backlog ? 511 : o->backlog > INT_MAX ? INT_MAX : (int)o->backlog;
   if (!r && (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0)) r = -errno;
   if (r) {
     close(fd);
@@ -496,9 +523,10 @@ static int listen_fd(int family, const struct sockaddr *sa, socklen_t len,
   return fd;
 }
 
-static cio_server *server_new(int lfd, cio_conn_handler handler, void *arg,
-                              const cio_server_opts *opts) {
-  cio_server *srv = calloc(1, sizeof *srv);
+/* Takes lfd (closed on failure). Returns 0 or -ENOMEM. */
+static int server_new(int lfd, cio_conn_handler handler, void *arg, const cio_server_opts *opts,
+                      cio_server **out) {
+  cio_server *srv = cio__calloc(1, sizeof *srv);
   if (!srv) goto fail;
   srv->lfd = lfd;
   srv->refs = 1;
@@ -506,9 +534,9 @@ static cio_server *server_new(int lfd, cio_conn_handler handler, void *arg,
   srv->arg = arg;
   if (opts) srv->opts = *opts;
   srv->backoff = BACKOFF_MIN;
-  cio__ilist_init(&srv->conns);
-  cio__ilist_init(&srv->forever);
-  cio__ilist_init(&srv->closers);
+  cio__list_init(&srv->conns);
+  cio__list_init(&srv->forever);
+  cio__list_init(&srv->closers);
   cio_loop *loop = cio_loop_current();
   srv->loop = loop;
   srv->retry = cio_timer_new(loop, retry_fire, srv);
@@ -525,22 +553,26 @@ static cio_server *server_new(int lfd, cio_conn_handler handler, void *arg,
     if (ss.ss_family == AF_INET) srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   }
-  accept_some(srv);
-  return srv;
+  *out = srv;
+  return 0;
 fail:
   if (srv) {
     cio_timer_free(srv->retry);
     cio_timer_free(srv->sweep);
-    free(srv);
+    cio__free(srv);
   }
   close(lfd);
-  errno = ENOMEM;
-  return NULL;
+  return -ENOMEM;
 }
 
-static int check_server_args(cio_conn_handler handler, const cio_server_opts *opts) {
+/* The checks both starts make first; a cancellation point. */
+static int check_server_args(cio_conn_handler handler, cio_server **out) {
+  if (!out) return -EINVAL;
+  *out = NULL;
   if (!handler) return -EINVAL;
   if (!cio_loop_current()) return -EPERM;
+  int r = cio__io_checkpoint();
+  if (r < 0) return r;
   return cio_io_init(cio_loop_current());
 }
 
@@ -561,14 +593,11 @@ static int listen_any(int port, const cio_server_opts *opts) {
   return listen_fd(AF_INET, (struct sockaddr *)&a4, sizeof a4, opts, -1);
 }
 
-cio_server *cio_start_server(const char *host, int port, cio_conn_handler handler, void *arg,
-                             const cio_server_opts *opts) {
-  int r = check_server_args(handler, opts);
-  if (!r && (port < 0 || port > 65535)) r = -EINVAL;
-  if (r < 0) {
-    errno = -r;
-    return NULL;
-  }
+int cio_start_server(const char *host, int port, cio_conn_handler handler, void *arg,
+                     const cio_server_opts *opts, cio_server **out) {
+  int r = check_server_args(handler, out);
+  if (r < 0) return r;
+  if (port < 0 || port > 65535) return -EINVAL;
   int fd;
   if (!host || !*host) {
     fd = listen_any(port, opts);
@@ -584,51 +613,53 @@ cio_server *cio_start_server(const char *host, int port, cio_conn_handler handle
     }
     cio__resolve_free(res);
   }
-  if (fd < 0) {
-    errno = -fd;
-    return NULL;
-  }
-  return server_new(fd, handler, arg, opts);
+  if (fd < 0) return fd;
+  cio_server *srv;
+  if ((r = server_new(fd, handler, arg, opts, &srv)) < 0) return r;
+  accept_some(srv);
+  *out = srv;
+  return 0;
 }
 
-cio_server *cio_start_unix_server(const char *path, cio_conn_handler handler, void *arg,
-                                  const cio_server_opts *opts) {
+int cio_start_unix_server(const char *path, cio_conn_handler handler, void *arg,
+                          const cio_server_opts *opts, cio_server **out) {
   struct sockaddr_un un;
   socklen_t len = 0;
-  int r = check_server_args(handler, opts);
-  if (!r) r = unix_addr(path, &un, &len);
-  if (r < 0) {
-    errno = -r;
-    return NULL;
-  }
+  int r = check_server_args(handler, out);
+  if (r < 0) return r;
+  if ((r = unix_addr(path, &un, &len)) < 0) return r;
+  int file = path[0] != '@';
+  char *copy = cio__strdup(path);
+  if (!copy) return -ENOMEM;
   struct stat st;
   /* A socket file left by a previous run is stale (asyncio removes it too). */
-  if (path[0] != '@' && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+  if (file && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
   int fd = listen_fd(AF_UNIX, (struct sockaddr *)&un, len, opts, -1);
   if (fd < 0) {
-    errno = -fd;
-    return NULL;
+    cio__free(copy);
+    return fd;
   }
-  char *copy = NULL;
-  if (path[0] != '@') {
-    copy = strdup(path);
-    if (!copy || stat(path, &st) < 0) {
-      free(copy);
-      close(fd);
-      errno = ENOMEM;
-      return NULL;
-    }
+  if (file && stat(path, &st) < 0) {
+    r = -errno;
+    close(fd);
+    cio__free(copy);
+    return r;
   }
-  cio_server *srv = server_new(fd, handler, arg, opts);
-  if (!srv) {
-    if (copy) unlink(path);
-    free(copy);
-    return NULL;
+  cio_server *srv;
+  if ((r = server_new(fd, handler, arg, opts, &srv)) < 0) {
+    if (file) unlink(path);
+    cio__free(copy);
+    return r;
   }
   srv->unix_path = copy;
-  srv->unix_dev = st.st_dev;
-  srv->unix_ino = st.st_ino;
-  return srv;
+  srv->unix_file = (uint8_t)file;
+  if (file) {
+    srv->unix_dev = st.st_dev;
+    srv->unix_ino = st.st_ino;
+  }
+  accept_some(srv);
+  *out = srv;
+  return 0;
 }
 
 int cio_server_port(const cio_server *srv) { return srv->port; }
@@ -659,12 +690,11 @@ int cio_server_close(cio_server *srv, double grace) {
   stop_accepting(srv);
   size_t mine = own_conns(srv); /* called from a handler: do not wait for it */
   int r = 0;
-  if (srv->nconns > mine && grace > 0 && !srv->cancel_phase) {
-    cio_timeout_scope sc;
-    cio_timeout_begin(&sc, grace);
+  if (srv->nconns > mine && grace != 0 && !srv->cancel_phase) {
+    cio_timeout_scope sc; /* grace < 0 (CIO_FOREVER): as long as they take */
+    if (grace > 0) cio_timeout_begin(&sc, grace);
     while (srv->nconns > mine && r == 0) r = wait_on(&srv->closers, "server close (grace)");
-    int ours = cio_timeout_end(&sc);
-    if (r == -ETIMEDOUT && ours) r = 0;
+    if (grace > 0 && cio_timeout_end(&sc) && r == -ETIMEDOUT) r = 0;
   }
   cancel_all(srv);
   while (r == 0 && srv->nconns > mine) r = wait_on(&srv->closers, "server close");

@@ -39,25 +39,36 @@ extern char **environ;
 enum { RUNNING, REAPED, LOST };
 
 struct follower {
-  cio__ilink link; /* first member */
+  cio__link link;
   cio_task *task;
 };
 
 struct cio_process {
   pid_t pid;
-  int pidfd;            /* -1: SIGCHLD fallback */
-  bool sigchld_ref;     /* fallback: holds an interest in SIGCHLD */
+  int pidfd;        /* -1: SIGCHLD fallback */
+  bool sigchld_ref; /* fallback: holds an interest in SIGCHLD */
   int state;
-  int status;           /* wait status once REAPED */
-  cio_task *leader;     /* the task sleeping on the exit watch, if any */
-  cio__ilink followers;
+  int status;       /* wait status once REAPED */
+  cio_task *leader; /* the task sleeping on the exit watch, if any */
+  cio__link followers;
   cio_stream *in, *out, *err;
   bool kill_on_free;
+  unsigned users; /* tasks inside a call that suspends */
+  bool freed;     /* cio_process_free ran: the last user frees */
 };
 
+static void enter(cio_process *p) { p->users++; }
+
+/* A task leaves a call it may have suspended in. Returns r, or -EBADF when
+ * p was freed meanwhile (the last such task frees its memory). */
+static int leave(cio_process *p, int r) {
+  bool freed = p->freed;
+  if (--p->users == 0 && freed) cio__free(p);
+  return freed ? -EBADF : r;
+}
+
 static void stream_free(cio_stream *s) {
-  if (s)
-    cio_stream_free(s);
+  if (s) cio_stream_free(s);
 }
 
 /* ---- pidfds ---- */
@@ -71,15 +82,12 @@ static int pidfd_open_(pid_t pid) {
     no = e && *e && strcmp(e, "0") != 0;
     atomic_store(&no_pidfd, no);
   }
-  if (no)
-    return -ENOSYS;
+  if (no) return -ENOSYS;
 #ifdef SYS_pidfd_open
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (fd >= 0)
-    return fd;
+  if (fd >= 0) return fd;
   int e = errno;
-  if (e == ENOSYS || e == EPERM)
-    atomic_store(&no_pidfd, 1); /* kernel < 5.3 or a seccomp filter */
+  if (e == ENOSYS || e == EPERM) atomic_store(&no_pidfd, 1); /* kernel < 5.3 or a seccomp filter */
   return -e;
 #else
   atomic_store(&no_pidfd, 1);
@@ -89,8 +97,7 @@ static int pidfd_open_(pid_t pid) {
 
 static int pidfd_signal(int pidfd, int signo) {
 #ifdef SYS_pidfd_send_signal
-  if (syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) == 0)
-    return 0;
+  if (syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) == 0) return 0;
   return -errno;
 #else
   (void)pidfd;
@@ -119,13 +126,11 @@ static bool rp_sweep(void) {
     int st;
     pid_t r = waitpid(rp_v[i].pid, &st, WNOHANG);
     if (r == rp_v[i].pid || (r < 0 && errno == ECHILD)) {
-      if (rp_v[i].pidfd >= 0)
-        close(rp_v[i].pidfd);
+      if (rp_v[i].pidfd >= 0) close(rp_v[i].pidfd);
       rp_v[i] = rp_v[--rp_len];
       continue;
     }
-    if (rp_v[i].pidfd < 0)
-      polling = true;
+    if (rp_v[i].pidfd < 0) polling = true;
     i++;
   }
   return polling;
@@ -147,7 +152,7 @@ static void *reaper_main(void *unused) {
       break;
     }
     if (fds_cap < rp_len + 1) {
-      struct pollfd *nf = realloc(fds, (rp_len + 1) * sizeof *fds);
+      struct pollfd *nf = cio__realloc(fds, (rp_len + 1) * sizeof *fds);
       if (!nf) { /* retry later with what we have */
         pthread_mutex_unlock(&rp_mu);
         poll(NULL, 0, 50);
@@ -159,15 +164,14 @@ static void *reaper_main(void *unused) {
     nfds_t n = 0;
     fds[n++] = (struct pollfd){.fd = rp_efd, .events = POLLIN};
     for (size_t i = 0; i < rp_len; i++)
-      if (rp_v[i].pidfd >= 0)
-        fds[n++] = (struct pollfd){.fd = rp_v[i].pidfd, .events = POLLIN};
+      if (rp_v[i].pidfd >= 0) fds[n++] = (struct pollfd){.fd = rp_v[i].pidfd, .events = POLLIN};
     pthread_mutex_unlock(&rp_mu);
     poll(fds, n, polling ? 50 : -1);
     uint64_t v;
     while (read(rp_efd, &v, sizeof v) > 0) {
     }
   }
-  free(fds);
+  cio__free(fds);
   return NULL;
 }
 
@@ -181,7 +185,7 @@ static int reaper_add(pid_t pid, int pidfd) {
   }
   if (rp_len == rp_cap) {
     size_t cap = rp_cap ? 2 * rp_cap : 16;
-    struct orphan *nv = realloc(rp_v, cap * sizeof *nv);
+    struct orphan *nv = cio__realloc(rp_v, cap * sizeof *nv);
     if (!nv) {
       r = -ENOMEM;
       goto out;
@@ -229,15 +233,12 @@ static void release_watch(cio_process *p) {
 
 /* 1 if the child is gone (REAPED or LOST), 0 if it runs, or -errno. */
 static int reap(cio_process *p) {
-  if (p->state != RUNNING)
-    return 1;
+  if (p->state != RUNNING) return 1;
   int st;
   pid_t r;
-  do
-    r = waitpid(p->pid, &st, WNOHANG);
+  do r = waitpid(p->pid, &st, WNOHANG);
   while (r < 0 && errno == EINTR);
-  if (r == 0)
-    return 0;
+  if (r == 0) return 0;
   if (r == p->pid) {
     p->state = REAPED;
     p->status = st;
@@ -250,56 +251,44 @@ static int reap(cio_process *p) {
    * must look again (closing the pidfd wakes it with -EBADF; the SIGCHLD
    * fallback needs a wake-up). */
   release_watch(p);
-  if (p->leader && p->leader != cio_current())
-    cio_task_wake(p->leader, -EBADF);
+  if (p->leader && p->leader != cio_current()) cio_task_wake(p->leader, -EBADF);
   return 1;
 }
 
-static int outcome(const cio_process *p) {
-  return p->state == REAPED ? p->status : -ECHILD;
-}
+static int outcome(const cio_process *p) { return p->state == REAPED ? p->status : -ECHILD; }
 
 int cio_process_poll(cio_process *p) {
-  if (!p)
-    return -EINVAL;
+  if (!p) return -EINVAL;
   int r = reap(p);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   return r ? outcome(p) : -EAGAIN;
 }
 
-static void wake_followers(cio_process *p) {
-  while (p->followers.next != &p->followers) {
-    struct follower *f = (struct follower *)(void *)p->followers.next;
-    cio__ilist_remove(&f->link);
-    cio_task_wake(f->task, 0);
-  }
+static void wake_followers(cio_process *p, int code) {
+  cio__link *l;
+  while ((l = cio__list_pop_front(&p->followers)))
+    cio_task_wake(cio__list_entry(l, struct follower, link)->task, code);
 }
 
-int cio_process_wait(cio_process *p) {
-  if (!p)
-    return -EINVAL;
-  if (!cio_current())
-    return -EPERM;
+static int process_wait(cio_process *p) {
   for (bool waited = false;; waited = true) {
     uint64_t seq = p->sigchld_ref ? cio__signal_seq(SIGCHLD) : 0;
     int r = reap(p);
     if (r != 0) {
       if (!waited) { /* done without waiting: still a cancellation point */
         int c = cio_yield();
-        if (c < 0)
-          return c;
+        if (c < 0) return c;
       }
       return r < 0 ? r : outcome(p);
     }
     if (p->leader) {
       struct follower f;
       f.task = cio_current();
-      cio__ilist_push(&p->followers, &f.link);
+      cio__list_push_back(&p->followers, &f.link);
       r = cio_suspend("process wait");
-      cio__ilist_remove(&f.link);
-      if (r < 0)
-        return r;
+      cio__list_remove(&f.link);
+      if (p->freed) return -EBADF;
+      if (r < 0) return r;
       continue;
     }
     p->leader = cio_current();
@@ -308,31 +297,33 @@ int cio_process_wait(cio_process *p) {
     else
       r = cio__signal_wait_seq(SIGCHLD, seq);
     p->leader = NULL;
-    wake_followers(p);
+    wake_followers(p, 0);
+    if (p->freed) return -EBADF;
     if (r == -EBADF && p->state != RUNNING)
       continue; /* reaped under us: the next turn returns the outcome */
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
 }
 
+int cio_process_wait(cio_process *p) {
+  if (!p) return -EINVAL;
+  if (!cio_current()) return -EPERM;
+  enter(p);
+  return leave(p, process_wait(p));
+}
+
 int cio_process_returncode(int st) {
-  if (WIFEXITED(st))
-    return WEXITSTATUS(st);
-  if (WIFSIGNALED(st))
-    return -WTERMSIG(st);
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return -WTERMSIG(st);
   return st;
 }
 
 int cio_process_send_signal(cio_process *p, int signo) {
-  if (!p || signo < 0 || signo >= NSIG)
-    return -EINVAL;
-  if (p->state != RUNNING)
-    return -ESRCH;
+  if (!p || signo < 0 || signo >= NSIG) return -EINVAL;
+  if (p->state != RUNNING) return -ESRCH;
   if (p->pidfd >= 0) {
     int r = pidfd_signal(p->pidfd, signo);
-    if (r != -ENOSYS)
-      return r;
+    if (r != -ENOSYS) return r;
   }
   /* Not reaped yet, so the pid cannot have been recycled. */
   return kill(p->pid, signo) == 0 ? 0 : -errno;
@@ -347,35 +338,41 @@ cio_stream *cio_process_stdout(cio_process *p) { return p ? p->out : NULL; }
 cio_stream *cio_process_stderr(cio_process *p) { return p ? p->err : NULL; }
 
 int cio_process_close_stdin(cio_process *p) {
-  if (!p)
-    return -EINVAL;
+  if (!p) return -EINVAL;
   cio_stream *s = p->in;
-  if (!s)
-    return 0;
+  if (!s) return 0;
+  enter(p);
   int r = cio_stream_flush(s);
-  p->in = NULL;
-  cio_stream_free(s);
-  return r == -EPIPE || r == -ECONNRESET ? 0 : r;
+  if (p->freed) /* the stream went with p */
+    return leave(p, r);
+  if (p->in == s) { /* not closed by another task meanwhile */
+    p->in = NULL;
+    cio_stream_free(s);
+  }
+  return leave(p, r == -EPIPE || r == -ECONNRESET ? 0 : r);
 }
 
 void cio_process_free(cio_process *p) {
-  if (!p)
-    return;
+  if (!p || p->freed) return;
+  p->freed = true;
   stream_free(p->in);
   stream_free(p->out);
   stream_free(p->err);
+  p->in = p->out = p->err = NULL;
+  /* Tasks waiting in p: a leader on the SIGCHLD fallback needs a wake-up
+   * (one on the pidfd gets -EBADF when it is closed below). */
+  wake_followers(p, -EBADF);
+  if (p->leader) cio_task_wake(p->leader, -EBADF);
   if (reap(p) == 0) {
-    if (p->kill_on_free)
-      cio_process_kill(p);
+    if (p->kill_on_free) cio_process_kill(p);
     int fd = p->pidfd;
-    if (fd >= 0)
-      cio_fd_forget(fd); /* the reaper polls it now */
+    if (fd >= 0) cio_fd_forget(fd); /* the reaper polls it now */
     if (reaper_add(p->pid, fd) < 0 && fd >= 0)
       close(fd); /* no memory or thread: a zombie until we exit, no fd leak */
     p->pidfd = -1;
   }
   release_watch(p);
-  free(p);
+  if (p->users == 0) cio__free(p);
 }
 
 /* ---- spawning ---- */
@@ -383,13 +380,11 @@ void cio_process_free(cio_process *p) {
 /* An fd for the child at a number >= 3, so that the dup2() onto 0..2 in the
  * child always copies (dup2(fd, fd) would keep close-on-exec set). */
 static int high_fd(int fd) {
-  if (fd >= 3)
-    return fd;
+  if (fd >= 3) return fd;
   int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   int e = errno;
   close(fd);
-  if (h < 0)
-    return -e;
+  if (h < 0) return -e;
   return h;
 }
 
@@ -400,10 +395,8 @@ struct plumbing {
 
 static void plumbing_close(struct plumbing *pl) {
   for (int i = 0; i < 3; i++) {
-    if (pl->child[i] >= 0)
-      close(pl->child[i]);
-    if (pl->parent[i] >= 0)
-      close(pl->parent[i]);
+    if (pl->child[i] >= 0) close(pl->child[i]);
+    if (pl->parent[i] >= 0) close(pl->parent[i]);
     pl->child[i] = pl->parent[i] = -1;
   }
 }
@@ -412,34 +405,27 @@ static int plumb_one(struct plumbing *pl, int i, const cio_stdio *io) {
   int fd = -1;
   switch (io->mode) {
   case CIO_STDIO_INHERIT:
-  case CIO_STDIO_STDOUT: /* a file action, see spawn() */
-    return 0;
+  case CIO_STDIO_STDOUT: /* a file action, see spawn() */ return 0;
   case CIO_STDIO_PIPE: {
     int pp[2];
-    if (pipe2(pp, O_CLOEXEC) < 0)
-      return -errno;
+    if (cio__fault_errno(CIO__FAULT_SOCKET) || pipe2(pp, O_CLOEXEC) < 0) return -errno;
     pl->parent[i] = i == 0 ? pp[1] : pp[0];
     fd = i == 0 ? pp[0] : pp[1];
     break;
   }
   case CIO_STDIO_DEVNULL:
     fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-      return -errno;
+    if (fd < 0) return -errno;
     break;
   case CIO_STDIO_FD:
-    if (io->fd < 0)
-      return -EINVAL;
+    if (io->fd < 0) return -EINVAL;
     fd = fcntl(io->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0)
-      return -errno;
+    if (fd < 0) return -errno;
     break;
-  default:
-    return -EINVAL;
+  default: return -EINVAL;
   }
   fd = high_fd(fd);
-  if (fd < 0)
-    return fd;
+  if (fd < 0) return fd;
   pl->child[i] = fd;
   return 0;
 }
@@ -448,11 +434,9 @@ static int plumb_one(struct plumbing *pl, int i, const cio_stdio *io) {
  * the exec family takes (the strings are not copied, nor written). */
 static char **strv_dup(const char *const *v) {
   size_t n = 0;
-  while (v[n])
-    n++;
-  char **c = malloc((n + 1) * sizeof *c);
-  if (c)
-    memcpy(c, v, (n + 1) * sizeof *c);
+  while (v[n]) n++;
+  char **c = cio__malloc((n + 1) * sizeof *c);
+  if (c) memcpy(c, v, (n + 1) * sizeof *c);
   return c;
 }
 
@@ -464,20 +448,16 @@ static int spawn(const char *const *argv, const cio_process_opts *o, const struc
   char **ev = o->env ? strv_dup(o->env) : environ;
   int e = (!av || !ev) ? ENOMEM : 0;
   if (e) {
-    free(av);
-    if (o->env)
-      free(ev);
+    cio__free(av);
+    if (o->env) cio__free(ev);
     return -e;
   }
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&at);
   for (int i = 0; i < 3 && !e; i++)
-    if (pl->child[i] >= 0)
-      e = posix_spawn_file_actions_adddup2(&fa, pl->child[i], i);
-  if (!e && o->err.mode == CIO_STDIO_STDOUT)
-    e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  if (!e && o->cwd)
-    e = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    if (pl->child[i] >= 0) e = posix_spawn_file_actions_adddup2(&fa, pl->child[i], i);
+  if (!e && o->err.mode == CIO_STDIO_STDOUT) e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (!e && o->cwd) e = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 
   /* Start from a clean signal state: nothing blocked, and SIGPIPE/SIGXFSZ
    * at default (cio may have set SIGPIPE to SIG_IGN; Python's
@@ -491,15 +471,11 @@ static int spawn(const char *const *argv, const cio_process_opts *o, const struc
   sigaddset(&def, SIGXFSZ);
   if (o->new_process_group) {
     flags |= POSIX_SPAWN_SETPGROUP;
-    if (!e)
-      e = posix_spawnattr_setpgroup(&at, 0);
+    if (!e) e = posix_spawnattr_setpgroup(&at, 0);
   }
-  if (!e)
-    e = posix_spawnattr_setsigmask(&at, &none);
-  if (!e)
-    e = posix_spawnattr_setsigdefault(&at, &def);
-  if (!e)
-    e = posix_spawnattr_setflags(&at, flags);
+  if (!e) e = posix_spawnattr_setsigmask(&at, &none);
+  if (!e) e = posix_spawnattr_setsigdefault(&at, &def);
+  if (!e) e = posix_spawnattr_setflags(&at, flags);
   if (!e) {
     if (strchr(argv[0], '/'))
       e = posix_spawn(pid, argv[0], &fa, &at, av, ev);
@@ -508,35 +484,29 @@ static int spawn(const char *const *argv, const cio_process_opts *o, const struc
   }
   posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
-  free(av);
-  if (o->env)
-    free(ev);
+  cio__free(av);
+  if (o->env) cio__free(ev);
   return -e;
 }
 
 int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio_process **out) {
   static const cio_process_opts defaults;
   const cio_process_opts *o = opts ? opts : &defaults;
-  if (!out)
-    return -EINVAL;
+  if (!out) return -EINVAL;
   *out = NULL;
   if (!argv || !argv[0] || !argv[0][0] || o->in.mode == CIO_STDIO_STDOUT ||
       o->out.mode == CIO_STDIO_STDOUT)
     return -EINVAL;
-  if (!cio_loop_current())
-    return -ENOENT;
+  if (!cio_loop_current()) return -ENOENT;
 
   struct plumbing pl = {{-1, -1, -1}, {-1, -1, -1}};
   const cio_stdio *ios[3] = {&o->in, &o->out, &o->err};
   int r = 0;
-  for (int i = 0; i < 3 && r == 0; i++)
-    r = plumb_one(&pl, i, ios[i]);
-  if (r == 0 && o->in.mode == CIO_STDIO_PIPE)
-    r = cio__signal_ignore_sigpipe();
+  for (int i = 0; i < 3 && r == 0; i++) r = plumb_one(&pl, i, ios[i]);
+  if (r == 0 && o->in.mode == CIO_STDIO_PIPE) r = cio__signal_ignore_sigpipe();
 
-  cio_process *p = r == 0 ? calloc(1, sizeof *p) : NULL;
-  if (r == 0 && !p)
-    r = -ENOMEM;
+  cio_process *p = r == 0 ? cio__calloc(1, sizeof *p) : NULL;
+  if (r == 0 && !p) r = -ENOMEM;
   if (r < 0) {
     plumbing_close(&pl);
     return r;
@@ -544,27 +514,25 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
   p->pidfd = -1;
   p->state = RUNNING;
   p->kill_on_free = o->kill_on_free != 0;
-  cio__ilist_init(&p->followers);
+  cio__list_init(&p->followers);
 
   /* The streams first: once the child runs, nothing may fail any more. */
   cio_stream **ss[3] = {&p->in, &p->out, &p->err};
   for (int i = 0; i < 3 && r == 0; i++) {
-    if (pl.parent[i] < 0)
-      continue;
+    if (pl.parent[i] < 0) continue;
     *ss[i] = cio_stream_new(pl.parent[i], &o->stream);
     if (!*ss[i])
       r = -(errno ? errno : ENOMEM);
     else
       pl.parent[i] = -1; /* the stream owns it */
   }
-  if (r == 0)
-    r = spawn(argv, o, &pl, &p->pid);
+  if (r == 0) r = spawn(argv, o, &pl, &p->pid);
   plumbing_close(&pl); /* the child's ends (and any parent end left over) */
   if (r < 0) {
     stream_free(p->in);
     stream_free(p->out);
     stream_free(p->err);
-    free(p);
+    cio__free(p);
     return r;
   }
 
@@ -585,8 +553,7 @@ int cio_process_spawn(const char *const *argv, const cio_process_opts *opts, cio
 
 int cio_process_shell(const char *cmd, const cio_process_opts *opts, cio_process **out) {
   if (!cmd) {
-    if (out)
-      *out = NULL;
+    if (out) *out = NULL;
     return -EINVAL;
   }
   const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
@@ -596,7 +563,7 @@ int cio_process_shell(const char *cmd, const cio_process_opts *opts, cio_process
 /* ---- communicate ---- */
 
 struct sink {
-  cio_stream *s;
+  cio_stream **sp; /* in the process: NULL once it is freed */
   bool keep;
   char *buf;
   size_t len, cap;
@@ -617,11 +584,13 @@ static int comm_write(void *arg) {
   int r = 0;
   for (size_t off = 0; off < c->len && r == 0;) {
     size_t n = c->len - off < 65536 ? c->len - off : 65536;
+    if (!c->p->in) /* closed or freed by another task */
+      return -EBADF;
     r = cio_stream_write(c->p->in, in + off, n);
-    if (r == 0)
-      r = cio_stream_drain(c->p->in);
+    if (r == 0) r = cio_stream_drain(c->p->in);
     off += n;
   }
+  if (c->p->freed) return r < 0 ? r : -EBADF;
   if (r == -EPIPE || r == -ECONNRESET)
     r = 0; /* the child did not read it all: not an error (asyncio agrees) */
   int r2 = cio_process_close_stdin(c->p);
@@ -630,7 +599,7 @@ static int comm_write(void *arg) {
 
 static bool sink_init(struct sink *k) {
   k->cap = 65536;
-  k->buf = malloc(k->cap);
+  k->buf = cio__malloc(k->cap);
   return k->buf != NULL;
 }
 
@@ -643,94 +612,87 @@ static int comm_read(void *arg) {
     if (k->keep) {
       if (k->cap - k->len < 16384) {
         size_t cap = 2 * k->cap;
-        char *nb = realloc(k->buf, cap);
-        if (!nb)
-          return -ENOMEM;
+        char *nb = cio__realloc(k->buf, cap);
+        if (!nb) return -ENOMEM;
         k->buf = nb;
         k->cap = cap;
       }
       dst = k->buf + k->len;
       room = k->cap - k->len - 1; /* room for the NUL */
     }
-    ssize_t n = cio_stream_read(k->s, dst, room);
-    if (n < 0)
-      return (int)n;
-    if (n == 0)
-      return 0;
-    if (k->keep)
-      k->len += (size_t)n;
+    if (!*k->sp) /* freed by another task */
+      return -EBADF;
+    ssize_t n = cio_stream_read(*k->sp, dst, room);
+    if (n < 0) return (int)n;
+    if (n == 0) return 0;
+    if (k->keep) k->len += (size_t)n;
   }
 }
 
 static void sink_give(struct sink *k, char **buf, size_t *len) {
-  if (!buf || !k->buf)
-    return;
+  if (!buf || !k->buf) return;
   k->buf[k->len] = '\0';
   *buf = k->buf;
-  if (len)
-    *len = k->len;
+  if (len) *len = k->len;
   k->buf = NULL;
 }
 
 int cio_process_communicate(cio_process *p, const void *input, size_t len, char **out,
                             size_t *out_len, char **err, size_t *err_len) {
-  if (out)
-    *out = NULL;
-  if (out_len)
-    *out_len = 0;
-  if (err)
-    *err = NULL;
-  if (err_len)
-    *err_len = 0;
-  if (!p || (len && !input) || (len && !p->in))
-    return -EINVAL;
-  if (!cio_current())
-    return -EPERM;
+  if (out) *out = NULL;
+  if (out_len) *out_len = 0;
+  if (err) *err = NULL;
+  if (err_len) *err_len = 0;
+  if (!p || (len && !input) || (len && !p->in)) return -EINVAL;
+  if (!cio_current()) return -EPERM;
   struct comm c = {.p = p, .input = input, .len = len};
-  c.out = (struct sink){.s = p->out, .keep = out && p->out};
-  c.err = (struct sink){.s = p->err, .keep = err && p->err};
+  c.out = (struct sink){.sp = &p->out, .keep = out && p->out};
+  c.err = (struct sink){.sp = &p->err, .keep = err && p->err};
   if ((c.out.keep && !sink_init(&c.out)) || (c.err.keep && !sink_init(&c.err))) {
-    free(c.out.buf);
+    cio__free(c.out.buf);
     return -ENOMEM;
   }
 
+  /* Helpers of this call, always awaited: daemons, so debug mode never
+   * lists them as the user's leftovers. */
+  static const cio_spawn_opts wo = {.name = "communicate stdin", .daemon = 1};
+  static const cio_spawn_opts oo = {.name = "communicate stdout", .daemon = 1};
+  static const cio_spawn_opts eo = {.name = "communicate stderr", .daemon = 1};
   cio_task *tasks[3];
   size_t n = 0;
   int r = 0;
-  if (p->in && (tasks[n] = cio_spawn(comm_write, &c)))
+  enter(p);
+  if (p->in && (tasks[n] = cio_spawn_ex(comm_write, &c, &wo)))
     n++;
   else if (p->in)
     r = -errno;
-  if (r == 0 && c.out.s) {
-    if ((tasks[n] = cio_spawn(comm_read, &c.out)))
+  if (r == 0 && p->out) {
+    if ((tasks[n] = cio_spawn_ex(comm_read, &c.out, &oo)))
       n++;
     else
       r = -errno;
   }
-  if (r == 0 && c.err.s) {
-    if ((tasks[n] = cio_spawn(comm_read, &c.err)))
+  if (r == 0 && p->err) {
+    if ((tasks[n] = cio_spawn_ex(comm_read, &c.err, &eo)))
       n++;
     else
       r = -errno;
   }
   if (r < 0) {
-    for (size_t i = 0; i < n; i++)
-      cio_task_cancel(tasks[i]);
+    for (size_t i = 0; i < n; i++) cio_task_cancel(tasks[i]);
   }
   /* gather cancels the siblings of a failure, and all of them when we are
    * cancelled, and always waits for them: c lives on our stack. */
   int g = cio_gather(tasks, n, NULL, 0);
-  for (size_t i = 0; i < n; i++)
-    cio_task_release(tasks[i]);
-  if (r == 0)
-    r = g;
-  if (r == 0)
-    r = cio_process_wait(p);
+  for (size_t i = 0; i < n; i++) cio_task_release(tasks[i]);
+  if (r == 0) r = g;
+  if (r == 0) r = p->freed ? -EBADF : process_wait(p);
+  r = leave(p, r); /* p may be gone from here */
   if (r >= 0) {
     sink_give(&c.out, out, out_len);
     sink_give(&c.err, err, err_len);
   }
-  free(c.out.buf);
-  free(c.err.buf);
+  cio__free(c.out.buf);
+  cio__free(c.err.buf);
   return r;
 }

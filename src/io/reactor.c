@@ -10,7 +10,9 @@
  * holding:
  *   ready   directions reported by the backend and not yet handed to a
  *           waiter;
- *   task    at most one task waiting per direction (cio_wait_fd);
+ *   task    at most one task waiting per direction (cio_wait_fd, or a
+ *           select case: then `code` is what it is woken with, and the
+ *           readiness stays in `ready` for the case to take);
  *   cb      at most one callback per direction (streams' background flush,
  *           servers' accept).
  * An event wakes the task and runs the callback of its direction; if nobody
@@ -43,8 +45,8 @@
 #include <string.h>
 
 #define CHUNK_SHIFT 8
-#define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define WAKE_TAG UINT64_MAX
+#define CHUNK_SIZE  (1u << CHUNK_SHIFT)
+#define WAKE_TAG    UINT64_MAX
 
 _Static_assert(CIO__EV_READ == CIO_READABLE && CIO__EV_WRITE == CIO_WRITABLE,
                "backend bits are the public ones");
@@ -54,9 +56,10 @@ enum { DIR_R = 0, DIR_W = 1 };
 typedef struct fdent {
   uint32_t gen;
   uint8_t registered;
-  uint8_t ready;           /* CIO_READABLE | CIO_WRITABLE */
-  uint8_t sticky;          /* ready for good: hang-ups (until forgotten) */
+  uint8_t ready;  /* CIO_READABLE | CIO_WRITABLE */
+  uint8_t sticky; /* ready for good: hang-ups (until forgotten) */
   cio_task *task[2];
+  int code[2]; /* 0: woken with the ready events; else a select case's code */
   cio__fd_cb cb[2];
   void *cb_arg[2];
 } fdent;
@@ -66,7 +69,7 @@ typedef struct reactor {
   cio_loop *loop;
   fdent **chunks;
   size_t nchunks;
-  size_t nwaiting;          /* armed slots (tasks + callbacks), see above */
+  size_t nwaiting; /* armed slots (tasks + callbacks), see above */
 } reactor;
 
 _Thread_local unsigned cio__io_budget = CIO__IO_BUDGET;
@@ -89,13 +92,13 @@ static __attribute__((noinline)) fdent *ent_grow(reactor *r, int fd) {
   if (c >= r->nchunks) {
     size_t n = r->nchunks ? r->nchunks : 16;
     while (n <= c) n *= 2;
-    fdent **v = realloc(r->chunks, n * sizeof *v);
+    fdent **v = cio__realloc(r->chunks, n * sizeof *v);
     if (!v) return NULL;
     memset(v + r->nchunks, 0, (n - r->nchunks) * sizeof *v);
     r->chunks = v;
     r->nchunks = n;
   }
-  r->chunks[c] = calloc(CHUNK_SIZE, sizeof(fdent));
+  r->chunks[c] = cio__calloc(CHUNK_SIZE, sizeof(fdent));
   if (!r->chunks[c]) return NULL;
   return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
 }
@@ -103,7 +106,7 @@ static __attribute__((noinline)) fdent *ent_grow(reactor *r, int fd) {
 /* The entry of fd (fd >= 0), allocating its chunk if needed. */
 static inline fdent *ent_get(reactor *r, int fd) {
   size_t c = (size_t)fd >> CHUNK_SHIFT;
-  if (CIO_IO_LIKELY(c < r->nchunks && r->chunks[c])) return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
+  if (CIO_LIKELY(c < r->nchunks && r->chunks[c])) return &r->chunks[c][fd & (CHUNK_SIZE - 1)];
   return ent_grow(r, fd);
 }
 
@@ -126,6 +129,7 @@ static int ent_register(reactor *r, fdent *e, int fd) {
 /* Clear one armed task slot. */
 static void slot_clear(reactor *r, fdent *e, int d) {
   e->task[d] = NULL;
+  e->code[d] = 0;
   r->nwaiting--;
 }
 
@@ -143,26 +147,38 @@ static int run_cb(reactor *r, fdent *e, int d, unsigned bit) {
   return e->gen == gen;
 }
 
+/* Wake t for `give`: a plain waiter takes the events (they are handed
+ * over as its result), a select case is woken with its code and finds them
+ * in `ready`. Returns the events consumed. A task not woken (interrupted
+ * meanwhile, or woken by another case) consumes nothing: the events stay
+ * for the next wait. */
+static inline unsigned wake_slot(cio_task *t, int code, unsigned give) {
+  if (CIO_LIKELY(!code)) return cio_task_wake(t, (int)give) ? give : 0;
+  cio_task_wake(t, code);
+  return 0;
+}
+
 static void dispatch(reactor *r, fdent *e, unsigned bits) {
   unsigned left = bits;
   cio_task *tr = (bits & CIO_READABLE) ? e->task[DIR_R] : NULL;
   cio_task *tw = (bits & CIO_WRITABLE) ? e->task[DIR_W] : NULL;
   if (tr) {
+    int code = e->code[DIR_R];
     slot_clear(r, e, DIR_R);
     unsigned give = CIO_READABLE;
-    if (tr == tw) { /* one task waiting for both */
+    if (tr == tw && e->code[DIR_W] == code) { /* one wait for both */
       slot_clear(r, e, DIR_W);
       tw = NULL;
       give = bits;
     }
-    /* Not woken (interrupted meanwhile): keep the bits for the next wait. */
-    if (cio_task_wake(tr, (int)give)) left &= ~give;
+    left &= ~wake_slot(tr, code, give);
   }
   if (tw) {
+    int code = e->code[DIR_W];
     slot_clear(r, e, DIR_W);
-    if (cio_task_wake(tw, CIO_WRITABLE)) left &= ~(unsigned)CIO_WRITABLE;
+    left &= ~wake_slot(tw, code, CIO_WRITABLE);
   }
-  if (CIO_IO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
+  if (CIO_UNLIKELY(e->cb[DIR_R] || e->cb[DIR_W])) {
     if ((bits & CIO_READABLE) && e->cb[DIR_R]) {
       left &= ~(unsigned)CIO_READABLE;
       if (!run_cb(r, e, DIR_R, CIO_READABLE)) return;
@@ -179,20 +195,20 @@ static int handle_events(reactor *r, int n) {
   for (int i = 0; i < n; i++) {
     uint64_t data;
     unsigned bits = backend_report(r->be, i, &data);
-    if (CIO_IO_UNLIKELY(data == WAKE_TAG)) {
+    if (CIO_UNLIKELY(data == WAKE_TAG)) {
       cio_loop_wakeup_drain(r->loop);
       continue;
     }
     uint32_t fd = (uint32_t)data;
     size_t c = fd >> CHUNK_SHIFT;
-    if (CIO_IO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
+    if (CIO_UNLIKELY(c >= r->nchunks || !r->chunks[c])) continue;
     fdent *e = &r->chunks[c][fd & (CHUNK_SIZE - 1)];
-    if (CIO_IO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
+    if (CIO_UNLIKELY(e->gen != (uint32_t)(data >> 32))) continue; /* forgotten */
     /* A hang-up stays true and brings no further edge: remember it, or a
      * reader that consumed the data of this very event without reading up
      * to EOF would wait forever. (Errors are not sticky: a UDP socket's
      * error is consumed by the next receive.) */
-    if (CIO_IO_UNLIKELY(bits & (CIO__EV_HUP | CIO__EV_RDHUP)))
+    if (CIO_UNLIKELY(bits & (CIO__EV_HUP | CIO__EV_RDHUP)))
       e->sticky |= (bits & CIO__EV_HUP) ? CIO_READABLE | CIO_WRITABLE : CIO_READABLE;
     dispatch(r, e, bits & (CIO_READABLE | CIO_WRITABLE));
   }
@@ -212,17 +228,17 @@ static int reactor_poll(void *ctx, int64_t timeout_ns) {
 
 static void reactor_close(void *ctx) {
   reactor *r = ctx;
-  for (size_t i = 0; i < r->nchunks; i++) free(r->chunks[i]);
-  free(r->chunks);
+  for (size_t i = 0; i < r->nchunks; i++) cio__free(r->chunks[i]);
+  cio__free(r->chunks);
   backend_close(r->be);
   if (cur == r) cur = NULL;
-  free(r);
+  cio__free(r);
 }
 
 static const cio_poller_ops reactor_ops = {reactor_poll, reactor_close};
 
 static int reactor_install(cio_loop *loop) {
-  reactor *r = calloc(1, sizeof *r);
+  reactor *r = cio__calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
   r->loop = loop;
   int err = backend_open(cio_loop_wakeup_fd(loop), WAKE_TAG, &r->be);
@@ -231,7 +247,7 @@ static int reactor_install(cio_loop *loop) {
     if (err) backend_close(r->be);
   }
   if (err) {
-    free(r);
+    cio__free(r);
     return err;
   }
   cur = r;
@@ -239,7 +255,7 @@ static int reactor_install(cio_loop *loop) {
 }
 
 static reactor *reactor_get(int *err) {
-  if (CIO_IO_LIKELY(cur != NULL)) return cur;
+  if (CIO_LIKELY(cur != NULL)) return cur;
   cio_loop *loop = cio_loop_current();
   if (!loop) {
     *err = -EPERM;
@@ -267,6 +283,7 @@ static bool slot_busy(const fdent *e, int d) {
 static void slot_arm(reactor *r, fdent *e, int d, cio_task *t) {
   r->nwaiting += !e->task[d];
   e->task[d] = t;
+  e->code[d] = 0;
 }
 
 static const char *const wait_what[4] = {NULL, "fd read", "fd write", "fd"};
@@ -280,8 +297,8 @@ int cio__fd_wait(int fd, int events) {
   reactor *r = reactor_get(&err);
   if (!r) return err;
   fdent *e = ent_get(r, fd);
-  if (CIO_IO_UNLIKELY(!e)) return -ENOMEM;
-  if (CIO_IO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
+  if (CIO_UNLIKELY(!e)) return -ENOMEM;
+  if (CIO_UNLIKELY(!e->registered) && (err = ent_register(r, e, fd)) < 0) return err;
   unsigned ready = (e->ready | e->sticky) & (unsigned)events;
   if (ready) {
     /* Check first: a cancelled or timed-out wait must leave the readiness
@@ -302,7 +319,7 @@ int cio__fd_wait(int fd, int events) {
   /* Woken for one direction, or interrupted: leave no slot pointing at us.
    * (The table outlives every task: the loop closes its poller last.) */
   for (int d = 0; d < 2; d++)
-    if (CIO_IO_UNLIKELY(e->task[d] == t)) slot_clear(r, e, d);
+    if (CIO_UNLIKELY(e->task[d] == t)) slot_clear(r, e, d);
   return res;
 }
 
@@ -321,12 +338,63 @@ void cio__fd_forget(int fd) {
       r->nwaiting--;
     }
   }
-  /* Only armed slots count: an fd nobody waits on changes nothing. */
+  /* Only armed slots count: an fd nobody waits on changes nothing. A
+   * select case is woken with its code and learns from the generation
+   * that its fd is gone. */
   cio_task *tr = e->task[DIR_R], *tw = e->task[DIR_W];
+  int cr = e->code[DIR_R], cw = e->code[DIR_W];
   for (int d = 0; d < 2; d++)
     if (e->task[d]) slot_clear(r, e, d);
-  if (tr) cio_task_wake(tr, -EBADF);
-  if (tw && tw != tr) cio_task_wake(tw, -EBADF);
+  if (tr) cio_task_wake(tr, cr ? cr : -EBADF);
+  if (tw && (tw != tr || cw != cr)) cio_task_wake(tw, cw ? cw : -EBADF);
+}
+
+/* ---- select cases ---- */
+
+int cio__fd_arm(int fd, int events, cio_task *t, int code, uint32_t *gen) {
+  events &= CIO_READABLE | CIO_WRITABLE;
+  if (fd < 0) return -EBADF;
+  if (!events) return -EINVAL;
+  int err = 0;
+  reactor *r = reactor_get(&err);
+  if (!r) return err;
+  fdent *e = ent_get(r, fd);
+  if (!e) return -ENOMEM;
+  if (!e->registered && (err = ent_register(r, e, fd)) < 0) return err;
+  *gen = e->gen;
+  if ((e->ready | e->sticky) & (unsigned)events) return 1;
+  for (int d = 0; d < 2; d++)
+    if ((events & (1 << d)) && (e->task[d] == t || slot_busy(e, d))) return -EBUSY;
+  for (int d = 0; d < 2; d++) {
+    if (!(events & (1 << d))) continue;
+    slot_arm(r, e, d, t);
+    e->code[d] = code;
+  }
+  backend_arm(r->be, fd, ent_data(e, fd), (unsigned)events);
+  return 0;
+}
+
+void cio__fd_disarm(int fd, int events, cio_task *t, uint32_t gen) {
+  reactor *r = cur;
+  fdent *e = r ? ent_find(r, fd) : NULL;
+  if (!e || e->gen != gen) return; /* forgotten: its slots were cleared */
+  for (int d = 0; d < 2; d++)
+    if ((events & (1 << d)) && e->task[d] == t && e->code[d]) slot_clear(r, e, d);
+}
+
+int cio__fd_take(int fd, int events) {
+  reactor *r = cur;
+  fdent *e = r ? ent_find(r, fd) : NULL;
+  if (!e || !e->registered) return 0;
+  unsigned ready = (e->ready | e->sticky) & (unsigned)events;
+  e->ready &= (uint8_t)~ready;
+  return (int)ready;
+}
+
+uint32_t cio__fd_gen(int fd) {
+  reactor *r = cur;
+  fdent *e = r && fd >= 0 ? ent_find(r, fd) : NULL;
+  return e ? e->gen : 0;
 }
 
 /* ---- callbacks ---- */

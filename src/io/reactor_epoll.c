@@ -26,12 +26,12 @@ static _Thread_local int have_pwait2 = 1; /* cleared on ENOSYS */
 
 static int backend_open(int wake_fd, uint64_t wake_data, cio__backend **out) {
   *out = NULL;
-  cio__backend *b = malloc(sizeof *b);
+  cio__backend *b = cio__malloc(sizeof *b);
   if (!b) return -ENOMEM;
   b->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (b->epfd < 0) {
     int err = -errno;
-    free(b);
+    cio__free(b);
     return err;
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = wake_data};
@@ -46,11 +46,12 @@ static int backend_open(int wake_fd, uint64_t wake_data, cio__backend **out) {
 
 static void backend_close(cio__backend *b) {
   close(b->epfd);
-  free(b);
+  cio__free(b);
 }
 
 static int backend_add(cio__backend *b, int fd, uint64_t data) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = data};
+  if (cio__fault_errno(CIO__FAULT_EPOLL)) return -errno;
   if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
   /* Forgotten but never closed: still in the set under older data. */
   if (errno != EEXIST || epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) return -errno;

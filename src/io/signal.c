@@ -42,7 +42,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define MAX_SLOTS 128
+#define MAX_SLOTS  128
 #define MASK_WORDS ((NSIG + 63) / 64)
 
 /* ---- process-wide part (shared by all loops and the signal handler) ---- */
@@ -55,11 +55,11 @@ struct slot {
 };
 
 static struct slot slots[MAX_SLOTS];
-static atomic_int slots_hwm;              /* slots the handler must scan */
-static atomic_int in_handler;             /* handlers running right now */
+static atomic_int slots_hwm;  /* slots the handler must scan */
+static atomic_int in_handler; /* handlers running right now */
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned loops_for[NSIG];          /* loops interested, under sig_mu */
-static struct sigaction saved[NSIG];      /* disposition before ours */
+static unsigned loops_for[NSIG];     /* loops interested, under sig_mu */
+static struct sigaction saved[NSIG]; /* disposition before ours */
 
 static void on_signal(int signo) {
   int saved_errno = errno;
@@ -69,11 +69,9 @@ static void on_signal(int signo) {
     int n = atomic_load(&slots_hwm);
     for (int i = 0; i < n; i++) {
       struct slot *s = &slots[i];
-      if (!(atomic_load(&s->mask[signo / 64]) & bit))
-        continue;
+      if (!(atomic_load(&s->mask[signo / 64]) & bit)) continue;
       int fd = atomic_load(&s->fd1) - 1;
-      if (fd < 0)
-        continue;
+      if (fd < 0) continue;
       atomic_fetch_add(&s->count[signo], 1);
       uint64_t one = 1;
       ssize_t w = write(fd, &one, sizeof one);
@@ -85,14 +83,17 @@ static void on_signal(int signo) {
 }
 
 static bool signo_ok(int signo) {
-  if (signo <= 0 || signo >= NSIG)
-    return false;
+  if (signo <= 0 || signo >= NSIG) return false;
   switch (signo) {
-  case SIGKILL: case SIGSTOP:
-  case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
-    return false;
-  default:
-    return true;
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGILL:
+  case SIGFPE:
+  case SIGTRAP:
+  case SIGSYS: return false;
+  default: return true;
   }
 }
 
@@ -107,8 +108,7 @@ static int slot_want(int i, int signo) {
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART | SA_ONSTACK;
     sigfillset(&sa.sa_mask);
-    if (sigaction(signo, &sa, &saved[signo]) < 0)
-      r = -errno;
+    if (sigaction(signo, &sa, &saved[signo]) < 0) r = -errno;
   }
   if (r == 0) {
     loops_for[signo]++;
@@ -137,14 +137,11 @@ static int slot_alloc(int efd) {
   int found = -ENOSPC;
   pthread_mutex_lock(&sig_mu);
   for (int i = 0; i < MAX_SLOTS; i++) {
-    if (slots[i].used)
-      continue;
+    if (slots[i].used) continue;
     slots[i].used = true;
-    for (int s = 0; s < NSIG; s++)
-      atomic_store(&slots[i].count[s], 0);
+    for (int s = 0; s < NSIG; s++) atomic_store(&slots[i].count[s], 0);
     atomic_store(&slots[i].fd1, efd + 1);
-    if (i >= atomic_load(&slots_hwm))
-      atomic_store(&slots_hwm, i + 1);
+    if (i >= atomic_load(&slots_hwm)) atomic_store(&slots_hwm, i + 1);
     found = i;
     break;
   }
@@ -159,8 +156,7 @@ static void slot_free(int i) {
   atomic_store(&slots[i].fd1, 0);
   slots[i].used = false;
   pthread_mutex_unlock(&sig_mu);
-  while (atomic_load(&in_handler) > 0)
-    sched_yield();
+  while (atomic_load(&in_handler) > 0) sched_yield();
 }
 
 int cio__signal_ignore_sigpipe(void) {
@@ -173,8 +169,7 @@ int cio__signal_ignore_sigpipe(void) {
       struct sigaction ign;
       memset(&ign, 0, sizeof ign);
       ign.sa_handler = SIG_IGN;
-      if (sigaction(SIGPIPE, &ign, NULL) < 0)
-        r = -errno;
+      if (sigaction(SIGPIPE, &ign, NULL) < 0) r = -errno;
     }
   }
   pthread_mutex_unlock(&sig_mu);
@@ -183,31 +178,45 @@ int cio__signal_ignore_sigpipe(void) {
 
 /* ---- per-loop part (loop thread only) ---- */
 
-/* A task in cio_signal_wait_any (public) or cio__signal_wait_seq
- * (internal). Lives on the waiting task's stack; only its own links are
- * touched after wake-up, and teardown unlinks every waiter first. */
+/* A task in cio_signal_wait_any (public), cio__signal_wait_seq (internal)
+ * or a select case (cio_case_signal: in the case's private area). Lives on
+ * the waiting task's stack; only its own links are touched after wake-up,
+ * and teardown unlinks every waiter first. */
 struct waiter {
-  cio__ilink link;   /* first member */
+  cio__link link;
   cio_task *task;
-  sigset_t set;
+  const sigset_t *set; /* the signals waited for; NULL: only signo */
+  int signo;
+  int code;   /* 0: woken with the signal; a select case: its code */
+  int status; /* a select case: 0, or -ESHUTDOWN (the loop closes) */
   bool internal;
 };
+
+static bool waits_for(const struct waiter *w, int signo) {
+  return w->set ? sigismember(w->set, signo) == 1 : w->signo == signo;
+}
+
+/* Wake a waiter (already unlinked). Returns what cio_task_wake does. */
+static int wake_waiter(struct waiter *w, int signo, int status) {
+  w->status = status;
+  return cio_task_wake(w->task, w->code ? w->code : status ? status : signo);
+}
 
 struct sigloop {
   cio_loop *loop;
   int efd;
   int slot;
-  cio_task *dispatcher;    /* our handle, so a never-run dispatcher is seen */
-  uint64_t gen;            /* tells a state from a later one at the same address */
-  bool kicked;             /* a teardown check is due */
-  cio__ilink waiters;
+  cio_task *dispatcher; /* our handle, so a never-run dispatcher is seen */
+  uint64_t gen;         /* tells a state from a later one at the same address */
+  bool kicked;          /* a teardown check is due */
+  cio__link waiters;
   bool watched[NSIG];
   bool pending[NSIG];      /* watched, delivered while nobody waited */
   unsigned internal[NSIG]; /* internal users (process.c's SIGCHLD) */
   uint64_t seq[NSIG];      /* deliveries dispatched so far */
   bool due[NSIG];          /* handler to run from the scheduled callback */
   bool cb_scheduled;
-  bool sigint_taken;       /* a task took a SIGINT: the program is stopping */
+  bool sigint_taken; /* a task took a SIGINT: the program is stopping */
   cio_callback_fn fn[NSIG];
   void *arg[NSIG];
 };
@@ -218,8 +227,7 @@ static _Thread_local uint64_t tl_gen;
 /* The calling thread's live loop state, or NULL. */
 static struct sigloop *sigloop_peek(void) {
   struct sigloop *sl = tl_sig;
-  if (!sl || sl->loop != cio_loop_current() || cio_task_done(sl->dispatcher))
-    return NULL;
+  if (!sl || sl->loop != cio_loop_current() || cio_task_done(sl->dispatcher)) return NULL;
   return sl;
 }
 
@@ -229,8 +237,7 @@ static bool interested(const struct sigloop *sl, int signo) {
 
 static bool any_interest(const struct sigloop *sl) {
   for (int s = 1; s < NSIG; s++)
-    if (interested(sl, s))
-      return true;
+    if (interested(sl, s)) return true;
   return false;
 }
 
@@ -239,8 +246,7 @@ static int gained(struct sigloop *sl, int signo) { return slot_want(sl->slot, si
 
 /* Wake the dispatcher so that it checks whether it is still needed. */
 static void kick(struct sigloop *sl) {
-  if (sl->kicked)
-    return;
+  if (sl->kicked) return;
   uint64_t one = 1;
   ssize_t w = write(sl->efd, &one, sizeof one);
   (void)w;
@@ -250,8 +256,7 @@ static void kick(struct sigloop *sl) {
 /* Called when signo lost an interest on this loop: the last one gives the
  * signal back. */
 static void maybe_lost(struct sigloop *sl, int signo) {
-  if (interested(sl, signo))
-    return;
+  if (interested(sl, signo)) return;
   sl->pending[signo] = false;
   slot_unwant(sl->slot, signo);
   kick(sl);
@@ -263,17 +268,14 @@ static void maybe_lost(struct sigloop *sl, int signo) {
  * replaced) is never touched. */
 static void run_handlers(void *arg) {
   struct sigloop *sl = sigloop_peek();
-  if (!sl || (uintptr_t)sl->gen != (uintptr_t)arg)
-    return;
+  if (!sl || (uintptr_t)sl->gen != (uintptr_t)arg) return;
   sl->cb_scheduled = false;
   for (int s = 1; s < NSIG; s++) {
-    if (!sl->due[s])
-      continue;
+    if (!sl->due[s]) continue;
     sl->due[s] = false;
     if (sl->fn[s]) /* a handler may remove or replace others: re-read each */
       sl->fn[s](sl->arg[s]);
-    if (sigloop_peek() != sl)
-      return;
+    if (sigloop_peek() != sl) return;
   }
 }
 
@@ -293,34 +295,29 @@ static void second_ctrl_c(void) {
 static void deliver(struct sigloop *sl, int signo) {
   sl->seq[signo]++;
   int woke = 0;
-  cio__ilink *l = sl->waiters.next;
+  cio__link *l = sl->waiters.next;
   while (l != &sl->waiters) {
-    struct waiter *w = (struct waiter *)(void *)l;
+    struct waiter *w = cio__list_entry(l, struct waiter, link);
     l = l->next;
-    if (!sigismember(&w->set, signo))
-      continue;
-    cio__ilist_remove(&w->link);
-    if (cio_task_wake(w->task, signo) && !w->internal)
-      woke++;
+    if (!waits_for(w, signo)) continue;
+    cio__list_remove(&w->link);
+    if (wake_waiter(w, signo, 0) && !w->internal) woke++;
   }
   if (signo == SIGINT && woke)
     sl->sigint_taken = true;
   else if (signo == SIGINT && !sl->fn[signo] && sl->sigint_taken)
     second_ctrl_c();
-  if (!woke && sl->watched[signo])
-    sl->pending[signo] = true;
+  if (!woke && sl->watched[signo]) sl->pending[signo] = true;
   if (sl->fn[signo]) {
     sl->due[signo] = true;
-    if (!sl->cb_scheduled &&
-        cio_call_soon(sl->loop, run_handlers, (void *)(uintptr_t)sl->gen) == 0)
+    if (!sl->cb_scheduled && cio_call_soon(sl->loop, run_handlers, (void *)(uintptr_t)sl->gen) == 0)
       sl->cb_scheduled = true;
   }
 }
 
 static void dispatch(struct sigloop *sl) {
   for (int s = 1; s < NSIG; s++) {
-    if (atomic_exchange(&slots[sl->slot].count[s], 0) && interested(sl, s))
-      deliver(sl, s);
+    if (atomic_exchange(&slots[sl->slot].count[s], 0) && interested(sl, s)) deliver(sl, s);
   }
 }
 
@@ -333,23 +330,19 @@ static void teardown(struct sigloop *sl, int code, bool registered) {
     sl->watched[s] = false;
     sl->fn[s] = NULL;
     sl->internal[s] = 0;
-    if (had)
-      slot_unwant(sl->slot, s);
+    if (had) slot_unwant(sl->slot, s);
   }
-  while (sl->waiters.next != &sl->waiters) {
-    struct waiter *w = (struct waiter *)(void *)sl->waiters.next;
-    cio__ilist_remove(&w->link);
-    cio_task_wake(w->task, code);
-  }
+  cio__link *l;
+  while ((l = cio__list_pop_front(&sl->waiters)))
+    wake_waiter(cio__list_entry(l, struct waiter, link), 0, code);
   slot_free(sl->slot);
   if (registered)
     cio_close(sl->efd);
   else
     close(sl->efd);
-  if (tl_sig == sl)
-    tl_sig = NULL;
+  if (tl_sig == sl) tl_sig = NULL;
   cio_detach(sl->dispatcher); /* nobody awaits it: no debug report */
-  free(sl);
+  cio__free(sl);
 }
 
 static int dispatcher(void *arg) {
@@ -365,7 +358,7 @@ static int dispatcher(void *arg) {
     }
     sl->kicked = false;
     dispatch(sl);
-    if (!any_interest(sl) && sl->waiters.next == &sl->waiters) {
+    if (!any_interest(sl) && cio__list_empty(&sl->waiters)) {
       teardown(sl, -ESHUTDOWN, true);
       return 0;
     }
@@ -375,8 +368,7 @@ static int dispatcher(void *arg) {
 /* The calling thread's loop state, created on first use. */
 static int sigloop_get(struct sigloop **out) {
   cio_loop *loop = cio_loop_current();
-  if (!loop)
-    return -ENOENT;
+  if (!loop) return -ENOENT;
   if (tl_sig) {
     if (tl_sig->loop == loop && !cio_task_done(tl_sig->dispatcher)) {
       *out = tl_sig;
@@ -386,22 +378,21 @@ static int sigloop_get(struct sigloop **out) {
      * ever ran: clean up what it could not. */
     teardown(tl_sig, -ESHUTDOWN, false);
   }
-  struct sigloop *sl = calloc(1, sizeof *sl);
-  if (!sl)
-    return -ENOMEM;
+  struct sigloop *sl = cio__calloc(1, sizeof *sl);
+  if (!sl) return -ENOMEM;
   sl->loop = loop;
-  cio__ilist_init(&sl->waiters);
-  sl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  cio__list_init(&sl->waiters);
+  sl->efd = cio__fault_errno(CIO__FAULT_SOCKET) ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (sl->efd < 0) {
     int r = -errno;
-    free(sl);
+    cio__free(sl);
     return r;
   }
   sl->slot = slot_alloc(sl->efd);
   if (sl->slot < 0) {
     int r = sl->slot;
     close(sl->efd);
-    free(sl);
+    cio__free(sl);
     return r;
   }
   cio_spawn_opts so = {.name = "cio-signals", .stack_size = 64 * 1024, .daemon = 1};
@@ -410,7 +401,7 @@ static int sigloop_get(struct sigloop **out) {
     int r = -errno;
     slot_free(sl->slot);
     close(sl->efd);
-    free(sl);
+    cio__free(sl);
     return r;
   }
   sl->dispatcher = t;
@@ -421,8 +412,7 @@ static int sigloop_get(struct sigloop **out) {
 }
 
 static int add_watch(struct sigloop *sl, int signo) {
-  if (sl->watched[signo])
-    return 0;
+  if (sl->watched[signo]) return 0;
   bool had = interested(sl, signo);
   sl->watched[signo] = true;
   if (!had) {
@@ -437,25 +427,20 @@ static int add_watch(struct sigloop *sl, int signo) {
 }
 
 int cio_signal_watch(int signo) {
-  if (!signo_ok(signo))
-    return -EINVAL;
+  if (!signo_ok(signo)) return -EINVAL;
   struct sigloop *sl;
   int r = sigloop_get(&sl);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   return add_watch(sl, signo);
 }
 
 int cio_signal_unwatch(int signo) {
-  if (!signo_ok(signo))
-    return -EINVAL;
+  if (!signo_ok(signo)) return -EINVAL;
   struct sigloop *sl = sigloop_peek();
-  if (!sl || !sl->watched[signo])
-    return -ENOENT;
-  for (cio__ilink *l = sl->waiters.next; l != &sl->waiters; l = l->next) {
-    struct waiter *w = (struct waiter *)(void *)l;
-    if (!w->internal && sigismember(&w->set, signo))
-      return -EBUSY;
+  if (!sl || !sl->watched[signo]) return -ENOENT;
+  for (cio__link *l = sl->waiters.next; l != &sl->waiters; l = l->next) {
+    struct waiter *w = cio__list_entry(l, struct waiter, link);
+    if (!w->internal && waits_for(w, signo)) return -EBUSY;
   }
   sl->watched[signo] = false;
   sl->pending[signo] = false;
@@ -466,8 +451,7 @@ int cio_signal_unwatch(int signo) {
 static int wait_set(const sigset_t *set) {
   struct sigloop *sl;
   int r = sigloop_get(&sl);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   for (int s = 1; s < NSIG; s++) {
     if (sigismember(set, s) == 1 && (r = add_watch(sl, s)) < 0)
       return r; /* what got watched stays watched: harmless, idempotent */
@@ -475,46 +459,35 @@ static int wait_set(const sigset_t *set) {
   for (;;) {
     int got = 0;
     for (int s = 1; s < NSIG && !got; s++)
-      if (sl->pending[s] && sigismember(set, s) == 1)
-        got = s;
-    if (!got)
-      break;
+      if (sl->pending[s] && sigismember(set, s) == 1) got = s;
+    if (!got) break;
     /* A kept delivery: still a cancellation point. */
     uint64_t gen = sl->gen;
     r = cio_yield();
-    if (r < 0)
-      return r;
-    if (sigloop_peek() != sl || sl->gen != gen)
-      return -ESHUTDOWN;
+    if (r < 0) return r;
+    if (sigloop_peek() != sl || sl->gen != gen) return -ESHUTDOWN;
     if (sl->pending[got]) {
       sl->pending[got] = false;
-      if (got == SIGINT)
-        sl->sigint_taken = true;
+      if (got == SIGINT) sl->sigint_taken = true;
       return got;
     }
   }
-  struct waiter w;
-  w.task = cio_current();
-  w.set = *set;
-  w.internal = false;
-  cio__ilist_push(&sl->waiters, &w.link);
+  struct waiter w = {.task = cio_current(), .set = set};
+  cio__list_push_back(&sl->waiters, &w.link);
   r = cio_suspend("signal");
-  cio__ilist_remove(&w.link);
+  cio__list_remove(&w.link);
   return r;
 }
 
 int cio_signal_wait_any(const int *signos, size_t n) {
-  if (!signos || n == 0)
-    return -EINVAL;
+  if (!signos || n == 0) return -EINVAL;
   sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < n; i++) {
-    if (!signo_ok(signos[i]))
-      return -EINVAL;
+    if (!signo_ok(signos[i])) return -EINVAL;
     sigaddset(&set, signos[i]);
   }
-  if (!cio_current())
-    return -EPERM;
+  if (!cio_current()) return -EPERM;
   return wait_set(&set);
 }
 
@@ -524,12 +497,10 @@ int cio_signal_wait(int signo) {
 }
 
 int cio_add_signal_handler(int signo, cio_callback_fn fn, void *arg) {
-  if (!signo_ok(signo) || !fn)
-    return -EINVAL;
+  if (!signo_ok(signo) || !fn) return -EINVAL;
   struct sigloop *sl;
   int r = sigloop_get(&sl);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   bool had = interested(sl, signo);
   sl->fn[signo] = fn;
   sl->arg[signo] = arg;
@@ -542,11 +513,9 @@ int cio_add_signal_handler(int signo, cio_callback_fn fn, void *arg) {
 }
 
 int cio_remove_signal_handler(int signo) {
-  if (!signo_ok(signo))
-    return -EINVAL;
+  if (!signo_ok(signo)) return -EINVAL;
   struct sigloop *sl = sigloop_peek();
-  if (!sl || !sl->fn[signo])
-    return 0;
+  if (!sl || !sl->fn[signo]) return 0;
   sl->fn[signo] = NULL;
   sl->arg[signo] = NULL;
   sl->due[signo] = false;
@@ -559,8 +528,7 @@ int cio_remove_signal_handler(int signo) {
 int cio__signal_ref(int signo) {
   struct sigloop *sl;
   int r = sigloop_get(&sl);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   bool had = interested(sl, signo);
   sl->internal[signo]++;
   if (!had && (r = gained(sl, signo)) < 0) {
@@ -572,8 +540,7 @@ int cio__signal_ref(int signo) {
 
 void cio__signal_unref(int signo) {
   struct sigloop *sl = sigloop_peek();
-  if (!sl || !sl->internal[signo])
-    return;
+  if (!sl || !sl->internal[signo]) return;
   sl->internal[signo]--;
   maybe_lost(sl, signo);
 }
@@ -585,17 +552,69 @@ uint64_t cio__signal_seq(int signo) {
 
 int cio__signal_wait_seq(int signo, uint64_t seq) {
   struct sigloop *sl = sigloop_peek();
-  if (!sl || !interested(sl, signo))
-    return -ESHUTDOWN;
-  if (sl->seq[signo] != seq)
-    return cio_yield();
-  struct waiter w;
-  w.task = cio_current();
-  sigemptyset(&w.set);
-  sigaddset(&w.set, signo);
-  w.internal = true;
-  cio__ilist_push(&sl->waiters, &w.link);
+  if (!sl || !interested(sl, signo)) return -ESHUTDOWN;
+  if (sl->seq[signo] != seq) return cio_yield();
+  struct waiter w = {.task = cio_current(), .signo = signo, .internal = true};
+  cio__list_push_back(&sl->waiters, &w.link);
   int r = cio_suspend("signal");
-  cio__ilist_remove(&w.link);
+  cio__list_remove(&w.link);
   return r < 0 ? r : 0;
+}
+
+/* ---- the select case ---- */
+
+static struct waiter *case_waiter(cio_case *c) {
+  _Static_assert(sizeof(struct waiter) <= sizeof c->priv, "cio_case.priv too small");
+  return (struct waiter *)(void *)c->priv;
+}
+
+/* A kept delivery of signo ends the case at once, as it ends a wait. */
+static int sig_try(cio_case *c) {
+  int signo = c->fd;
+  if (!signo_ok(signo)) return c->status = -EINVAL;
+  struct sigloop *sl;
+  int r = sigloop_get(&sl);
+  if (r == 0) r = add_watch(sl, signo);
+  if (r < 0) return c->status = r;
+  if (!sl->pending[signo]) return 0;
+  sl->pending[signo] = false;
+  if (signo == SIGINT) sl->sigint_taken = true;
+  c->item = (void *)(intptr_t)signo;
+  return 1;
+}
+
+static int sig_arm(cio_case *c, cio_task *t, int code) {
+  struct sigloop *sl = sigloop_peek();
+  if (!sl) return -ESHUTDOWN;
+  struct waiter *w = case_waiter(c);
+  *w = (struct waiter){.task = t, .signo = c->fd, .code = code};
+  cio__list_push_back(&sl->waiters, &w->link);
+  return 0;
+}
+
+static void sig_disarm(cio_case *c) {
+  struct waiter *w = case_waiter(c);
+  /* Delivered or torn down: unlinked (self-linked) already. */
+  if (w->link.next) cio__list_remove(&w->link);
+}
+
+static int sig_finish(cio_case *c) {
+  struct waiter *w = case_waiter(c);
+  c->status = w->status;
+  if (w->status == 0) {
+    c->item = (void *)(intptr_t)w->signo;
+    struct sigloop *sl = sigloop_peek();
+    if (w->signo == SIGINT && sl) sl->sigint_taken = true;
+  }
+  return 0;
+}
+
+static const cio_case_ops sig_ops = {sig_try, sig_arm, sig_disarm, sig_finish};
+
+cio_case cio_case_signal(int signo) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &sig_ops;
+  c.fd = signo;
+  return c;
 }

@@ -61,11 +61,11 @@ struct cio_tls_ctx {
 typedef struct tls_conn {
   SSL *ssl;
   int fd;
-  int sys_err;      /* errno of the BIO's last failed socket call */
-  int failed;       /* sticky error once a fatal error happened */
-  int werr;         /* sticky: pushing held output failed (reads go on) */
-  int established;  /* handshake done */
-  int shut;         /* close_notify written (held until the socket takes it) */
+  int sys_err;     /* errno of the BIO's last failed socket call */
+  int failed;      /* sticky error once a fatal error happened */
+  int werr;        /* sticky: pushing held output failed (reads go on) */
+  int established; /* handshake done */
+  int shut;        /* close_notify written (held until the socket takes it) */
   /* Output OpenSSL wrote that the socket has not taken: [out_pos, out_len). */
   char *out;
   size_t out_pos, out_len, out_cap;
@@ -105,7 +105,7 @@ static size_t held(const tls_conn *t) { return t->out_len - t->out_pos; }
 /* send() to the socket (write() to a pipe): the count, or -errno. */
 static ssize_t sock_send(tls_conn *t, const char *p, size_t n) {
   for (;;) {
-    ssize_t w = send(t->fd, p, n, MSG_NOSIGNAL);
+    ssize_t w = cio__fault_errno(CIO__FAULT_WRITE) ? -1 : send(t->fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == ENOTSOCK) w = write(t->fd, p, n); /* a pipe */
     if (w > 0) return w;
     if (w == 0) return -EAGAIN;
@@ -142,7 +142,7 @@ static int out_hold(tls_conn *t, const char *p, size_t n) {
   if (t->out_len + n > t->out_cap) {
     size_t cap = t->out_cap ? t->out_cap : 4096;
     while (cap < t->out_len + n) cap *= 2;
-    char *b = realloc(t->out, cap);
+    char *b = cio__realloc(t->out, cap);
     if (!b) return -ENOMEM;
     t->out = b;
     t->out_cap = cap;
@@ -199,7 +199,7 @@ static int bio_read(BIO *b, char *buf, int len) {
     return -1;
   }
   for (;;) {
-    ssize_t n = read(t->fd, buf, (size_t)len);
+    ssize_t n = cio__fault_errno(CIO__FAULT_READ) ? -1 : read(t->fd, buf, (size_t)len);
     if (n >= 0) return (int)n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -399,8 +399,8 @@ static int tls_shutdown(void *ctx, int fd, int *want) {
 static void tls_close(void *ctx) {
   tls_conn *t = ctx;
   SSL_free(t->ssl); /* frees the BIO too */
-  free(t->out);
-  free(t);
+  cio__free(t->out);
+  cio__free(t);
 }
 
 static const cio_transport_ops tls_ops = {tls_read, tls_write, tls_shutdown, tls_close};
@@ -431,7 +431,7 @@ static cio_tls_ctx *ctx_new(int client, int min_version) {
     errno = EINVAL;
     return NULL;
   }
-  cio_tls_ctx *c = calloc(1, sizeof *c);
+  cio_tls_ctx *c = cio__calloc(1, sizeof *c);
   if (!c) {
     errno = ENOMEM;
     return NULL;
@@ -441,7 +441,7 @@ static cio_tls_ctx *ctx_new(int client, int min_version) {
   if (!c->ssl || !SSL_CTX_set_min_proto_version(c->ssl, ver)) {
     set_ssl_error("SSL_CTX_new");
     SSL_CTX_free(c->ssl);
-    free(c);
+    cio__free(c);
     errno = ENOMEM;
     return NULL;
   }
@@ -507,8 +507,7 @@ cio_tls_ctx *cio_tls_ctx_new_client(const cio_tls_client_opts *opts) {
   } else {
     SSL_CTX_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
   }
-  if (o.cert_file && (e = load_cert_key(c->ssl, o.cert_file, o.key_file)))
-    return ctx_fail(c, e);
+  if (o.cert_file && (e = load_cert_key(c->ssl, o.cert_file, o.key_file))) return ctx_fail(c, e);
   if (!o.cert_file && o.key_file) {
     set_error("key_file without cert_file");
     return ctx_fail(c, EINVAL);
@@ -535,10 +534,9 @@ cio_tls_ctx *cio_tls_ctx_new_server(const cio_tls_server_opts *opts) {
       return ctx_fail(c, CIO_ETLS);
     }
     SSL_CTX_set_client_CA_list(c->ssl, names);
-    SSL_CTX_set_verify(c->ssl,
-                       SSL_VERIFY_PEER |
-                           (opts->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-                       NULL);
+    SSL_CTX_set_verify(
+        c->ssl, SSL_VERIFY_PEER | (opts->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+        NULL);
   }
   return c;
 }
@@ -546,7 +544,7 @@ cio_tls_ctx *cio_tls_ctx_new_server(const cio_tls_server_opts *opts) {
 void cio_tls_ctx_free(cio_tls_ctx *ctx) {
   if (!ctx) return;
   SSL_CTX_free(ctx->ssl);
-  free(ctx);
+  cio__free(ctx);
 }
 
 void *cio_tls_ctx_native(cio_tls_ctx *ctx) { return ctx ? ctx->ssl : NULL; }
@@ -574,7 +572,7 @@ static int conn_setup(tls_conn *t, cio_tls_ctx *ctx, const char *name) {
 static tls_conn *conn_new(int fd) {
   pthread_once(&bio_once, bio_method_init);
   if (!bio_method) return NULL;
-  tls_conn *t = calloc(1, sizeof *t);
+  tls_conn *t = cio__calloc(1, sizeof *t);
   if (!t) return NULL;
   t->fd = fd;
   return t;
@@ -595,7 +593,7 @@ int cio_stream_start_tls(cio_stream *s, cio_tls_ctx *ctx, const char *server_nam
   BIO *bio = t->ssl ? BIO_new(bio_method) : NULL;
   if (!bio) {
     SSL_free(t->ssl);
-    free(t);
+    cio__free(t);
     ERR_clear_error();
     return -ENOMEM;
   }

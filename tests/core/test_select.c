@@ -1,7 +1,8 @@
 /* test_select.c - cio_select: exactly one case completes (nothing taken or
  * put by the others), the first ready case wins, waiting until one becomes
  * ready, timers, tasks, futures, events, freeing an object under a select,
- * cancellation and timeout scopes (nothing completed), bad arguments. */
+ * cancellation and timeout scopes (nothing completed), bad arguments, a
+ * case of another layer whose arm finds it ready. */
 #include "test.h"
 #include "test_loop.h"
 
@@ -106,8 +107,7 @@ LOOP_TEST(test_put_case) {
 
 static int set_later(void *arg) {
   int r = cio_sleep(0.01);
-  if (r == 0)
-    cio_event_set(arg);
+  if (r == 0) cio_event_set(arg);
   return r;
 }
 
@@ -200,8 +200,7 @@ LOOP_TEST(test_cancel_and_timeout_complete_nothing) {
 }
 
 LOOP_TEST(test_freed_under_select) {
-  struct selector s = {cio_queue_new(CIO_QUEUE_FIFO, 0, NULL), cio_event_new(),
-                       1, 1, NULL};
+  struct selector s = {cio_queue_new(CIO_QUEUE_FIFO, 0, NULL), cio_event_new(), 1, 1, NULL};
   cio_task *t = cio_spawn(select_two, &s);
   wait_blocked(t);
   cio_queue_free(s.q);
@@ -234,6 +233,150 @@ static void test_outside_task(void) {
   CHECK_EQ(cio_select(c, 1), -EPERM);
 }
 
+/* ---- a case written outside the core: the arm protocol ----
+ * A "flag" case is ready when *obj is set. Its arm may find it set after
+ * try_now said no (here: arm sets it itself, as a racing readiness would)
+ * and return 1; its finish may call a wake-up stale (returns 1). */
+struct flag {
+  int set;        /* the case is ready */
+  int set_on_arm; /* arm finds it ready */
+  int stale;      /* finishes to report as stale before the real one */
+  int cancel;     /* a stale finish cancels the selecting task */
+  int arms, disarms, finishes;
+  cio_task *task;
+  int code;
+};
+
+static int flag_try(cio_case *c) {
+  struct flag *f = c->obj;
+  if (!f->set) return 0;
+  f->set = 0;
+  return 1;
+}
+
+static int flag_arm(cio_case *c, cio_task *t, int code) {
+  struct flag *f = c->obj;
+  f->arms++;
+  if (f->set_on_arm) {
+    f->set_on_arm--;
+    f->set = 1;
+    return 1; /* ready after all: nothing armed */
+  }
+  f->task = t;
+  f->code = code;
+  return 0;
+}
+
+static void flag_disarm(cio_case *c) {
+  struct flag *f = c->obj;
+  f->disarms++;
+  f->task = NULL;
+}
+
+static int flag_finish(cio_case *c) {
+  struct flag *f = c->obj;
+  f->finishes++;
+  if (f->stale) { /* it was not ready after all */
+    f->stale--;
+    if (f->cancel) cio_task_cancel(cio_current());
+    f->set = 0;
+    return 1;
+  }
+  f->set = 0;
+  c->status = 0;
+  return 0;
+}
+
+static const cio_case_ops flag_ops = {flag_try, flag_arm, flag_disarm, flag_finish};
+
+/* A case whose arm fails (as a registration that cannot allocate would). */
+static int fail_try(cio_case *c) {
+  (void)c;
+  return 0;
+}
+static int fail_arm(cio_case *c, cio_task *t, int code) {
+  (void)c, (void)t, (void)code;
+  return -ENOSPC;
+}
+static void fail_disarm(cio_case *c) { (void)c; }
+static int fail_finish(cio_case *c) {
+  (void)c;
+  return 0;
+}
+static const cio_case_ops fail_ops = {fail_try, fail_arm, fail_disarm, fail_finish};
+
+static cio_case flag_case(struct flag *f) {
+  cio_case c;
+  memset(&c, 0, sizeof c);
+  c.ops = &flag_ops;
+  c.obj = f;
+  return c;
+}
+
+static int wake_flag_later(void *arg) {
+  struct flag *f = arg;
+  int r = cio_sleep(0.01);
+  if (r < 0) return r;
+  f->set = 1;
+  if (f->task) cio_task_wake(f->task, f->code);
+  return 0;
+}
+
+LOOP_TEST(test_arm_finds_ready) {
+  cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
+  struct flag f = {.set_on_arm = 1};
+  /* The flag case is second: the queue case before it is armed, then
+   * disarmed again when the flag's arm says "ready now". */
+  cio_case cs[3] = {cio_case_get(q), flag_case(&f), cio_case_after(5.0)};
+  CHECK_EQ(cio_select(cs, 3), 1);
+  CHECK_EQ(f.arms, 1);
+  CHECK_EQ(f.finishes, 1);
+  CHECK_EQ(f.disarms, 0); /* its arm armed nothing */
+  /* The queue case was disarmed: a put now goes to the queue, not to us. */
+  CHECK_EQ(cio_queue_put_nowait(q, ITEM(3)), 0);
+  CHECK_EQ(cio_queue_size(q), 1);
+  void *item;
+  CHECK_EQ(cio_queue_get_nowait(q, &item), 0);
+  /* Ready on arm, but stale when finished: select waits again, and the
+   * real wake-up completes it. */
+  f = (struct flag){.set_on_arm = 1, .stale = 1};
+  cio_task *t = cio_spawn(wake_flag_later, &f);
+  cs[0] = cio_case_get(q);
+  cs[1] = flag_case(&f);
+  cs[2] = cio_case_after(5.0);
+  CHECK_EQ(cio_select(cs, 3), 1);
+  CHECK_EQ(f.arms, 2);
+  CHECK_EQ(f.finishes, 2);
+  CHECK_EQ(join(t), 0);
+  /* Cancelled on the way round (between a stale finish and the next
+   * look): -ECANCELED, nothing completed, the queue case not left armed. */
+  f = (struct flag){.set_on_arm = 1, .stale = 1, .cancel = 1};
+  cs[0] = cio_case_get(q);
+  cs[1] = flag_case(&f);
+  cs[2] = cio_case_after(5.0);
+  CHECK_EQ(cio_select(cs, 3), -ECANCELED);
+  CHECK_EQ(f.arms, 1);
+  CHECK_EQ(f.finishes, 1);
+  CHECK_EQ(cio_queue_put_nowait(q, ITEM(4)), 0);
+  CHECK_EQ(cio_queue_size(q), 1);
+  CHECK_EQ(cio_queue_get_nowait(q, &item), 0);
+  /* An arm that fails disarms the cases armed before it. */
+  f = (struct flag){0};
+  cs[0] = cio_case_get(q);
+  cs[1] = flag_case(&f);
+  cs[2] = cio_case_get(q); /* the same queue twice is fine; make it fail: */
+  cs[2].ops = &fail_ops;
+  CHECK_EQ(cio_select(cs, 3), 2);
+  CHECK_EQ(cs[2].status, -ENOSPC);
+  CHECK_EQ(f.arms, 1);
+  CHECK_EQ(f.disarms, 1);
+  CHECK_EQ(cio_queue_put_nowait(q, ITEM(5)), 0);
+  CHECK_EQ(cio_queue_size(q), 1);
+  CHECK_EQ(cio_queue_get_nowait(q, &item), 0);
+  cio_queue_free(q);
+  return 0;
+}
+
 int main(void) {
   RUN(test_first_ready_wins);
   RUN(test_waits_for_the_first);
@@ -244,5 +387,6 @@ int main(void) {
   RUN(test_freed_under_select);
   RUN(test_bad_arguments);
   RUN(test_outside_task);
+  RUN(test_arm_finds_ready);
   return test_report();
 }

@@ -37,8 +37,7 @@ static void gate_destroy(gate *g) {
 static void gate_pass(gate *g) {
   pthread_mutex_lock(&g->mu);
   g->waiting++;
-  while (!g->open)
-    pthread_cond_wait(&g->cv, &g->mu);
+  while (!g->open) pthread_cond_wait(&g->cv, &g->mu);
   g->waiting--;
   pthread_mutex_unlock(&g->mu);
 }
@@ -60,15 +59,13 @@ static int gate_waiting(gate *g) {
 /* Suspend (yielding to the loop) until *flag reaches want, at most ~5 s. */
 static int wait_count(atomic_int *flag, int want) {
   for (int i = 0; i < 5000 && atomic_load(flag) < want; i++)
-    if (cio_sleep(0.001) < 0)
-      return -1;
+    if (cio_sleep(0.001) < 0) return -1;
   return atomic_load(flag) >= want ? 0 : -1;
 }
 
 static int wait_gate(gate *g, int want) {
   for (int i = 0; i < 5000 && gate_waiting(g) < want; i++)
-    if (cio_sleep(0.001) < 0)
-      return -1;
+    if (cio_sleep(0.001) < 0) return -1;
   return gate_waiting(g) >= want ? 0 : -1;
 }
 
@@ -82,8 +79,7 @@ typedef struct harg {
 
 static int harg_job(void *p) {
   harg *a = p;
-  if (a->g)
-    gate_pass(a->g);
+  if (a->g) gate_pass(a->g);
   atomic_fetch_add(a->ran, 1);
   return a->value;
 }
@@ -136,12 +132,13 @@ static void test_basic(void) { CHECK_EQ(cio_run(basic_main, NULL), 0); }
 
 static void test_outside_task(void) {
   atomic_int ran = 0, released = 0;
-  CHECK_EQ(cio_run_in_executor_ex(NULL, harg_job, harg_new(NULL, &ran, &released, 1),
-                                  harg_release, NULL),
+  CHECK_EQ(cio_run_in_executor_ex(NULL, harg_job, harg_new(NULL, &ran, &released, 1), harg_release,
+                                  NULL),
            -EPERM);
   CHECK_EQ(released, 1); /* the call failed: arg released */
   CHECK_EQ(ran, 0);
-  CHECK(cio_executor_new(-1) == NULL && errno == EINVAL);
+  CHECK(cio_executor_new(65537) == NULL && errno == EINVAL);
+  CHECK(cio_executor_new((size_t)-1) == NULL && errno == EINVAL);
 }
 
 /* ---- the loop keeps running while a job blocks ---- */
@@ -151,8 +148,7 @@ static atomic_int ticks;
 static int ticker(void *unused) {
   for (;;) {
     int r = cio_sleep(0.01);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     atomic_fetch_add(&ticks, 1);
   }
 }
@@ -204,8 +200,7 @@ static int many_task(void *p) {
   many_arg *a = p;
   for (int i = 0; i < 20; i++) {
     int r = cio_run_in_executor(a->ex, counted_job, (void *)(intptr_t)(a->id * 100 + i));
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     a->sum += r;
   }
   return 0;
@@ -239,7 +234,7 @@ static void test_default_pool(void) {
   cio_executor *d = cio_executor_default();
   CHECK(d != NULL);
   CHECK(d == cio_executor_default());
-  int n = (int)sysconf(_SC_NPROCESSORS_ONLN) + 4;
+  size_t n = (size_t)sysconf(_SC_NPROCESSORS_ONLN) + 4;
   CHECK(cio_executor_max_threads(d) <= (n < 32 ? n : 32));
   CHECK(cio_executor_max_threads(d) >= 5);
   CHECK_EQ(cio_executor_shutdown(d, CIO_EXEC_WAIT), -EINVAL);
@@ -276,14 +271,14 @@ static int cancel_running_main(void *unused) {
   atomic_int ran = 0, released = 0;
   cancel_arg c = {ex, harg_new(&g, &ran, &released, 5), 1};
   cio_task *t = cio_spawn(submit_task, &c);
-  CHECK_EQ(wait_gate(&g, 1), 0);  /* the job is running, blocked */
+  CHECK_EQ(wait_gate(&g, 1), 0); /* the job is running, blocked */
   cio_task_cancel(t);
-  CHECK_EQ(cio_await(t), -ECANCELED);  /* at once, job still blocked */
+  CHECK_EQ(cio_await(t), -ECANCELED); /* at once, job still blocked */
   CHECK_EQ(c.status, -ECANCELED);
   CHECK_EQ(ran, 0);
   CHECK_EQ(released, 0);
   gate_open(&g);
-  CHECK_EQ(wait_count(&released, 1), 0);  /* the job ran to its end */
+  CHECK_EQ(wait_count(&released, 1), 0); /* the job ran to its end */
   CHECK_EQ(ran, 1);
   CHECK_EQ(released, 1);
   cio_task_release(t);
@@ -304,14 +299,14 @@ static int cancel_queued_main(void *unused) {
   cio_task *t1 = cio_spawn(submit_task, &first);
   CHECK_EQ(wait_gate(&g, 1), 0);
   cio_task *t2 = cio_spawn(submit_task, &second);
-  CHECK_EQ(cio_yield(), 0);  /* t2 queues its job behind the blocked one */
+  CHECK_EQ(cio_yield(), 0); /* t2 queues its job behind the blocked one */
   cio_task_cancel(t2);
   CHECK_EQ(cio_await(t2), -ECANCELED);
-  CHECK_EQ(released, 1);  /* withdrawn: released before the call returned */
+  CHECK_EQ(released, 1); /* withdrawn: released before the call returned */
   gate_open(&g);
   CHECK_EQ(cio_await(t1), 1);
   CHECK_EQ(wait_count(&released, 2), 0);
-  CHECK_EQ(ran, 1);  /* the withdrawn job never ran */
+  CHECK_EQ(ran, 1); /* the withdrawn job never ran */
   cio_task_release(t1);
   cio_task_release(t2);
   cio_executor_free(ex);
@@ -330,8 +325,7 @@ typedef struct expirer {
 
 static int expire_when_blocked(void *p) {
   expirer *e = p;
-  if (wait_gate(e->g, 1) < 0)
-    return -1;
+  if (wait_gate(e->g, 1) < 0) return -1;
   cio_timeout_reschedule(e->s, 0);
   return 0;
 }
@@ -345,8 +339,8 @@ static int timeout_main(void *unused) {
   cio_timeout_begin(&s, 60.0);
   expirer e = {&g, &s};
   cio_task *et = cio_spawn(expire_when_blocked, &e);
-  int r = cio_run_in_executor_ex(ex, harg_job, harg_new(&g, &ran, &released, 3), harg_release,
-                                 NULL);
+  int r =
+      cio_run_in_executor_ex(ex, harg_job, harg_new(&g, &ran, &released, 3), harg_release, NULL);
   CHECK_EQ(cio_timeout_end(&s), 1);
   CHECK_EQ(r, -ETIMEDOUT);
   CHECK_EQ(cio_await(et), 0);
@@ -390,26 +384,23 @@ static int shutdown_main(void *p) {
     c[i] = (cancel_arg){ex, harg_new(i == 0 ? &g : NULL, &ran, &released, 10 + i), 1};
     ts[i] = cio_spawn(submit_task, &c[i]);
   }
-  CHECK_EQ(wait_gate(&g, 1), 0);  /* job 0 runs, 1..4 are queued */
+  CHECK_EQ(wait_gate(&g, 1), 0); /* job 0 runs, 1..4 are queued */
   cio_task *op = cio_spawn(opener, &g);
   /* Suspends until every job is done; the loop runs opener meanwhile. */
   CHECK_EQ(cio_executor_shutdown(ex, how), 0);
   CHECK_EQ(cio_gather(ts, N, NULL, CIO_GATHER_ALL), 0);
   CHECK_EQ(c[0].status, 10);
-  for (int i = 1; i < N; i++)
-    CHECK_EQ(c[i].status, how == CIO_EXEC_WAIT ? 10 + i : -ECANCELED);
+  for (int i = 1; i < N; i++) CHECK_EQ(c[i].status, how == CIO_EXEC_WAIT ? 10 + i : -ECANCELED);
   CHECK_EQ(ran, how == CIO_EXEC_WAIT ? N : 1);
   CHECK_EQ(released, N);
   atomic_int r2 = 0, rel2 = 0;
-  CHECK_EQ(cio_run_in_executor_ex(ex, harg_job, harg_new(NULL, &r2, &rel2, 1), harg_release,
-                                  NULL),
+  CHECK_EQ(cio_run_in_executor_ex(ex, harg_job, harg_new(NULL, &r2, &rel2, 1), harg_release, NULL),
            -ESHUTDOWN);
   CHECK_EQ(rel2, 1);
-  CHECK_EQ(cio_executor_shutdown(ex, CIO_EXEC_CANCEL), 0);  /* again: fine */
+  CHECK_EQ(cio_executor_shutdown(ex, CIO_EXEC_CANCEL), 0); /* again: fine */
   CHECK_EQ(cio_await(op), 0);
   cio_task_release(op);
-  for (int i = 0; i < N; i++)
-    cio_task_release(ts[i]);
+  for (int i = 0; i < N; i++) cio_task_release(ts[i]);
   cio_executor_free(ex);
   gate_destroy(&g);
   return 0;
@@ -428,7 +419,7 @@ static void test_shutdown_cancel(void) {
 /* free() of a busy pool from plain code waits for the running job. */
 static void test_free_waits(void) {
   cio_executor *ex = cio_executor_new(2);
-  CHECK_EQ(cio_executor_shutdown(ex, CIO_EXEC_WAIT), 0);  /* no thread: at once */
+  CHECK_EQ(cio_executor_shutdown(ex, CIO_EXEC_WAIT), 0); /* no thread: at once */
   cio_executor_free(ex);
 }
 
@@ -447,8 +438,8 @@ static int slow_task(void *p) { return cio_run_in_executor(((slow_arg *)p)->ex, 
 static int free_busy_main(void *unused) {
   slow_arg a = {cio_executor_new(1)};
   cio_task *t = cio_spawn(slow_task, &a);
-  CHECK_EQ(cio_yield(), 0);  /* t submits */
-  cio_executor_free(a.ex);   /* blocks until the job is done */
+  CHECK_EQ(cio_yield(), 0); /* t submits */
+  cio_executor_free(a.ex);  /* blocks until the job is done */
   CHECK_EQ(cio_await(t), 11);
   cio_task_release(t);
   return 0;
@@ -458,9 +449,7 @@ static void test_free_while_waiting(void) { CHECK_EQ(cio_run(free_busy_main, NUL
 
 static cio_executor *self_ex;
 
-static int self_shutdown_job(void *unused) {
-  return cio_executor_shutdown(self_ex, CIO_EXEC_WAIT);
-}
+static int self_shutdown_job(void *unused) { return cio_executor_shutdown(self_ex, CIO_EXEC_WAIT); }
 
 static int deadlock_main(void *unused) {
   self_ex = cio_executor_new(1);
@@ -479,24 +468,24 @@ static cio_executor *close_ex;
 
 static int close_waiter(void *unused) {
   return cio_run_in_executor_ex(close_ex, harg_job,
-                                harg_new(&close_gate, &close_ran, &close_released, 1),
-                                harg_release, NULL);
+                                harg_new(&close_gate, &close_ran, &close_released, 1), harg_release,
+                                NULL);
 }
 
 static int close_main(void *unused) {
   cio_task *t = cio_spawn(close_waiter, NULL);
   cio_detach(t);
   CHECK_EQ(wait_gate(&close_gate, 1), 0);
-  return 0;  /* cio_run cancels close_waiter and closes the loop */
+  return 0; /* cio_run cancels close_waiter and closes the loop */
 }
 
 static void test_loop_close_pending_job(void) {
   gate_init(&close_gate);
   close_ex = cio_executor_new(1);
   CHECK_EQ(cio_run(close_main, NULL), 0);
-  CHECK_EQ(close_released, 0);  /* the job is still blocked */
+  CHECK_EQ(close_released, 0); /* the job is still blocked */
   gate_open(&close_gate);
-  cio_executor_free(close_ex);  /* waits for the job */
+  cio_executor_free(close_ex); /* waits for the job */
   CHECK_EQ(close_ran, 1);
   CHECK_EQ(close_released, 1);
   gate_destroy(&close_gate);
@@ -520,8 +509,7 @@ static int query_job(void *p) {
   query *q = p;
   q->out = q->in * 2;
   q->text = malloc(8);
-  if (!q->text)
-    return -ENOMEM;
+  if (!q->text) return -ENOMEM;
   memcpy(q->text, "answer", 7);
   return 7;
 }
@@ -535,8 +523,7 @@ static void query_free(void *p) {
 
 static query *query_new(int in) {
   query *q = calloc(1, sizeof *q);
-  if (q)
-    q->in = in;
+  if (q) q->in = in;
   return q;
 }
 
@@ -567,9 +554,9 @@ static int results_main(void *unused) {
   cio_timeout_begin(&s, 60.0);
   expirer e = {&g, &s};
   cio_task *et = cio_spawn(expire_when_blocked, &e);
-  CHECK_EQ(cio_run_in_executor_ex(ex, harg_job, harg_new(&g, &ran, &released, 1), harg_release,
-                                  NULL),
-           -ETIMEDOUT);
+  CHECK_EQ(
+      cio_run_in_executor_ex(ex, harg_job, harg_new(&g, &ran, &released, 1), harg_release, NULL),
+      -ETIMEDOUT);
   cio_timeout_end(&s);
   CHECK_EQ(cio_await(et), 0);
   cio_task_release(et);
@@ -608,8 +595,7 @@ static int shared_loop_main(void *unused) {
   long sum = 0;
   for (int i = 0; i < 200; i++) {
     int r = cio_run_in_executor(shared_ex, add_one, (void *)(intptr_t)i);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     sum += r;
   }
   return sum == 200 * 201 / 2 ? 0 : -EPROTO;
@@ -624,8 +610,7 @@ static void test_shared_by_loops(void) {
   shared_ex = cio_executor_new(3);
   pthread_t th[4];
   int st[4];
-  for (int i = 0; i < 4; i++)
-    pthread_create(&th[i], NULL, shared_thread, &st[i]);
+  for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, shared_thread, &st[i]);
   for (int i = 0; i < 4; i++) {
     pthread_join(th[i], NULL);
     CHECK_EQ(st[i], 0);

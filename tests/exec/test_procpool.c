@@ -15,18 +15,16 @@
 #include "cio/procpool.h"
 #include "test.h"
 
-static cio_procpool *pool;   /* two workers, created in main() before threads */
+static cio_procpool *pool; /* two workers, created in main() before threads */
 
 /* ---- functions run in the workers ---- */
 
 /* in: uint64 n; out: uint64 sum of i*i for i < n (mod 2^64), then the pid. */
 static int sum_squares(const void *in, size_t len, void **out, size_t *out_len) {
   uint64_t n, s = 0;
-  if (len != sizeof n)
-    return -EINVAL;
+  if (len != sizeof n) return -EINVAL;
   memcpy(&n, in, sizeof n);
-  for (uint64_t i = 0; i < n; i++)
-    s += i * i;
+  for (uint64_t i = 0; i < n; i++) s += i * i;
   uint64_t *o = malloc(2 * sizeof *o);
   o[0] = s;
   o[1] = (uint64_t)getpid();
@@ -39,31 +37,26 @@ static int sum_squares(const void *in, size_t len, void **out, size_t *out_len) 
 static int complement(const void *in, size_t len, void **out, size_t *out_len) {
   unsigned char *o = malloc(len ? len : 1);
   const unsigned char *p = in;
-  for (size_t i = 0; i < len; i++)
-    o[i] = (unsigned char)~p[i];
+  for (size_t i = 0; i < len; i++) o[i] = (unsigned char)~p[i];
   *out = o;
   *out_len = len;
   return (int)(len & 0x7fff);
 }
 
 static int fail_einval(const void *in, size_t len, void **out, size_t *out_len) {
-  *out = malloc(16);  /* discarded: the job failed */
+  *out = malloc(16); /* discarded: the job failed */
   *out_len = 16;
   return -EINVAL;
 }
 
-static int crash_abort(const void *in, size_t len, void **out, size_t *out_len) {
-  abort();
-}
+static int crash_abort(const void *in, size_t len, void **out, size_t *out_len) { abort(); }
 
 static int crash_segv(const void *in, size_t len, void **out, size_t *out_len) {
   raise(SIGSEGV);
   return 0;
 }
 
-static int crash_exit(const void *in, size_t len, void **out, size_t *out_len) {
-  _exit(3);
-}
+static int crash_exit(const void *in, size_t len, void **out, size_t *out_len) { _exit(3); }
 
 /* in: double seconds. */
 static int sleeper(const void *in, size_t len, void **out, size_t *out_len) {
@@ -84,8 +77,7 @@ static int runs_loop(const void *in, size_t len, void **out, size_t *out_len) {
 
 static uint64_t expect_sum(uint64_t n) {
   uint64_t s = 0;
-  for (uint64_t i = 0; i < n; i++)
-    s += i * i;
+  for (uint64_t i = 0; i < n; i++) s += i * i;
   return s;
 }
 
@@ -101,8 +93,7 @@ static int run_sum(uint64_t n, uint64_t *sum, pid_t *pid) {
     }
     memcpy(o, out, sizeof o);
     *sum = o[0];
-    if (pid)
-      *pid = (pid_t)o[1];
+    if (pid) *pid = (pid_t)o[1];
     free(out);
   }
   return r;
@@ -138,16 +129,14 @@ static void test_basic(void) {
 static int big_main(void *unused) {
   size_t len = 8u << 20;
   unsigned char *in = malloc(len);
-  for (size_t i = 0; i < len; i++)
-    in[i] = (unsigned char)(i * 2654435761u >> 13);
+  for (size_t i = 0; i < len; i++) in[i] = (unsigned char)(i * 2654435761u >> 13);
   void *out;
   size_t out_len;
   CHECK_EQ(cio_procpool_run(pool, complement, in, len, &out, &out_len), (int)(len & 0x7fff));
   CHECK_EQ(out_len, len);
   size_t bad = 0;
   const unsigned char *o = out;
-  for (size_t i = 0; out && i < len; i++)
-    bad += o[i] != (unsigned char)~in[i];
+  for (size_t i = 0; out && i < len; i++) bad += o[i] != (unsigned char)~in[i];
   CHECK_EQ(bad, 0);
   free(out);
   free(in);
@@ -157,14 +146,14 @@ static int big_main(void *unused) {
 static void test_big_buffers(void) { CHECK_EQ(cio_run(big_main, NULL), 0); }
 
 static int crash_main(void *unused) {
-  unsigned long before = cio_procpool_replaced(pool);
+  size_t before = cio_procpool_replaced(pool);
   cio_proc_fn crashers[] = {crash_abort, crash_segv, crash_exit};
   for (int i = 0; i < 3; i++) {
     void *out = (void *)1;
     CHECK_EQ(cio_procpool_run(pool, crashers[i], NULL, 0, &out, NULL), -EOWNERDEAD);
     CHECK(out == NULL);
     uint64_t s = 0;
-    CHECK_EQ(run_sum(100, &s, NULL), 0);  /* the pool keeps serving */
+    CHECK_EQ(run_sum(100, &s, NULL), 0); /* the pool keeps serving */
     CHECK(s == expect_sum(100));
   }
   CHECK_EQ(cio_procpool_replaced(pool), before + 3);
@@ -197,13 +186,11 @@ static int many_main(void *unused) {
   for (int i = 0; i < N; i++) {
     CHECK(a[i].sum == expect_sum(a[i].n));
     int seen = 0;
-    for (int k = 0; k < npids; k++)
-      seen |= pids[k] == a[i].pid;
-    if (!seen)
-      pids[npids++] = a[i].pid;
+    for (int k = 0; k < npids; k++) seen |= pids[k] == a[i].pid;
+    if (!seen) pids[npids++] = a[i].pid;
     cio_task_release(ts[i]);
   }
-  CHECK(npids >= 1 && npids <= 2);  /* never more workers than the pool has */
+  CHECK(npids >= 1 && npids <= 2); /* never more workers than the pool has */
   return 0;
 }
 
@@ -220,7 +207,7 @@ static int cancel_main(void *unused) {
   int64_t t0 = cio_now_ns();
   cio_task_cancel(t);
   CHECK_EQ(cio_await(t), -ECANCELED);
-  CHECK((double)(cio_now_ns() - t0) / 1e9 < 0.2);  /* loose: at once, not 0.25 s later */
+  CHECK((double)(cio_now_ns() - t0) / 1e9 < 0.2); /* loose: at once, not 0.25 s later */
   cio_task_release(t);
 
   cio_timeout_scope s;
@@ -229,7 +216,7 @@ static int cancel_main(void *unused) {
   CHECK_EQ(cio_procpool_run(pool, sleeper, &d, sizeof d, NULL, NULL), -ETIMEDOUT);
   CHECK_EQ(cio_timeout_end(&s), 1);
   uint64_t sum = 0;
-  CHECK_EQ(run_sum(10, &sum, NULL), 0);  /* served by the other worker or later */
+  CHECK_EQ(run_sum(10, &sum, NULL), 0); /* served by the other worker or later */
   CHECK(sum == expect_sum(10));
   return 0;
 }
@@ -248,8 +235,7 @@ static int marked_sleeper(const void *in, size_t len, void **out, size_t *out_le
   memcpy(&m, in, sizeof m);
   if (m.mark[0]) {
     int fd = open(m.mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
   }
   usleep((useconds_t)(m.secs * 1e6));
   return 1;
@@ -282,34 +268,29 @@ static int shutdown_main(void *p) {
      * queue. KILL must not wait 10 s. */
     double secs = i > 0 ? 0.05 : how == CIO_EXEC_KILL ? 10.0 : 0.5;
     a[i] = (shut_arg){shut_pool, {secs, ""}, 1};
-    if (i == 0)
-      snprintf(a[i].in.mark, sizeof a[i].in.mark, "%s", mark);
+    if (i == 0) snprintf(a[i].in.mark, sizeof a[i].in.mark, "%s", mark);
     ts[i] = cio_spawn(shut_job, &a[i]);
   }
   /* Shut down once job 0 is running (the others are queued behind it). */
-  for (int i = 0; i < 10000 && access(mark, F_OK) != 0; i++)
-    cio_sleep(0.001);
+  for (int i = 0; i < 10000 && access(mark, F_OK) != 0; i++) cio_sleep(0.001);
   CHECK_EQ(access(mark, F_OK), 0);
   unlink(mark);
   int64_t t0 = cio_now_ns();
   CHECK_EQ(cio_procpool_shutdown(shut_pool, how), 0);
-  CHECK((double)(cio_now_ns() - t0) / 1e9 < 5.0);  /* loose */
+  CHECK((double)(cio_now_ns() - t0) / 1e9 < 5.0); /* loose */
   CHECK_EQ(cio_gather(ts, N, NULL, 0), 0);
   CHECK_EQ(a[0].status, how == CIO_EXEC_KILL ? -ECANCELED : 1);
-  for (int i = 1; i < N; i++)
-    CHECK_EQ(a[i].status, how == CIO_EXEC_WAIT ? 1 : -ECANCELED);
+  for (int i = 1; i < N; i++) CHECK_EQ(a[i].status, how == CIO_EXEC_WAIT ? 1 : -ECANCELED);
   double d = 0;
   CHECK_EQ(cio_procpool_run(shut_pool, sleeper, &d, sizeof d, NULL, NULL), -ESHUTDOWN);
-  for (int i = 0; i < N; i++)
-    cio_task_release(ts[i]);
+  for (int i = 0; i < N; i++) cio_task_release(ts[i]);
   return 0;
 }
 
 static void shutdown_case(int how) {
   shut_pool = cio_procpool_new(1);
   CHECK(shut_pool != NULL);
-  if (!shut_pool)
-    return;
+  if (!shut_pool) return;
   CHECK_EQ(cio_run(shutdown_main, &how), 0);
   cio_procpool_free(shut_pool);
 }
@@ -322,8 +303,7 @@ static void test_shutdown_kill(void) { shutdown_case(CIO_EXEC_KILL); }
 static int new_in_task_main(void *unused) {
   cio_procpool *p = cio_procpool_new(1);
   CHECK(p != NULL);
-  if (!p)
-    return -1;
+  if (!p) return -1;
   CHECK_EQ(cio_procpool_run(p, runs_loop, NULL, 0, NULL, NULL), 5);
   CHECK_EQ(cio_procpool_shutdown(p, CIO_EXEC_WAIT), 0);
   cio_procpool_free(p);
@@ -333,7 +313,7 @@ static int new_in_task_main(void *unused) {
 static void test_new_in_task(void) { CHECK_EQ(cio_run(new_in_task_main, NULL), 0); }
 
 static void test_bad_args(void) {
-  CHECK(cio_procpool_new(-1) == NULL && errno == EINVAL);
+  CHECK(cio_procpool_new((size_t)-1) == NULL && errno == EINVAL);
   CHECK_EQ(cio_procpool_shutdown(NULL, CIO_EXEC_WAIT), -EINVAL);
   cio_procpool_free(NULL);
 }

@@ -41,10 +41,11 @@ static void test_submit_and_wait(void) {
   CHECK(j.ran_on == loop);
   CHECK_EQ(cio_xtask_done(x), 1);
   CHECK_EQ(cio_xtask_status(x), 42);
-  CHECK_EQ(cio_xtask_wait(x, 0), 42);  /* again: same answer */
-  CHECK_EQ(cio_xtask_cancel(x), 0);    /* already done */
+  CHECK_EQ(cio_xtask_wait(x, 0), 42); /* again: same answer */
+  CHECK_EQ(cio_xtask_cancel(x), 0);   /* already done */
   cio_xtask_free(x);
   CHECK_EQ(cio_loop_thread_stop(lt), 0);
+  cio_loop_thread_free(lt);
 }
 
 static void test_timeout_then_cancel(void) {
@@ -54,13 +55,14 @@ static void test_timeout_then_cancel(void) {
   int64_t t0 = cio_now_ns();
   CHECK_EQ(cio_xtask_wait(x, 0.05), -ETIMEDOUT);
   double dt = (double)(cio_now_ns() - t0) / 1e9;
-  CHECK(dt >= 0.045 && dt < 2.0);  /* loose */
+  CHECK(dt >= 0.045 && dt < 2.0); /* loose */
   CHECK_EQ(cio_xtask_done(x), 0);
   CHECK_EQ(cio_xtask_status(x), -EINPROGRESS);
   CHECK_EQ(cio_xtask_cancel(x), 1);
   CHECK_EQ(cio_xtask_wait(x, 5.0), -ECANCELED);
   cio_xtask_free(x);
   CHECK_EQ(cio_loop_thread_stop(lt), 0);
+  cio_loop_thread_free(lt);
 }
 
 /* Stopping a loop thread cancels what still runs there: no hang. */
@@ -68,11 +70,23 @@ static void test_loop_closes_while_running(void) {
   cio_loop_thread *lt = cio_loop_thread_start(NULL);
   job j = {30.0, 1, NULL, 0};
   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt), job_fn, &j);
-  while (!atomic_load(&j.started))
-    usleep(1000);
+  while (!atomic_load(&j.started)) usleep(1000);
   CHECK_EQ(cio_loop_thread_stop(lt), 0);
+  CHECK(cio_loop_thread_loop(lt) == NULL);
+  CHECK_EQ(cio_loop_thread_stop(lt), 0); /* again: fine */
+  cio_loop_thread_free(lt);
   CHECK_EQ(cio_xtask_wait(x, 5.0), -ECANCELED);
   cio_xtask_free(x);
+  /* Free alone stops first. */
+  lt = cio_loop_thread_start(NULL);
+  CHECK(lt != NULL);
+  atomic_store(&j.started, 0);
+  x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(lt), job_fn, &j);
+  while (!atomic_load(&j.started)) usleep(1000);
+  cio_loop_thread_free(lt);
+  CHECK_EQ(cio_xtask_wait(x, CIO_FOREVER), -ECANCELED);
+  cio_xtask_free(x);
+  cio_loop_thread_free(NULL);
 }
 
 /* A loop that closes before the task could start: -ESHUTDOWN, fn never ran.
@@ -136,8 +150,7 @@ static void held_set(held_loop *h, int stage) {
 
 static void held_wait(held_loop *h, int stage) {
   pthread_mutex_lock(&h->mu);
-  while (h->stage < stage)
-    pthread_cond_wait(&h->cv, &h->mu);
+  while (h->stage < stage) pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
 }
 
@@ -165,7 +178,7 @@ static void test_cancel_before_start(void) {
   CHECK_EQ(cio_xtask_cancel(x), 1);
   held_set(&h, 2);
   CHECK_EQ(cio_xtask_wait(x, 5.0), -ECANCELED);
-  CHECK_EQ(atomic_load(&j.started), 0);  /* fn never ran */
+  CHECK_EQ(atomic_load(&j.started), 0); /* fn never ran */
   pthread_join(th, NULL);
   cio_xtask_free(x);
   pthread_mutex_destroy(&h.mu);
@@ -186,7 +199,7 @@ static cio_loop_thread *remote;
 static int await_main(void *unused) {
   job j = {0.01, 77, NULL, 0};
   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(remote), job_fn, &j);
-  CHECK_EQ(cio_xtask_wait(x, -1) == -EDEADLK, 0);  /* another loop: allowed, blocks */
+  CHECK_EQ(cio_xtask_wait(x, -1) == -EDEADLK, 0); /* another loop: allowed, blocks */
   CHECK_EQ(cio_xtask_await(x), 77);
   cio_xtask_free(x);
 
@@ -204,6 +217,7 @@ static void test_await_from_task(void) {
   remote = cio_loop_thread_start(NULL);
   CHECK_EQ(cio_run(await_main, NULL), 0);
   CHECK_EQ(cio_loop_thread_stop(remote), 0);
+  cio_loop_thread_free(remote);
 }
 
 typedef struct awaiter_arg {
@@ -219,7 +233,7 @@ static int await_cancel_main(void *unused) {
   CHECK_EQ(cio_sleep(0.02), 0);
   awaiter_arg b = {a.x};
   cio_task *t2 = cio_spawn(awaiter, &b);
-  CHECK_EQ(cio_await(t2), -EBUSY);  /* one awaiter at a time */
+  CHECK_EQ(cio_await(t2), -EBUSY); /* one awaiter at a time */
   int64_t t0 = cio_now_ns();
   cio_task_cancel(t);
   CHECK_EQ(cio_await(t), -ECANCELED);
@@ -246,6 +260,7 @@ static void test_await_cancelled(void) {
   remote = cio_loop_thread_start(NULL);
   CHECK_EQ(cio_run(await_cancel_main, NULL), 0);
   CHECK_EQ(cio_loop_thread_stop(remote), 0);
+  cio_loop_thread_free(remote);
 }
 
 /* ---- an interrupted await leaves nothing using the caller's stack ----
@@ -284,8 +299,7 @@ static __attribute__((noinline)) int await_with_stack_arg(int how) {
   atomic_init(&l.cleaned, 0);
   cio_xtask *x = cio_run_coroutine_threadsafe(cio_loop_thread_loop(remote), lingering_job, &l);
   CHECK(x != NULL);
-  for (int i = 0; i < 5000 && !atomic_load(&l.running); i++)
-    cio_sleep(0.001);
+  for (int i = 0; i < 5000 && !atomic_load(&l.running); i++) cio_sleep(0.001);
   CHECK_EQ(atomic_load(&l.running), 1);
   int r;
   if (how == 0) {
@@ -320,12 +334,13 @@ static void test_await_interrupted_waits_for_remote(void) {
   remote = cio_loop_thread_start(NULL);
   CHECK_EQ(cio_run(await_stack_main, NULL), 0);
   CHECK_EQ(cio_loop_thread_stop(remote), 0);
+  cio_loop_thread_free(remote);
 }
 
 /* ---- many plain threads submitting to one loop ---- */
 
 static cio_loop *many_loop;
-static long many_counter;  /* touched only on the loop's thread */
+static long many_counter; /* touched only on the loop's thread */
 
 static int incr(void *p) {
   many_counter += (long)(intptr_t)p;
@@ -336,8 +351,7 @@ static void *submitter(void *p) {
   long *sum = p;
   for (int i = 1; i <= 200; i++) {
     cio_xtask *x = cio_run_coroutine_threadsafe(many_loop, incr, (void *)(intptr_t)i);
-    if (!x)
-      break;
+    if (!x) break;
     *sum += cio_xtask_wait(x, -1);
     cio_xtask_free(x);
   }
@@ -355,8 +369,7 @@ static void test_many_submitters(void) {
   many_counter = 0;
   pthread_t th[4];
   long sums[4] = {0};
-  for (int i = 0; i < 4; i++)
-    pthread_create(&th[i], NULL, submitter, &sums[i]);
+  for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, submitter, &sums[i]);
   for (int i = 0; i < 4; i++) {
     pthread_join(th[i], NULL);
     CHECK_EQ(sums[i], 200 * 201 / 2);
@@ -367,6 +380,7 @@ static void test_many_submitters(void) {
   CHECK_EQ(total, 4 * 200 * 201 / 2);
   cio_xtask_free(x);
   CHECK_EQ(cio_loop_thread_stop(lt), 0);
+  cio_loop_thread_free(lt);
 }
 
 /* ---- 4 loops on 4 threads exchange 100,000 messages ----
@@ -391,20 +405,17 @@ static pthread_barrier_t ring_ready, ring_done;
 static _Thread_local ring_node *my_node;
 
 static void deliver(void *msg) {
-  if (cio_queue_put_nowait(my_node->q, msg) != 0)
-    my_node->status = -ENOMEM;
+  if (cio_queue_put_nowait(my_node->q, msg) != 0) my_node->status = -ENOMEM;
 }
 
 static int ring_producer(void *p) {
   ring_node *to = p;
   int me = (int)(my_node - nodes);
   for (uintptr_t seq = 0; seq < PER_LOOP; seq++) {
-    uintptr_t msg = ((uintptr_t)me << 24 | seq) + 1;  /* never NULL */
+    uintptr_t msg = ((uintptr_t)me << 24 | seq) + 1; /* never NULL */
     int r = cio_call_soon_threadsafe(to->loop, deliver, (void *)msg);
-    if (r < 0)
-      return r;
-    if (seq % 512 == 511 && (r = cio_yield()) < 0)
-      return r;
+    if (r < 0) return r;
+    if (seq % 512 == 511 && (r = cio_yield()) < 0) return r;
   }
   return 0;
 }
@@ -416,11 +427,9 @@ static int ring_consumer(void *unused) {
   while (n->received < PER_LOOP) {
     void *item;
     int r = cio_queue_get(n->q, &item);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     uintptr_t msg = (uintptr_t)item - 1;
-    if ((int)(msg >> 24) != from || (long)(msg & 0xffffff) != next)
-      n->out_of_order++;
+    if ((int)(msg >> 24) != from || (long)(msg & 0xffffff) != next) n->out_of_order++;
     next = (long)(msg & 0xffffff) + 1;
     n->sum += (long)(msg & 0xffffff);
     n->received++;
@@ -449,8 +458,7 @@ static int ring_main(void *p) {
 static void *ring_thread(void *p) {
   ring_node *n = p;
   int r = cio_run(ring_main, n);
-  if (n->status == 0)
-    n->status = r;
+  if (n->status == 0) n->status = r;
   return NULL;
 }
 
@@ -459,15 +467,14 @@ static void test_four_loops_ring(void) {
   pthread_barrier_init(&ring_done, NULL, RING);
   pthread_t th[RING];
   int64_t t0 = cio_now_ns();
-  for (int i = 0; i < RING; i++)
-    pthread_create(&th[i], NULL, ring_thread, &nodes[i]);
+  for (int i = 0; i < RING; i++) pthread_create(&th[i], NULL, ring_thread, &nodes[i]);
   long total = 0;
   for (int i = 0; i < RING; i++) {
     pthread_join(th[i], NULL);
     CHECK_EQ(nodes[i].status, 0);
     CHECK_EQ(nodes[i].received, PER_LOOP);
     CHECK_EQ(nodes[i].sum, (long)PER_LOOP * (PER_LOOP - 1) / 2);
-    CHECK_EQ(nodes[i].out_of_order, 0);  /* FIFO per sender */
+    CHECK_EQ(nodes[i].out_of_order, 0); /* FIFO per sender */
     total += nodes[i].received;
   }
   CHECK_EQ(total, 100000);

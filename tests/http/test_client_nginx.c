@@ -421,17 +421,19 @@ TASK_TEST(test_basic_auth) {
   CHECK_EQ(get(s, site_url("/basic/hello.txt"), &st, body, sizeof body), 0);
   CHECK_EQ(st, 401);
   cio_http_response *res;
-  CHECK_EQ(
-      cio_http_open(
-          s, &(cio_http_request){.url = site_url("/basic/hello.txt"), .user = "alice", .password = "s3cret"},
-          &res),
-      0);
+  CHECK_EQ(cio_http_open(s,
+                         &(cio_http_request){.url = site_url("/basic/hello.txt"),
+                                             .user = "alice",
+                                             .password = "s3cret"},
+                         &res),
+           0);
   CHECK_EQ(cio_http_response_status(res), 200);
   cio_http_response_free(res);
-  CHECK_EQ(cio_http_open(
-               s,
-               &(cio_http_request){.url = site_url("/basic/hello.txt"), .user = "alice", .password = "wrong"},
-               &res),
+  CHECK_EQ(cio_http_open(s,
+                         &(cio_http_request){.url = site_url("/basic/hello.txt"),
+                                             .user = "alice",
+                                             .password = "wrong"},
+                         &res),
            0);
   CHECK_EQ(cio_http_response_status(res), 401);
   cio_http_response_free(res);
@@ -458,8 +460,7 @@ TASK_TEST(test_cookies) {
   CHECK_STR(echo_header(j, "cookie"), "a=1");
   cJSON_Delete(j);
   /* Set by hand; deleted by an expiry in the past; Domain rules. */
-  CHECK_EQ(cio_http_session_set_cookie(s, "http://www.example.com/", "c=3; Domain=example.com"),
-           0);
+  CHECK_EQ(cio_http_session_set_cookie(s, "http://www.example.com/", "c=3; Domain=example.com"), 0);
   CHECK_EQ(cio_http_session_cookies(s, "http://api.example.com/", buf, sizeof buf), 3);
   CHECK_EQ(cio_http_session_set_cookie(s, "http://www.example.com/", "d=4; Domain=other.com"),
            -EINVAL);
@@ -568,8 +569,8 @@ static int proxy_conn(cio_stream *s, void *arg) {
 
 TASK_TEST(test_connect_proxy) {
   int tunnels = 0;
-  cio_server *px = cio_start_server("127.0.0.1", 0, proxy_conn, &tunnels, NULL);
-  CHECK(px != NULL);
+  cio_server *px = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, proxy_conn, &tunnels, NULL, &px), 0);
   char proxy[64];
   snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", cio_server_port(px));
   cio_http_session *s = cio_http_session_new(
@@ -670,7 +671,8 @@ TASK_TEST(test_body_limits_and_save) {
   CHECK_EQ(cio_http_open(s, &(cio_http_request){.url = site_url("/gz/big.bin")}, &res), 0);
   CHECK_EQ(cio_http_response_save(res, f), 1 << 20);
   cio_http_response_free(res);
-  cio_file_close(f);
+  CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   void *data;
   size_t len;
   CHECK_EQ(cio_file_read_all(path, &data, &len), 0);

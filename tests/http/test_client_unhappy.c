@@ -195,8 +195,8 @@ static int bad_conn(cio_stream *s, void *arg) {
 
 static int bad_start(bad_server *b) {
   memset(b, 0, sizeof *b);
-  b->srv = cio_start_server("127.0.0.1", 0, bad_conn, b, NULL);
-  if (!b->srv) return -errno;
+  int r = cio_start_server("127.0.0.1", 0, bad_conn, b, NULL, &b->srv);
+  if (r < 0) return r;
   b->port = cio_server_port(b->srv);
   return 0;
 }
@@ -664,7 +664,8 @@ TASK_TEST(test_cancellation) {
   j = (job){.s = s, .url = "http://silent.cio.test/"};
   cancel_after(&j, 0.1);
   /* The TLS handshake (a server that never speaks). */
-  cio_server *mute = cio_start_server("127.0.0.1", 0, silent_conn, NULL, NULL);
+  cio_server *mute = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, silent_conn, NULL, NULL, &mute), 0);
   char url[128];
   snprintf(url, sizeof url, "https://127.0.0.1:%d/", cio_server_port(mute));
   j = (job){.s = s, .url = url};

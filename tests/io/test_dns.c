@@ -56,7 +56,7 @@ static int udp_socket(int *port) {
   return fd;
 }
 
-static int use_server(int port, double timeout, int tries) {
+static int use_server(int port, double timeout, size_t tries) {
   char csv[64];
   snprintf(csv, sizeof csv, "127.0.0.1:%d", port);
   cio_dns_opts o = {.timeout = timeout, .tries = tries, .servers = csv, .lookups = "b"};
@@ -71,7 +71,7 @@ static int use_server(int port, double timeout, int tries) {
 
 typedef struct fake_dns {
   int fd, port;
-  int tcp_fd;         /* listening on the same port number, or -1 */
+  int tcp_fd; /* listening on the same port number, or -1 */
   int queries, tcp_queries;
   cio_task *task, *tcp_task;
 } fake_dns;
@@ -85,8 +85,7 @@ typedef struct late_reply {
 
 /* Decode the question name of a query into dotted form; returns the offset
  * after QTYPE/QCLASS or 0 if malformed. */
-static size_t parse_question(const unsigned char *p, size_t n, char *name, size_t cap,
-                             int *qtype) {
+static size_t parse_question(const unsigned char *p, size_t n, char *name, size_t cap, int *qtype) {
   size_t off = 12, out = 0;
   while (off < n && p[off]) {
     size_t l = p[off++];
@@ -106,11 +105,13 @@ static size_t parse_question(const unsigned char *p, size_t n, char *name, size_
 static size_t build_reply(const unsigned char *q, size_t qend, int rcode, const uint8_t *ip,
                           unsigned char *out) {
   memcpy(out, q, qend);
-  out[2] = 0x81; /* QR, RD */
+  out[2] = 0x81;                          /* QR, RD */
   out[3] = (unsigned char)(0x80 | rcode); /* RA */
-  out[4] = 0; out[5] = 1;                 /* QDCOUNT */
-  out[6] = 0; out[7] = ip ? 1 : 0;        /* ANCOUNT */
-  memset(out + 8, 0, 4);                  /* NSCOUNT, ARCOUNT */
+  out[4] = 0;
+  out[5] = 1; /* QDCOUNT */
+  out[6] = 0;
+  out[7] = ip ? 1 : 0;   /* ANCOUNT */
+  memset(out + 8, 0, 4); /* NSCOUNT, ARCOUNT */
   size_t n = qend;
   if (ip) {
     const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
@@ -361,8 +362,11 @@ static void test_configure(void) {
   o.lookups = "fx";
   CHECK_EQ(cio_dns_configure(&o), -EINVAL);
   o.lookups = NULL;
-  o.timeout = -1;
+  o.tries = 65;
   CHECK_EQ(cio_dns_configure(&o), -EINVAL);
+  o.tries = 0;
+  o.timeout = CIO_FOREVER; /* no limit of cio's: accepted */
+  CHECK_EQ(cio_dns_configure(&o), 0);
   o.timeout = 0;
   o.servers = "127.0.0.1:5353,[::1]:53";
   CHECK_EQ(cio_dns_configure(&o), 0);
@@ -513,8 +517,9 @@ static int concurrent_main(void *arg) {
   lookup l[N];
   cio_task *t[N];
   for (int i = 0; i < N; i++) {
-    l[i] = (lookup){.name = i % 3 == 0 ? "nx.cio.test" : i % 3 == 1 ? "www.cio.test"
-                                                                    : "slow.cio.test",
+    l[i] = (lookup){.name = i % 3 == 0   ? "nx.cio.test"
+                            : i % 3 == 1 ? "www.cio.test"
+                                         : "slow.cio.test",
                     .family = AF_INET};
     t[i] = cio_spawn(lookup_task, &l[i]);
   }

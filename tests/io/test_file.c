@@ -1,7 +1,7 @@
 /* test_file.c - files through the thread pool: read/write/fsync round trip,
  * positional I/O, truncate/stat/seek, read_all of a multi-MB file and of
  * /proc files, errors, cancellation and timeouts while a job is blocked (a
- * FIFO nobody opens / writes), many concurrent reads.
+ * FIFO nobody opens / writes), many concurrent reads, close vs free.
  * cio-test-labels: threads */
 #include "test.h"
 #include "test_loop.h"
@@ -29,10 +29,8 @@ static const char *path_of(const char *name) {
 static int count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
   int n = 0;
-  if (!d)
-    return -1;
-  while (readdir(d))
-    n++;
+  if (!d) return -1;
+  while (readdir(d)) n++;
   closedir(d);
   return n;
 }
@@ -41,16 +39,14 @@ static int count_fds(void) {
  * timing assertion). */
 static int fds_back_to(int want) {
   for (int i = 0; i < 300; i++) {
-    if (count_fds() == want)
-      return 1;
+    if (count_fds() == want) return 1;
     cio_sleep(0.01);
   }
   return 0;
 }
 
 static void fill_pattern(char *buf, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    buf[i] = (char)((i + seed) * 2654435761u >> 11);
+  for (size_t i = 0; i < n; i++) buf[i] = (char)((i + seed) * 2654435761u >> 11);
 }
 
 LOOP_TEST(test_roundtrip) {
@@ -78,6 +74,7 @@ LOOP_TEST(test_roundtrip) {
   CHECK_EQ(cio_file_seek(f, 0, SEEK_CUR), 11); /* pwrite moved nothing */
   CHECK_EQ(cio_file_write(f, "", 0), 0);
   CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   void *data;
   size_t len;
   CHECK_EQ(cio_file_read_all(p, &data, &len), 0);
@@ -128,13 +125,13 @@ LOOP_TEST(test_read_all_big) {
   for (;;) {
     ssize_t r = cio_file_read(f, back + got, big - got);
     CHECK(r >= 0 && r <= (ssize_t)CIO_FILE_MAX_IO);
-    if (r <= 0)
-      break;
+    if (r <= 0) break;
     got += (size_t)r;
   }
   CHECK_EQ(got, big);
   CHECK(memcmp(back, b2, big) == 0);
   CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   free(back);
   free(b2);
   free(buf);
@@ -164,6 +161,7 @@ LOOP_TEST(test_errors) {
   CHECK_EQ(cio_file_read(f, buf, 4), -EBADF);
   CHECK_EQ(cio_file_pread(f, buf, 4, -1), -EINVAL);
   CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   unlink(path_of("wo"));
   return 0;
 }
@@ -238,6 +236,8 @@ LOOP_TEST(test_cancel_while_job_blocked) {
   CHECK_EQ(rd.r, -ECANCELED);
   /* The fd stays open for the running job, then goes with it. */
   CHECK_EQ(cio_file_close(f), 0);
+  CHECK_EQ(cio_file_fd(f), -1);
+  cio_file_free(f);
   CHECK_EQ(count_fds(), base + 1);
   int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
   CHECK(wfd >= 0);
@@ -257,8 +257,7 @@ LOOP_TEST(test_cancel_while_job_blocked) {
   int queued = 4;
   for (int i = 0; i < 300 && queued > 0; i++) {
     cio_sleep(0.01);
-    if (ioctl(wfd, FIONREAD, &queued) < 0)
-      queued = -1;
+    if (ioctl(wfd, FIONREAD, &queued) < 0) queued = -1;
   }
   CHECK_EQ(queued, 0);
   /* The abandoned job consumed "pong"; this read gets the next bytes. */
@@ -274,7 +273,7 @@ LOOP_TEST(test_cancel_while_job_blocked) {
 }
 
 #define NREADERS 64
-#define BLOCK 16384
+#define BLOCK    16384
 
 struct blk {
   cio_file *f;
@@ -328,15 +327,74 @@ LOOP_TEST(test_many_concurrent_reads) {
   }
   CHECK_EQ(cio_gather(t, NREADERS + 32, NULL, 0), 0);
   int ok = 0;
-  for (int i = 0; i < NREADERS; i++)
-    ok += b[i].ok;
-  for (int i = 0; i < 32; i++)
-    ok += w[i].ok;
+  for (int i = 0; i < NREADERS; i++) ok += b[i].ok;
+  for (int i = 0; i < 32; i++) ok += w[i].ok;
   CHECK_EQ(ok, NREADERS + 32);
-  for (int i = 0; i < NREADERS + 32; i++)
-    cio_task_release(t[i]);
+  for (int i = 0; i < NREADERS + 32; i++) cio_task_release(t[i]);
   CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   free(buf);
+  unlink(p);
+  return 0;
+}
+
+struct writer {
+  cio_file *f;
+  const char *data;
+  size_t n;
+  ssize_t r;
+};
+
+static int write_task(void *arg) {
+  struct writer *w = arg;
+  w->r = cio_file_write(w->f, w->data, w->n);
+  return 0;
+}
+
+/* close is not free; closing or freeing under another task's call is safe. */
+LOOP_TEST(test_close_then_free) {
+  const char *p = path_of("cf");
+  cio_file *f;
+  CHECK_EQ(cio_file_open(p, O_RDWR | O_CREAT | O_TRUNC, 0600, &f), 0);
+  int base = count_fds();
+  CHECK_EQ(cio_file_close(f), 0);
+  CHECK_EQ(count_fds(), base - 1);
+  CHECK_EQ(cio_file_fd(f), -1);
+  char buf[4];
+  CHECK_EQ(cio_file_read(f, buf, 4), -EBADF);
+  CHECK_EQ(cio_file_write(f, "x", 1), -EBADF);
+  CHECK_EQ(cio_file_fsync(f), -EBADF);
+  CHECK_EQ(cio_file_seek(f, 0, SEEK_SET), -EBADF);
+  CHECK_EQ(cio_file_close(f), 0); /* again: fine */
+  cio_file_free(f);
+  /* Cancelled on entry: nothing done, the file stays open. */
+  CHECK_EQ(cio_file_open(p, O_RDWR, 0, &f), 0);
+  cio_task_cancel(cio_current());
+  CHECK_EQ(cio_file_close(f), -ECANCELED);
+  CHECK(cio_file_fd(f) >= 0);
+  CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
+  /* Free alone closes at once. */
+  CHECK_EQ(cio_file_open(p, O_RDWR, 0, &f), 0);
+  cio_file_free(f);
+  CHECK_EQ(count_fds(), base - 1);
+  /* A write of several jobs, the file closed by another task between two
+   * of them: the job in progress finishes, the write stops with -EBADF. */
+  size_t n = 2 * (size_t)CIO_FILE_MAX_IO + 1;
+  char *big = calloc(1, n);
+  CHECK(big != NULL);
+  CHECK_EQ(cio_file_open(p, O_RDWR | O_TRUNC, 0, &f), 0);
+  struct writer w = {f, big, n, 1};
+  cio_task *t = cio_spawn(write_task, &w);
+  wait_blocked(t);
+  cio_file_free(f); /* the writer's job keeps the descriptor open */
+  CHECK_EQ(join(t), 0);
+  CHECK_EQ(w.r, -EBADF);
+  struct stat st;
+  CHECK_EQ(cio_file_stat_path(p, &st), 0);
+  CHECK_EQ(st.st_size, CIO_FILE_MAX_IO); /* the first job's */
+  CHECK(fds_back_to(base - 1));
+  free(big);
   unlink(p);
   return 0;
 }
@@ -353,6 +411,7 @@ LOOP_TEST(test_from_fd) {
   close(pp[1]);
   CHECK_EQ(cio_file_read(f, buf, sizeof buf), 0);
   CHECK_EQ(cio_file_close(f), 0);
+  cio_file_free(f);
   CHECK(fcntl(pp[0], F_GETFD) < 0); /* the file owned it */
   errno = 0;
   CHECK(cio_file_from_fd(-1) == NULL);
@@ -372,6 +431,7 @@ int main(void) {
   RUN(test_errors);
   RUN(test_cancel_while_job_blocked);
   RUN(test_many_concurrent_reads);
+  RUN(test_close_then_free);
   RUN(test_from_fd);
   rmdir(dir);
   return test_report();

@@ -37,13 +37,15 @@ static int echo_handler(cio_stream *s, void *arg) {
       r = (int)n;
       break;
     }
-    if ((r = cio_stream_write(s, "echo: ", 6)) < 0 || (r = cio_stream_write(s, line, (size_t)n)) < 0 ||
-        (r = cio_stream_drain(s)) < 0)
+    if ((r = cio_stream_write(s, "echo: ", 6)) < 0 ||
+        (r = cio_stream_write(s, line, (size_t)n)) < 0 || (r = cio_stream_drain(s)) < 0)
       break;
   }
   if (st) {
-    if (r == -ECANCELED) st->cancelled++;
-    else if (r < 0) st->errors++;
+    if (r == -ECANCELED)
+      st->cancelled++;
+    else if (r < 0)
+      st->errors++;
     st->finished++;
   }
   return r;
@@ -60,8 +62,8 @@ static int roundtrip(cio_stream *c, const char *msg) {
 
 LOOP_TEST(test_echo_ipv4) {
   struct stats st = {0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL, &srv), 0);
   int port = cio_server_port(srv);
   CHECK(port > 0);
   cio_stream *c = NULL;
@@ -103,8 +105,8 @@ LOOP_TEST(test_echo_ipv6) {
     printf("skip test_echo_ipv6: no IPv6 loopback\n");
     return 0;
   }
-  cio_server *srv = cio_start_server("::1", 0, echo_handler, NULL, NULL);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("::1", 0, echo_handler, NULL, NULL, &srv), 0);
   int port = cio_server_port(srv);
   cio_stream *c = NULL;
   CHECK_EQ(cio_open_connection("::1", port, NULL, &c), 0);
@@ -126,8 +128,7 @@ LOOP_TEST(test_echo_ipv6) {
   cio_stream_free(c);
   cio_server_free(srv);
   /* The wildcard server is dual-stack: reachable over both families. */
-  srv = cio_start_server(NULL, 0, echo_handler, NULL, NULL);
-  CHECK(srv != NULL);
+  CHECK_EQ(cio_start_server(NULL, 0, echo_handler, NULL, NULL, &srv), 0);
   port = cio_server_port(srv);
   CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c), 0);
   CHECK_EQ(roundtrip(c, "v4"), 0);
@@ -158,11 +159,19 @@ LOOP_TEST(test_connect_errors) {
   CHECK_EQ(cio_open_connection("127.0.0.1", 70000, NULL, &c), -EINVAL);
   CHECK_EQ(cio_open_connection("127.0.0.1", 1, NULL, NULL), -EINVAL);
   CHECK_EQ(cio_open_unix_connection("/nonexistent/cio-test.sock", NULL, &c), -ENOENT);
-  errno = 0;
-  CHECK(cio_start_server("no-such-host.invalid", 0, echo_handler, NULL, NULL) == NULL);
-  CHECK_EQ(errno, CIO_ENONAME);
-  CHECK(cio_start_server("127.0.0.1", 0, NULL, NULL, NULL) == NULL);
-  CHECK_EQ(errno, EINVAL);
+  cio_server *srv = (cio_server *)1;
+  CHECK_EQ(cio_start_server("no-such-host.invalid", 0, echo_handler, NULL, NULL, &srv),
+           -CIO_ENONAME);
+  CHECK(srv == NULL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, NULL, NULL, NULL, &srv), -EINVAL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 70000, echo_handler, NULL, NULL, &srv), -EINVAL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL, NULL), -EINVAL);
+  CHECK_EQ(cio_start_unix_server("", echo_handler, NULL, NULL, &srv), -EINVAL);
+  CHECK(srv == NULL);
+  /* Cancellation is checked on entry: nothing is started. */
+  cio_task_cancel(cio_current());
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL, &srv), -ECANCELED);
+  CHECK(srv == NULL);
   return 0;
 }
 
@@ -232,8 +241,8 @@ LOOP_TEST(test_unix_sockets) {
   char path[64];
   snprintf(path, sizeof path, "/tmp/cio-test-%d.sock", (int)getpid());
   struct stats st = {0};
-  cio_server *srv = cio_start_unix_server(path, echo_handler, &st, NULL);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_unix_server(path, echo_handler, &st, NULL, &srv), 0);
   struct stat sb;
   CHECK_EQ(stat(path, &sb), 0);
   cio_stream *c = NULL;
@@ -249,18 +258,15 @@ LOOP_TEST(test_unix_sockets) {
   CHECK(stat(path, &sb) < 0); /* removed */
   cio_server_free(srv);
   /* A stale socket file from an earlier run is replaced. */
-  srv = cio_start_unix_server(path, echo_handler, &st, NULL);
-  CHECK(srv != NULL);
+  CHECK_EQ(cio_start_unix_server(path, echo_handler, &st, NULL, &srv), 0);
   cio_server_free(srv);
-  srv = cio_start_unix_server(path, echo_handler, &st, NULL);
-  CHECK(srv != NULL);
+  CHECK_EQ(cio_start_unix_server(path, echo_handler, &st, NULL, &srv), 0);
   cio_server_free(srv);
   unlink(path);
   /* Abstract namespace. */
   char abs[64];
   snprintf(abs, sizeof abs, "@cio-test-%d", (int)getpid());
-  srv = cio_start_unix_server(abs, echo_handler, &st, NULL);
-  CHECK(srv != NULL);
+  CHECK_EQ(cio_start_unix_server(abs, echo_handler, &st, NULL, &srv), 0);
   CHECK_EQ(cio_open_unix_connection(abs, NULL, &c), 0);
   CHECK_EQ(roundtrip(c, "abstract"), 0);
   cio_stream_free(c);
@@ -273,7 +279,7 @@ LOOP_TEST(test_unix_sockets) {
 /* ---- graceful close ---- */
 
 struct slowh {
-  double work;    /* seconds a handler works before answering */
+  double work; /* seconds a handler works before answering */
   int done, cancelled;
 };
 
@@ -297,7 +303,8 @@ static int poke(cio_stream *c) { return cio_stream_write(c, "x", 1); }
 LOOP_TEST(test_close_grace) {
   /* Handlers finishing within the grace period complete normally. */
   struct slowh h = {0.05, 0, 0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, slow_handler, &h, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, slow_handler, &h, NULL, &srv), 0);
   int port = cio_server_port(srv);
   cio_stream *c[3];
   for (int i = 0; i < 3; i++) {
@@ -321,7 +328,7 @@ LOOP_TEST(test_close_grace) {
 
   /* Handlers that outlast the grace period are cancelled after it. */
   struct slowh h2 = {30.0, 0, 0};
-  srv = cio_start_server("127.0.0.1", 0, slow_handler, &h2, NULL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, slow_handler, &h2, NULL, &srv), 0);
   port = cio_server_port(srv);
   for (int i = 0; i < 3; i++) {
     CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c[i]), 0);
@@ -339,6 +346,76 @@ LOOP_TEST(test_close_grace) {
     cio_stream_free(c[i]);
   }
   CHECK_EQ(cio_server_close(srv, 0), 0); /* again: fine */
+  cio_server_free(srv);
+
+  /* CIO_FOREVER: the handlers take as long as they need, none cancelled. */
+  struct slowh h3 = {0.05, 0, 0};
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, slow_handler, &h3, NULL, &srv), 0);
+  port = cio_server_port(srv);
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c[i]), 0);
+    poke(c[i]);
+  }
+  settle_io();
+  CHECK_EQ(cio_server_close(srv, CIO_FOREVER), 0);
+  CHECK_EQ(h3.done, 2);
+  CHECK_EQ(h3.cancelled, 0);
+  for (int i = 0; i < 2; i++) cio_stream_free(c[i]);
+  cio_server_free(srv);
+  return 0;
+}
+
+/* ---- handler tasks are named after their peer ---- */
+
+static int name_handler(cio_stream *s, void *arg) {
+  (void)s;
+  snprintf(arg, 128, "%s", cio_task_name(cio_current()));
+  return 0;
+}
+
+/* Until the server has accepted the connection and run the handler. */
+static void wait_named(const char *got) {
+  for (int i = 0; i < 2500 && !got[0]; i++) cio_sleep(0.002);
+}
+
+LOOP_TEST(test_handler_names) {
+  char got[128] = "", want[128];
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, name_handler, got, NULL, &srv), 0);
+  cio_stream *c = NULL;
+  CHECK_EQ(cio_open_connection("127.0.0.1", cio_server_port(srv), NULL, &c), 0);
+  char me[64];
+  struct sockaddr_storage ss;
+  socklen_t len;
+  CHECK_EQ(cio_stream_sockname(c, &ss, &len), 0);
+  snprintf(me, sizeof me, "%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+  wait_named(got);
+  CHECK_EQ(cio_server_close(srv, CIO_FOREVER), 0);
+  snprintf(want, sizeof want, "conn 127.0.0.1:%s", me);
+  CHECK_STR(got, want);
+  cio_stream_free(c);
+  cio_server_free(srv);
+  /* Unix-domain clients have no name of their own: the server's path. */
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/cio-test-names-%d.sock", (int)getpid());
+  CHECK_EQ(cio_start_unix_server(path, name_handler, got, NULL, &srv), 0);
+  got[0] = '\0';
+  CHECK_EQ(cio_open_unix_connection(path, NULL, &c), 0);
+  wait_named(got);
+  CHECK_EQ(cio_server_close(srv, CIO_FOREVER), 0);
+  snprintf(want, sizeof want, "conn unix:%s", path);
+  CHECK_STR(got, want);
+  cio_stream_free(c);
+  cio_server_free(srv);
+  snprintf(path, sizeof path, "@cio-test-names-%d", (int)getpid());
+  CHECK_EQ(cio_start_unix_server(path, name_handler, got, NULL, &srv), 0);
+  got[0] = '\0';
+  CHECK_EQ(cio_open_unix_connection(path, NULL, &c), 0);
+  wait_named(got);
+  CHECK_EQ(cio_server_close(srv, CIO_FOREVER), 0);
+  snprintf(want, sizeof want, "conn unix:%s", path);
+  CHECK_STR(got, want);
+  cio_stream_free(c);
   cio_server_free(srv);
   return 0;
 }
@@ -377,8 +454,8 @@ static int cancel_task(void *arg) { return cio_task_cancel(arg); }
  * period. Returns close's status. */
 static __attribute__((noinline)) int close_with_stack_arg(int how) {
   struct lingering l = {0, 0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, lingering_handler, &l, NULL);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, lingering_handler, &l, NULL, &srv), 0);
   if (!srv) return -errno;
   cio_stream *c[2];
   for (int i = 0; i < 2; i++) {
@@ -429,7 +506,8 @@ static int forever_task(void *arg) {
 }
 
 LOOP_TEST(test_serve_forever) {
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL, &srv), 0);
   struct forever f1 = {srv, 1}, f2 = {srv, 1};
   cio_task *t1 = cio_spawn(forever_task, &f1), *t2 = cio_spawn(forever_task, &f2);
   settle_io();
@@ -472,7 +550,7 @@ static int quit_handler(cio_stream *s, void *arg) {
 
 LOOP_TEST(test_close_from_handler) {
   struct quitter q = {NULL, 1, 0};
-  q.srv = cio_start_server("127.0.0.1", 0, quit_handler, &q, NULL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, quit_handler, &q, NULL, &q.srv), 0);
   int port = cio_server_port(q.srv);
   cio_stream *idle = NULL, *boss = NULL;
   CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &idle), 0);
@@ -502,7 +580,8 @@ LOOP_TEST(test_close_from_handler) {
 LOOP_TEST(test_idle_timeout) {
   struct stats st = {0};
   cio_server_opts so = {.idle_timeout = 0.2};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, &st, &so);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, &st, &so, &srv), 0);
   int port = cio_server_port(srv);
   cio_stream *quiet = NULL, *chatty = NULL;
   CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &quiet), 0);
@@ -534,7 +613,8 @@ LOOP_TEST(test_idle_timeout) {
 
 LOOP_TEST(test_emfile_backoff) {
   struct stats st = {0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL, &srv), 0);
   int port = cio_server_port(srv);
   struct rlimit old, lim;
   getrlimit(RLIMIT_NOFILE, &old);
@@ -638,7 +718,8 @@ static int record_client(void *arg) {
 
 LOOP_TEST(test_reset_peers_do_not_disturb) {
   struct stats st = {0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, record_handler, &st, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, record_handler, &st, NULL, &srv), 0);
   int port = cio_server_port(srv);
   enum { N = 20 };
   struct client cl[N];
@@ -683,7 +764,8 @@ static int count_then_reply(cio_stream *s, void *arg) {
 }
 
 LOOP_TEST(test_half_close_and_flush_after_return) {
-  cio_server *srv = cio_start_server("127.0.0.1", 0, count_then_reply, NULL, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, count_then_reply, NULL, NULL, &srv), 0);
   cio_stream *c = NULL;
   CHECK_EQ(cio_open_connection("127.0.0.1", cio_server_port(srv), NULL, &c), 0);
   char data[10000];
@@ -712,14 +794,14 @@ LOOP_TEST(test_half_close_and_flush_after_return) {
 
 LOOP_TEST(test_reuseport) {
   cio_server_opts so = {.reuseport = 1};
-  cio_server *a = cio_start_server("127.0.0.1", 0, echo_handler, NULL, &so);
-  CHECK(a != NULL);
+  cio_server *a = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, NULL, &so, &a), 0);
   int port = cio_server_port(a);
-  cio_server *b = cio_start_server("127.0.0.1", port, echo_handler, NULL, &so);
-  CHECK(b != NULL);
-  cio_server *c = cio_start_server("127.0.0.1", port, echo_handler, NULL, NULL);
+  cio_server *b = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", port, echo_handler, NULL, &so, &b), 0);
+  cio_server *c = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", port, echo_handler, NULL, NULL, &c), -EADDRINUSE);
   CHECK(c == NULL);
-  CHECK_EQ(errno, EADDRINUSE);
   cio_stream *s = NULL;
   CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &s), 0);
   CHECK_EQ(roundtrip(s, "either"), 0);
@@ -734,7 +816,8 @@ LOOP_TEST(test_reuseport) {
  * run) never suspends and leaks nothing. */
 LOOP_TEST(test_free_busy_server) {
   struct stats st = {0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, &st, NULL, &srv), 0);
   int port = cio_server_port(srv);
   cio_stream *c[4];
   for (int i = 0; i < 4; i++) CHECK_EQ(cio_open_connection("127.0.0.1", port, NULL, &c[i]), 0);
@@ -757,7 +840,7 @@ LOOP_TEST(test_free_busy_server) {
 static cio_server *leftover;
 static int start_and_leave(void *arg) {
   (void)arg;
-  leftover = cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, NULL, NULL, &leftover), 0);
   cio_stream *c = NULL;
   if (cio_open_connection("127.0.0.1", cio_server_port(leftover), NULL, &c) < 0) return -1;
   if (roundtrip(c, "x") < 0) return -1;
@@ -777,6 +860,7 @@ int main(void) {
   RUN(test_connect_timeout_and_cancel);
   RUN(test_unix_sockets);
   RUN(test_close_grace);
+  RUN(test_handler_names);
   RUN(test_close_interrupted_waits_for_handlers);
   RUN(test_serve_forever);
   RUN(test_close_from_handler);

@@ -33,8 +33,8 @@ LOOP_TEST(test_default_handshake_timeout) {
   CHECK(sc && cc);
   int served = 0;
   cio_server_opts so = {.tls = sc};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo_handler, &served, &so);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_handler, &served, &so, &srv), 0);
   int port = cio_server_port(srv);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

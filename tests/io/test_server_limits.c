@@ -86,9 +86,12 @@ LOOP_TEST(test_handshake_timeout) {
   cio_server_opts quick = {.tls = sc, .handshake_timeout = 0.2};
   cio_server_opts never = {.tls = sc, .handshake_timeout = CIO_FOREVER};
   cio_server_opts dflt = {.tls = sc}; /* 60 s */
-  cio_server *sq = cio_start_server("127.0.0.1", 0, echo_line_handler, &hq, &quick);
-  cio_server *sn = cio_start_server("127.0.0.1", 0, echo_line_handler, &hn, &never);
-  cio_server *sd = cio_start_server("127.0.0.1", 0, echo_line_handler, &hd, &dflt);
+  cio_server *sq = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_line_handler, &hq, &quick, &sq), 0);
+  cio_server *sn = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_line_handler, &hn, &never, &sn), 0);
+  cio_server *sd = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, echo_line_handler, &hd, &dflt, &sd), 0);
   CHECK(sq && sn && sd);
   int pq = cio_server_port(sq), pn = cio_server_port(sn), pd = cio_server_port(sd);
   /* Stalled before the ClientHello, and in the middle of it (a record
@@ -202,8 +205,8 @@ LOOP_TEST(test_idle_counts_both_directions) {
   /* A sweep every 0.25 s; the slow reader takes 4 KiB every 10 ms, the
    * whole reply (2.5 s at least) well over idle_timeout. */
   cio_server_opts so = {.idle_timeout = 1.0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, big_reply_status_handler, &rp, &so);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, big_reply_status_handler, &rp, &so, &srv), 0);
   int port = cio_server_port(srv);
   struct slow_reader sr = {raw_client(port, 4096), 0, 1};
   cio_stream *stalled = raw_client(port, 4096);
@@ -288,8 +291,8 @@ static int trickle_task(void *arg) {
 
 LOOP_TEST(test_request_deadline_drops_trickler) {
   struct deadline d = {0.3, 0, 0};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, deadline_handler, &d, NULL);
-  CHECK(srv != NULL);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, deadline_handler, &d, NULL, &srv), 0);
   int port = cio_server_port(srv);
   cio_stream *keep = NULL;
   struct trickler tr = {NULL, 0};

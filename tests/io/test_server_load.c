@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define WANT_CONNS 10000
-#define ROUNDS 3
+#define ROUNDS     3
 
 static int nconns = WANT_CONNS;
 
@@ -75,18 +75,18 @@ static int echo(cio_stream *s, void *arg) {
 }
 
 struct server_main_arg {
-  int port_fd;   /* write the port here */
-  int done_fd;   /* the client writes its result here */
+  int port_fd; /* write the port here */
+  int done_fd; /* the client writes its result here */
   struct srv_stats st;
   char result;
 };
 
 static int server_main(void *arg) {
   struct server_main_arg *a = arg;
-  cio_server_opts so = {.backlog = 4096, .stack_size = 64 * 1024,
-                        .stream = {.read_buffer = 4096}};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, echo, &a->st, &so);
-  if (!srv) return -errno;
+  cio_server_opts so = {.backlog = 4096, .stack_size = 64 * 1024, .stream = {.read_buffer = 4096}};
+  cio_server *srv;
+  int r = cio_start_server("127.0.0.1", 0, echo, &a->st, &so, &srv);
+  if (r < 0) return r;
   int port = cio_server_port(srv);
   if (write(a->port_fd, &port, sizeof port) != sizeof port) return -EIO;
   /* Wait for the client's verdict through the io layer itself. */
@@ -96,7 +96,7 @@ static int server_main(void *arg) {
   ssize_t n = cio_stream_read(done, &a->result, 1);
   cio_timeout_end(&sc);
   cio_stream_free(done);
-  int r = cio_server_close(srv, 5.0);
+  r = cio_server_close(srv, 5.0);
   cio_server_free(srv);
   return n == 1 ? r : -EIO;
 }
@@ -139,8 +139,10 @@ static int client_fn(void *arg) {
         cio_stream_readexactly(s, in, len, &got) != (ssize_t)len || memcmp(in, out, len) != 0)
       ok = 0;
   }
-  if (ok) ctx->verified++;
-  else if (ctx->failed++ < 5) fprintf(stderr, "client %d: bad echo\n", cl->id);
+  if (ok)
+    ctx->verified++;
+  else if (ctx->failed++ < 5)
+    fprintf(stderr, "client %d: bad echo\n", cl->id);
   cio_stream_free(s);
   return 0;
 }

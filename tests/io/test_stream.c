@@ -249,7 +249,8 @@ static int op_task(void *arg) {
 static void clog_output(cio_stream *s) {
   static char chunk[65536];
   memset(chunk, 'w', sizeof chunk);
-  while (cio_stream_write_buffered(s) < 300000) CHECK_EQ(cio_stream_write(s, chunk, sizeof chunk), 0);
+  while (cio_stream_write_buffered(s) < 300000)
+    CHECK_EQ(cio_stream_write(s, chunk, sizeof chunk), 0);
 }
 
 static void check_interrupt(int op, int use_timeout) {
@@ -687,7 +688,8 @@ LOOP_TEST(test_close_flushes_in_background) {
   for (size_t i = 0; i < n; i++) big[i] = (char)(i % 251);
   CHECK_EQ(cio_stream_write(s, big, n), 0);
   CHECK(cio_stream_write_buffered(s) > 0);
-  cio_stream_close(s);
+  CHECK_EQ(cio_stream_close(s), 0);
+  CHECK_EQ(cio_stream_close(s), 0); /* again: fine */
   CHECK_EQ(cio_stream_write(s, "x", 1), -EBADF);
   char *in = malloc(n);
   size_t got = 0;
@@ -700,8 +702,30 @@ LOOP_TEST(test_close_flushes_in_background) {
   CHECK(memcmp(in, big, n) == 0);
   CHECK_EQ(cio_stream_wait_closed(s), 0);
   CHECK_EQ(cio_stream_read(s, in, 1), -EBADF);
+  CHECK_EQ(cio_stream_fd(s), -1);
   cio_stream_free(s);
   cio_close(sv[1]);
+  /* Output that can no longer go out: close says so (and drops it). */
+  unix_pair(sv);
+  s = cio_stream_new(sv[0], NULL);
+  CHECK_EQ(cio_stream_write(s, big, n), 0);
+  CHECK(cio_stream_write_buffered(s) > 0);
+  close(sv[1]);
+  CHECK_EQ(cio_stream_close(s), -EPIPE);
+  CHECK_EQ(cio_stream_write_buffered(s), 0);
+  CHECK_EQ(cio_stream_wait_closed(s), -EPIPE);
+  cio_stream_free(s);
+  /* The peer goes away while the close is flushing in the background. */
+  tcp_pair(sv);
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  s = cio_stream_new(sv[0], NULL);
+  CHECK_EQ(cio_stream_write(s, big, n), 0);
+  CHECK_EQ(cio_stream_close(s), 0); /* still flushing */
+  close(sv[1]);                     /* unread data: a reset */
+  int wc = cio_stream_wait_closed(s);
+  CHECK(wc == -ECONNRESET || wc == -EPIPE);
+  cio_stream_free(s);
   free(big);
   free(in);
   return 0;
@@ -991,7 +1015,7 @@ static int lost_ready_main(void *arg) {
   CHECK_EQ(join(w), 0);
   cio_timeout_scope sc;
   cio_timeout_begin(&sc, 0.01);
-  CHECK_EQ(write(lr_sv[1], "y", 1), 1);            /* remembered while we sleep */
+  CHECK_EQ(write(lr_sv[1], "y", 1), 1); /* remembered while we sleep */
   CHECK_EQ(cio_sleep(1.0), -ETIMEDOUT);
   CHECK_EQ(cio_stream_read(s, buf, sizeof buf), -ETIMEDOUT);
   cio_timeout_end(&sc);

@@ -406,7 +406,6 @@ LOOP_TEST(test_writev_straight_out) {
   CHECK_EQ(cio_stream_writev(s, NULL, 0), 0);
   CHECK_EQ(cio_stream_writev(s, v + 1, 1), 0);
   CHECK_EQ(cio_stream_writev(s, NULL, 1), -EINVAL);
-  CHECK_EQ(cio_stream_writev(s, v, -1), -EINVAL);
   struct iovec huge[2] = {cv("a", (size_t)SSIZE_MAX), cv("b", 2)};
   CHECK_EQ(cio_stream_writev(s, huge, 2), -EINVAL);
   /* More pieces than one system call takes. */
@@ -422,7 +421,7 @@ LOOP_TEST(test_writev_straight_out) {
   static char want[sizeof bytes], got[sizeof bytes];
   for (int i = 0; i < cnt; i++)
     if (many[i].iov_len) want[expect++] = bytes[i];
-  CHECK_EQ(cio_stream_writev(s, many, cnt), 0);
+  CHECK_EQ(cio_stream_writev(s, many, (size_t)cnt), 0);
   CHECK_EQ(cio_stream_flush(s), 0);
   CHECK_EQ(read_fd(sv[1], got, expect), expect);
   CHECK(memcmp(got, want, expect) == 0);

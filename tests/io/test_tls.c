@@ -271,8 +271,7 @@ static int verify_main(void *arg) {
   CHECK_EQ(srv, 0);
 
   /* Wrong name. */
-  CHECK_EQ(try_handshake("server.pem", "server.key", "ca.pem", "example.com", &srv),
-           -CIO_ECERT);
+  CHECK_EQ(try_handshake("server.pem", "server.key", "ca.pem", "example.com", &srv), -CIO_ECERT);
   CHECK(strstr(client_err, "hostname mismatch") != NULL);
   CHECK(srv < 0); /* the client's alert ends the server's handshake */
   CHECK_EQ(try_handshake("server.pem", "server.key", "ca.pem", "127.0.0.2", NULL), -CIO_ECERT);
@@ -321,8 +320,8 @@ static void test_verify(void) { CHECK_EQ(cio_run(verify_main, NULL), 0); }
 
 typedef struct raw_peer {
   int fd;
-  const char *send;    /* bytes to send first, or NULL */
-  int read_first;      /* read (the ClientHello) before acting */
+  const char *send; /* bytes to send first, or NULL */
+  int read_first;   /* read (the ClientHello) before acting */
 } raw_peer;
 
 static int raw_peer_task(void *arg) {
@@ -535,9 +534,9 @@ static void test_starttls(void) { CHECK_EQ(cio_run(starttls_main, NULL), 0); }
 
 /* ---- big transfers with back-pressure ---- */
 
-#define BIG (1u << 20)
+#define BIG   (1u << 20)
 #define CHUNK 8192u
-#define HIGH (16u * 1024u)
+#define HIGH  (16u * 1024u)
 
 typedef struct pump {
   cio_stream *s;
@@ -547,7 +546,9 @@ typedef struct pump {
   size_t max_buffered;
 } pump;
 
-static unsigned char pattern(int seed, size_t i) { return (unsigned char)(i * 7 + i / 251 + (size_t)seed); }
+static unsigned char pattern(int seed, size_t i) {
+  return (unsigned char)(i * 7 + i / 251 + (size_t)seed);
+}
 
 static int writer_task(void *arg) {
   pump *p = arg;
@@ -1058,13 +1059,17 @@ static void test_peer_reset_mid_write(void) { CHECK_EQ(cio_run(reset_main, NULL)
 
 static int mtls_main(void *arg) {
   (void)arg;
-  cio_tls_server_opts so = {.cert_file = cert("server.pem"), .key_file = cert("server.key"),
-                            .client_ca_file = cert("ca.pem"), .require_client_cert = 1,
+  cio_tls_server_opts so = {.cert_file = cert("server.pem"),
+                            .key_file = cert("server.key"),
+                            .client_ca_file = cert("ca.pem"),
+                            .require_client_cert = 1,
                             .min_version = CIO_TLS_1_3};
   cio_tls_ctx *sc = cio_tls_ctx_new_server(&so);
   CHECK(sc != NULL);
-  cio_tls_client_opts co = {.ca_file = cert("ca.pem"), .cert_file = cert("client.pem"),
-                            .key_file = cert("client.key"), .min_version = CIO_TLS_1_3};
+  cio_tls_client_opts co = {.ca_file = cert("ca.pem"),
+                            .cert_file = cert("client.pem"),
+                            .key_file = cert("client.key"),
+                            .min_version = CIO_TLS_1_3};
   cio_tls_ctx *with = cio_tls_ctx_new_client(&co);
   CHECK(with != NULL);
   cio_tls_ctx *without = client_ctx("ca.pem");
@@ -1117,7 +1122,8 @@ static int net_main(void *arg) {
   int *skipped = arg;
   cio_tls_ctx *sc = server_ctx("server.pem", "server.key"), *cc = client_ctx("ca.pem");
   cio_server_opts so = {.tls = sc};
-  cio_server *srv = cio_start_server("127.0.0.1", 0, net_echo_handler, NULL, &so);
+  cio_server *srv = NULL;
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, net_echo_handler, NULL, &so, &srv), 0);
   if (!srv && errno == EPROTONOSUPPORT) {
     *skipped = 1;
     cio_tls_ctx_free(sc);

@@ -1,7 +1,7 @@
 /* test_udp.c - datagrams over loopback: bound and connected sockets,
  * replies to the sender's address, truncation, receive cancellation and
  * timeout, ICMP port-unreachable on a connected socket, a burst handled by
- * a receiving task, IPv6, bad names. */
+ * a receiving task, IPv6, bad names, close and free under a waiter. */
 #include "test.h"
 #include "test_loop.h"
 
@@ -22,12 +22,12 @@ static int port_of(cio_udp *u) {
 }
 
 LOOP_TEST(test_send_recv_reply) {
-  cio_udp *a = cio_udp_open("127.0.0.1", 0, NULL, 0);
-  CHECK(a != NULL);
+  cio_udp *a = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
   int pa = port_of(a);
   CHECK(pa > 0);
-  cio_udp *b = cio_udp_open(NULL, 0, "127.0.0.1", pa);
-  CHECK(b != NULL);
+  cio_udp *b = NULL;
+  CHECK_EQ(cio_udp_open(NULL, 0, "127.0.0.1", pa, &b), 0);
   CHECK_EQ(cio_udp_sendto(b, "ping", 4, NULL, 0), 4);
   char buf[64];
   struct sockaddr_storage from;
@@ -49,8 +49,8 @@ LOOP_TEST(test_send_recv_reply) {
   CHECK_EQ(cio_udp_sendto(b, "", 0, NULL, 0), 0);
   CHECK_EQ(cio_udp_recvfrom(a, buf, sizeof buf, NULL, NULL), 0);
   CHECK(cio_udp_fd(a) >= 0);
-  cio_udp_close(a);
-  cio_udp_close(b);
+  cio_udp_free(a);
+  cio_udp_free(b);
   return 0;
 }
 
@@ -67,7 +67,8 @@ static int recv_task(void *arg) {
 }
 
 LOOP_TEST(test_recv_cancel_timeout) {
-  cio_udp *a = cio_udp_open("127.0.0.1", 0, NULL, 0);
+  cio_udp *a = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
   struct recv_call c = {a, 1};
   cio_task *t = cio_spawn(recv_task, &c);
   cio_sleep(0.01);
@@ -82,21 +83,23 @@ LOOP_TEST(test_recv_cancel_timeout) {
   CHECK_EQ(cio_timeout_end(&sc), 1);
   CHECK_EQ(c.r, -ETIMEDOUT);
   /* Still usable afterwards. */
-  cio_udp *b = cio_udp_open(NULL, 0, "127.0.0.1", port_of(a));
+  cio_udp *b = NULL;
+  CHECK_EQ(cio_udp_open(NULL, 0, "127.0.0.1", port_of(a), &b), 0);
   CHECK_EQ(cio_udp_sendto(b, "late", 4, NULL, 0), 4);
   recv_task(&c);
   CHECK_EQ(c.r, 4);
-  cio_udp_close(a);
-  cio_udp_close(b);
+  cio_udp_free(a);
+  cio_udp_free(b);
   return 0;
 }
 
 LOOP_TEST(test_connection_refused) {
-  cio_udp *gone = cio_udp_open("127.0.0.1", 0, NULL, 0);
+  cio_udp *gone = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &gone), 0);
   int port = port_of(gone);
-  cio_udp_close(gone);
-  cio_udp *b = cio_udp_open(NULL, 0, "127.0.0.1", port);
-  CHECK(b != NULL);
+  cio_udp_free(gone);
+  cio_udp *b = NULL;
+  CHECK_EQ(cio_udp_open(NULL, 0, "127.0.0.1", port, &b), 0);
   CHECK_EQ(cio_udp_sendto(b, "anyone?", 7, NULL, 0), 7);
   char buf[16];
   cio_timeout_scope sc;
@@ -106,7 +109,7 @@ LOOP_TEST(test_connection_refused) {
   cio_timeout_reschedule(&sc, 0.02);
   CHECK_EQ(cio_udp_recvfrom(b, buf, sizeof buf, NULL, NULL), -ETIMEDOUT);
   cio_timeout_end(&sc);
-  cio_udp_close(b);
+  cio_udp_free(b);
   return 0;
 }
 
@@ -129,15 +132,20 @@ static int burst_reader(void *arg) {
 }
 
 LOOP_TEST(test_burst) {
-  cio_udp *a = cio_udp_open("127.0.0.1", 0, NULL, 0);
-  cio_udp *s = cio_udp_open(NULL, 0, "127.0.0.1", port_of(a));
+  cio_udp *a = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
+  cio_udp *s = NULL;
+  CHECK_EQ(cio_udp_open(NULL, 0, "127.0.0.1", port_of(a), &s), 0);
   struct burst b = {a, 2000, 0, 0};
   cio_task *t = cio_spawn(burst_reader, &b);
   char msg[16];
   for (int i = 0; i < b.n; i++) {
     snprintf(msg, sizeof msg, "%08d", i);
     CHECK_EQ(cio_udp_sendto(s, msg, 8, NULL, 0), 8);
-    if (i % 50 == 49) cio_yield(); /* let the reader keep up: no drops */
+    /* Let the reader keep up: no drops. A sleep, not a yield: a yield
+     * with nothing else ready may go on for a whole budget of task runs
+     * before the loop polls the reactor and wakes the reader. */
+    if (i % 50 == 49) cio_sleep(0.0005);
   }
   cio_timeout_scope sc;
   cio_timeout_begin(&sc, 5.0);
@@ -146,33 +154,81 @@ LOOP_TEST(test_burst) {
   cio_task_release(t);
   CHECK_EQ(b.got, b.n);
   CHECK_EQ(b.bad, 0);
-  cio_udp_close(a);
-  cio_udp_close(s);
+  cio_udp_free(a);
+  cio_udp_free(s);
   return 0;
 }
 
 LOOP_TEST(test_ipv6_and_errors) {
-  cio_udp *a = cio_udp_open("::1", 0, NULL, 0);
-  if (a) {
-    cio_udp *b = cio_udp_open(NULL, 0, "::1", port_of(a));
-    CHECK(b != NULL);
+  cio_udp *a = NULL;
+  if (cio_udp_open("::1", 0, NULL, 0, &a) == 0) {
+    cio_udp *b = NULL;
+    CHECK_EQ(cio_udp_open(NULL, 0, "::1", port_of(a), &b), 0);
     CHECK_EQ(cio_udp_sendto(b, "six", 3, NULL, 0), 3);
     char buf[8];
     struct sockaddr_storage from;
     socklen_t fl;
     CHECK_EQ(cio_udp_recvfrom(a, buf, sizeof buf, &from, &fl), 3);
     CHECK_EQ(from.ss_family, AF_INET6);
-    cio_udp_close(b);
-    cio_udp_close(a);
+    cio_udp_free(b);
+    cio_udp_free(a);
   } else {
     printf("skip IPv6 part: no IPv6 loopback\n");
   }
-  errno = 0;
-  CHECK(cio_udp_open("no-such-host.invalid", 0, NULL, 0) == NULL);
-  CHECK_EQ(errno, CIO_ENONAME);
-  CHECK(cio_udp_open(NULL, 70000, NULL, 0) == NULL);
-  CHECK_EQ(errno, EINVAL);
-  cio_udp_close(NULL);
+  a = (cio_udp *)1;
+  CHECK_EQ(cio_udp_open("no-such-host.invalid", 0, NULL, 0, &a), -CIO_ENONAME);
+  CHECK(a == NULL);
+  CHECK_EQ(cio_udp_open(NULL, 70000, NULL, 0, &a), -EINVAL);
+  CHECK_EQ(cio_udp_open(NULL, 0, NULL, 0, NULL), -EINVAL);
+  cio_task_cancel(cio_current());
+  CHECK_EQ(cio_udp_open(NULL, 0, NULL, 0, &a), -ECANCELED);
+  CHECK(a == NULL);
+  cio_udp_free(NULL);
+  return 0;
+}
+
+/* close is not free: waiters and later calls get -EBADF; free under a
+ * waiter is safe too. */
+LOOP_TEST(test_close_and_free_under_waiters) {
+  cio_udp *a = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
+  struct recv_call c = {a, 1};
+  cio_task *t = cio_spawn(recv_task, &c);
+  wait_blocked(t);
+  CHECK_EQ(cio_udp_close(a), 0);
+  CHECK_EQ(join(t), 0);
+  CHECK_EQ(c.r, -EBADF);
+  CHECK_EQ(cio_udp_fd(a), -1);
+  CHECK_EQ(cio_udp_close(a), 0); /* idempotent */
+  char buf[4];
+  CHECK_EQ(cio_udp_recvfrom(a, buf, sizeof buf, NULL, NULL), -EBADF);
+  CHECK_EQ(cio_udp_sendto(a, "x", 1, NULL, 0), -EBADF);
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  CHECK_EQ(cio_udp_sockname(a, &ss, &sl), -EBADF);
+  cio_udp_free(a);
+  /* Freed while a task waits: it gets -EBADF and the memory goes with it. */
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
+  c = (struct recv_call){a, 1};
+  t = cio_spawn(recv_task, &c);
+  wait_blocked(t);
+  cio_udp_free(a);
+  CHECK_EQ(join(t), 0);
+  CHECK_EQ(c.r, -EBADF);
+  /* Freed after its readiness woke the waiter but before it ran. */
+  cio_udp *b = NULL;
+  CHECK_EQ(cio_udp_open("127.0.0.1", 0, NULL, 0, &a), 0);
+  CHECK_EQ(cio_udp_open(NULL, 0, "127.0.0.1", port_of(a), &b), 0);
+  c = (struct recv_call){a, 1};
+  t = cio_spawn(recv_task, &c);
+  wait_blocked(t);
+  CHECK_EQ(cio_udp_sendto(b, "x", 1, NULL, 0), 1);
+  /* The loop polls and wakes t; we may get back before t has run. */
+  for (int i = 0; i < 1000 && cio_task_get_state(t) == CIO_TASK_WAITING; i++) cio_yield();
+  cio_udp_free(a);
+  CHECK_EQ(join(t), 0);
+  CHECK(c.r == -EBADF || c.r == 1);
+  cio_udp_free(b);
   return 0;
 }
 
@@ -182,5 +238,6 @@ int main(void) {
   RUN(test_connection_refused);
   RUN(test_burst);
   RUN(test_ipv6_and_errors);
+  RUN(test_close_and_free_under_waiters);
   return test_report();
 }

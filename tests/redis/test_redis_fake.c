@@ -49,8 +49,7 @@ typedef struct fake {
 static int fake_start(fake *f, const char *const *steps, const char *suffix) {
   memset(f, 0, sizeof *f);
   f->sc.steps = steps;
-  f->srv = cio_start_server("127.0.0.1", 0, fake_handler, &f->sc, NULL);
-  CHECK(f->srv != NULL);
+  CHECK_EQ(cio_start_server("127.0.0.1", 0, fake_handler, &f->sc, NULL, &f->srv), 0);
   if (!f->srv) return -1;
   snprintf(f->url, sizeof f->url, "redis://127.0.0.1:%d%s", cio_server_port(f->srv),
            suffix ? suffix : "");

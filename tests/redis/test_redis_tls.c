@@ -49,8 +49,9 @@ static int nobody(cio_stream *s, void *arg) {
 
 /* A TLS-only redis-server; 77 when it cannot run here. */
 static int start_server(cio_process **proc) {
-  cio_server *probe = cio_start_server("127.0.0.1", 0, nobody, NULL, NULL);
-  if (!probe) return -errno;
+  cio_server *probe = NULL;
+  int r = cio_start_server("127.0.0.1", 0, nobody, NULL, NULL, &probe);
+  if (r < 0) return r;
   port = cio_server_port(probe);
   cio_server_free(probe);
   char portbuf[16];
@@ -78,7 +79,7 @@ static int start_server(cio_process **proc) {
                         dir,
                         NULL};
   cio_process_opts o = {.out = {CIO_STDIO_DEVNULL, 0}, .kill_on_free = 1};
-  int r = cio_process_spawn(argv, &o, proc);
+  r = cio_process_spawn(argv, &o, proc);
   if (r < 0) return r;
   /* Ready when it accepts a TCP connection. */
   for (int i = 0; i < 200; i++) {
