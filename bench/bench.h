@@ -31,8 +31,7 @@ static inline long bench_scaled(long n) {
   const char *s = getenv("CIO_BENCH_SCALE");
   double f = s ? atof(s) : 1.0;
   long m;
-  if (f <= 0)
-    return n;
+  if (f <= 0) return n;
   m = (long)((double)n * f);
   return m > 0 ? m : 1;
 }
@@ -65,16 +64,16 @@ static inline int64_t bench_now_ns(void) {
 }
 
 /* extra: more JSON members, e.g. "\"best_of\": 5", or NULL. */
-static inline void bench_emit(const char *bench, const char *metric, double value,
-                              const char *unit, long n, const char *extra) {
+static inline void bench_emit(const char *bench, const char *metric, double value, const char *unit,
+                              long n, const char *extra) {
   printf("{\"bench\": \"%s\", \"impl\": \"cio\", \"metric\": \"%s\", "
          "\"value\": %.3f, \"unit\": \"%s\", \"n\": %ld%s%s}\n",
          bench, metric, value, unit, n, extra ? ", " : "", extra ? extra : "");
   fflush(stdout);
 }
 
-static inline void bench_emit_best(const char *bench, const char *metric,
-                                   double value, const char *unit, long n, int reps) {
+static inline void bench_emit_best(const char *bench, const char *metric, double value,
+                                   const char *unit, long n, int reps) {
   char extra[32];
   snprintf(extra, sizeof extra, "\"best_of\": %d", reps);
   bench_emit(bench, metric, value, unit, n, extra);
@@ -84,10 +83,8 @@ static inline void bench_emit_best(const char *bench, const char *metric,
 static inline double bench_rss_bytes(void) {
   long size = 0, resident = -1;
   FILE *f = fopen("/proc/self/statm", "r");
-  if (!f)
-    return -1;
-  if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-    resident = -1;
+  if (!f) return -1;
+  if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
   fclose(f);
   return resident < 0 ? -1 : (double)resident * (double)sysconf(_SC_PAGESIZE);
 }
@@ -100,11 +97,9 @@ static inline double bench_status_bytes(const char *key) {
   size_t len = strlen(key);
   double v = -1;
   FILE *f = fopen("/proc/self/status", "r");
-  if (!f)
-    return -1;
+  if (!f) return -1;
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, key, len) == 0 && line[len] == ':')
-      v = atof(line + len + 1) * 1024.0;
+    if (strncmp(line, key, len) == 0 && line[len] == ':') v = atof(line + len + 1) * 1024.0;
   fclose(f);
   return v;
 }
@@ -112,16 +107,14 @@ static inline double bench_status_bytes(const char *key) {
 /* Peak resident set size of the process so far (bytes). */
 static inline double bench_peak_rss_bytes(void) {
   struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return -1;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
   return (double)ru.ru_maxrss * 1024.0;
 }
 
 /* CPU time (user + system) the process has used so far, in seconds. */
 static inline double bench_cpu_s(void) {
   struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return 0;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
   return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }

@@ -24,8 +24,7 @@ static int worker(void *arg) {
   long n = (long)(intptr_t)arg;
   for (long i = 0; i < n; i++) {
     int r = cio_run_in_executor(NULL, nop_job, NULL);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -41,8 +40,7 @@ static double concurrent(void) {
   int r = cio_gather(t, CONCURRENT, NULL, 0);
   bench_check(r == 0, "worker", r);
   double dt = (double)(bench_now_ns() - t0);
-  for (int k = 0; k < CONCURRENT; k++)
-    cio_task_release(t[k]);
+  for (int k = 0; k < CONCURRENT; k++) cio_task_release(t[k]);
   return dt;
 }
 
@@ -52,18 +50,16 @@ static int bench_main(void *unused) {
   double best = 0, best_c = 0;
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = sequential();
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = concurrent();
-    if (rep == 0 || dt < best_c)
-      best_c = dt;
+    if (rep == 0 || dt < best_c) best_c = dt;
   }
   bench_emit_best("executor", "per_round_trip", best / (double)args.n / 1e3, "us", args.n,
                   args.reps);
-  bench_emit_best("executor", "per_job_concurrent", best_c / (double)args.n / 1e3, "us",
-                  args.n, args.reps);
+  bench_emit_best("executor", "per_job_concurrent", best_c / (double)args.n / 1e3, "us", args.n,
+                  args.reps);
   return 0;
 }
 

@@ -35,10 +35,9 @@ static int bench_main(void *unused) {
   }
   cio_event_free(ev);
   free(tasks);
-  bench_emit("park", "per_parked_task", (during - before) / (double)args.n, "B", args.n,
-             NULL);
-  bench_emit("park", "pagetables_per_parked_task", (pte_during - pte_before) / (double)args.n,
-             "B", args.n, NULL);
+  bench_emit("park", "per_parked_task", (during - before) / (double)args.n, "B", args.n, NULL);
+  bench_emit("park", "pagetables_per_parked_task", (pte_during - pte_before) / (double)args.n, "B",
+             args.n, NULL);
   return 0;
 }
 

@@ -15,11 +15,9 @@ static int pong(void *arg) {
   for (long i = 0; i < args.n; i++) {
     void *v;
     int r = cio_queue_get(p->ping, &v);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     r = cio_queue_put(p->back, (void *)((uintptr_t)v + 1));
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -50,11 +48,9 @@ static int bench_main(void *unused) {
   double best = 0;
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = round_trips();
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
-  bench_emit_best("pingpong", "per_round_trip", best / (double)args.n, "ns", args.n,
-                  args.reps);
+  bench_emit_best("pingpong", "per_round_trip", best / (double)args.n, "ns", args.n, args.reps);
   return 0;
 }
 

@@ -10,8 +10,7 @@ static cio_procpool *pool;
 
 static int echo(const void *in, size_t len, void **out, size_t *out_len) {
   void *o = malloc(len ? len : 1);
-  if (!o)
-    return -ENOMEM;
+  if (!o) return -ENOMEM;
   memcpy(o, in, len);
   *out = o;
   *out_len = len;
@@ -40,17 +39,15 @@ static int bench_main(void *unused) {
   double best = 0, best_big = 0;
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = round_trips(args.n, sizeof small, &small);
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
     dt = round_trips(big_n, big_size, big);
-    if (rep == 0 || dt < best_big)
-      best_big = dt;
+    if (rep == 0 || dt < best_big) best_big = dt;
   }
   free(big);
   bench_emit_best("procpool", "per_round_trip", best / (double)args.n / 1e3, "us", args.n,
                   args.reps);
-  bench_emit_best("procpool", "per_mib_round_trip", best_big / (double)big_n / 1e3, "us",
-                  big_n, args.reps);
+  bench_emit_best("procpool", "per_mib_round_trip", best_big / (double)big_n / 1e3, "us", big_n,
+                  args.reps);
   return 0;
 }
 

@@ -16,8 +16,7 @@ static double run_loop(void) {
       bench_check(r == 0, "cio_sleep(0)", r);
     }
     double dt = (double)(bench_now_ns() - t0);
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
   return best / (double)args.n;
 }

@@ -4,9 +4,7 @@
 
 static bench_args args;
 
-static int nop(void *arg) {
-  return 0;
-}
+static int nop(void *arg) { return 0; }
 
 static double spawn_all(cio_task **tasks) {
   int64_t t0 = bench_now_ns();
@@ -28,8 +26,7 @@ static int bench_main(void *unused) {
   bench_check(tasks != NULL, "calloc", -ENOMEM);
   for (int rep = 0; rep < args.reps; rep++) {
     double dt = spawn_all(tasks);
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
   free(tasks);
   bench_emit_best("spawn", "per_task", best / (double)args.n, "ns", args.n, args.reps);

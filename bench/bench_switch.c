@@ -8,8 +8,7 @@ static int yielder(void *arg) {
   long k = *(const long *)arg;
   for (long i = 0; i < k; i++) {
     int r = cio_yield();
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -27,11 +26,9 @@ static int bench_main(void *unused) {
     double dt = (double)(bench_now_ns() - t0);
     cio_task_release(a);
     cio_task_release(b);
-    if (rep == 0 || dt < best)
-      best = dt;
+    if (rep == 0 || dt < best) best = dt;
   }
-  bench_emit_best("switch", "per_switch", best / (double)(2 * half), "ns", 2 * half,
-                  args.reps);
+  bench_emit_best("switch", "per_switch", best / (double)(2 * half), "ns", 2 * half, args.reps);
   return 0;
 }
 

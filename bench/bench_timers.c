@@ -7,17 +7,14 @@
 
 static bench_args args;
 
-static int sleeper(void *arg) {
-  return cio_sleep(*(const double *)arg);
-}
+static int sleeper(void *arg) { return cio_sleep(*(const double *)arg); }
 
 static int bench_main(void *unused) {
   cio_task **tasks = calloc((size_t)args.n, sizeof *tasks);
   double *delays = calloc((size_t)args.n, sizeof *delays);
   unsigned short seed[3] = {1, 2, 3};
   bench_check(tasks && delays, "calloc", -ENOMEM);
-  for (long i = 0; i < args.n; i++)
-    delays[i] = erand48(seed);
+  for (long i = 0; i < args.n; i++) delays[i] = erand48(seed);
   double cpu0 = bench_cpu_s();
   int64_t t0 = bench_now_ns();
   for (long i = 0; i < args.n; i++) {
@@ -34,8 +31,8 @@ static int bench_main(void *unused) {
   free(delays);
   free(tasks);
   bench_emit("timers", "wall", wall, "s", args.n, NULL);
-  bench_emit("timers", "overhead_per_task", (wall > 1 ? wall - 1 : 0) * 1e9 / (double)args.n,
-             "ns", args.n, NULL);
+  bench_emit("timers", "overhead_per_task", (wall > 1 ? wall - 1 : 0) * 1e9 / (double)args.n, "ns",
+             args.n, NULL);
   bench_emit("timers", "cpu", cpu, "s", args.n, NULL);
   bench_emit("timers", "peak_rss", bench_peak_rss_bytes() / (1 << 20), "MiB", args.n, NULL);
   return 0;

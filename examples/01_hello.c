@@ -19,8 +19,7 @@
 static int hello_world(void *arg) {
   printf("Hello\n");
   int r = cio_sleep(1);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("World\n");
   return 0;
 }

@@ -29,8 +29,7 @@ struct say_after {
 static int say_after(void *arg) {
   struct say_after *a = arg;
   int r = cio_sleep(a->delay);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("%s\n", a->what);
   return 0;
 }
@@ -54,10 +53,8 @@ static int main_task(void *arg) {
     printf("开始执行...\n");
     r = cio_await(task1);
   }
-  if (r == 0)
-    r = cio_await(task2);
-  if (r == 0)
-    printf("执行完毕!\n");
+  if (r == 0) r = cio_await(task2);
+  if (r == 0) printf("执行完毕!\n");
 
   task_close(task1);
   task_close(task2);

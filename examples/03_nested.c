@@ -26,8 +26,7 @@
 static int nested(const char **result) {
   printf("开始执行nested\n");
   int r = cio_sleep(1);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("nested执行完毕\n");
   *result = "nested的结果";
   return 0;
@@ -37,8 +36,7 @@ static int main_task(void *arg) {
   printf("开始执行main\n");
   const char *result;
   int r = nested(&result);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("得到结果: %s\n", result);
   printf("main执行完毕\n");
   return 0;

@@ -33,26 +33,21 @@ struct say_after {
 static int say_after(void *arg) {
   struct say_after *a = arg;
   int r = cio_sleep(a->delay);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("%s\n", a->what);
   a->result = a->what;
   return 0;
 }
 
-static double now(void) {
-  return cio_loop_time(cio_loop_current());
-}
+static double now(void) { return cio_loop_time(cio_loop_current()); }
 
 /* result1 = await say_after(1, ...); result2 = await say_after(2, ...) */
 static int in_sequence(void) {
   double start = now();
   struct say_after a1 = {1, "任务1", NULL}, a2 = {2, "任务2", NULL};
   int r = say_after(&a1);
-  if (r == 0)
-    r = say_after(&a2);
-  if (r < 0)
-    return r;
+  if (r == 0) r = say_after(&a2);
+  if (r < 0) return r;
   printf("结果: %s, %s\n", a1.result, a2.result);
   printf("总耗时: %.2f秒\n", now() - start);
   return 0;
@@ -73,12 +68,10 @@ static int concurrently(void) {
   cio_task *task1 = cio_spawn(say_after, &a1);
   cio_task *task2 = cio_spawn(say_after, &a2);
   int r = task1 && task2 ? cio_await(task1) : -ENOMEM;
-  if (r == 0)
-    r = cio_await(task2);
+  if (r == 0) r = cio_await(task2);
   task_close(task1);
   task_close(task2);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("结果: %s, %s\n", a1.result, a2.result);
   printf("总耗时: %.2f秒\n", now() - start);
   return 0;
@@ -87,8 +80,7 @@ static int concurrently(void) {
 static int main_task(void *arg) {
   printf("-- await say_after() twice, in sequence:\n");
   int r = in_sequence();
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("-- create_task() twice, then await both:\n");
   return concurrently();
 }

@@ -25,8 +25,7 @@ struct square {
 static int compute_square(void *arg) {
   struct square *sq = arg;
   int r = cio_sleep(1);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   sq->result = sq->x * sq->x;
   return 0;
 }
@@ -42,13 +41,11 @@ static void task_close(cio_task *t) {
 
 static int main_task(void *arg) {
   struct square sq[2] = {{.x = 2}, {.x = 3}};
-  cio_task *tasks[2] = {cio_spawn(compute_square, &sq[0]),
-                        cio_spawn(compute_square, &sq[1])};
+  cio_task *tasks[2] = {cio_spawn(compute_square, &sq[0]), cio_spawn(compute_square, &sq[1])};
   int r = tasks[0] && tasks[1] ? cio_gather(tasks, 2, NULL, 0) : -ENOMEM;
   task_close(tasks[0]);
   task_close(tasks[1]);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
 
   printf("[%d, %d]\n", sq[0].result, sq[1].result);
   return 0;

@@ -28,8 +28,7 @@ struct say {
 static int say(void *arg) {
   struct say *a = arg;
   int r = cio_sleep(a->delay);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("%s\n", a->what);
   return 0;
 }
@@ -37,8 +36,7 @@ static int say(void *arg) {
 static int main_task(void *arg) {
   struct say hello = {"Hello", 3};
   cio_task *task = cio_spawn(say, &hello);
-  if (!task)
-    return -errno;
+  if (!task) return -errno;
   int r = cio_wait_for(task, 1);
   cio_task_release(task);
   if (r == -ETIMEDOUT) {

@@ -24,23 +24,21 @@ static char future_result[] = "Future的结果";
 static int set_future_result(void *arg) {
   cio_future *future = arg;
   int r = cio_sleep(1);
-  if (r == 0)
-    cio_future_set_result(future, future_result);
+  if (r == 0) cio_future_set_result(future, future_result);
   cio_future_release(future);
   return r;
 }
 
 static int main_task(void *arg) {
   cio_future *future = cio_future_new();
-  if (!future)
-    return -errno;
+  if (!future) return -errno;
 
   /* Fire and forget, as in the tutorial: the setter gets its own reference,
    * so it may outlive our interest in the future. */
   cio_task *setter = cio_spawn(set_future_result, cio_future_ref(future));
   if (!setter) {
     int err = -errno;
-    cio_future_release(future);  /* the setter's reference */
+    cio_future_release(future); /* the setter's reference */
     cio_future_release(future);
     return err;
   }
@@ -48,8 +46,7 @@ static int main_task(void *arg) {
 
   void *result;
   int r = cio_future_await(future, &result);
-  if (r == 0)
-    printf("获取到Future的结果: %s\n", (const char *)result);
+  if (r == 0) printf("获取到Future的结果: %s\n", (const char *)result);
   cio_future_release(future);
   return r;
 }

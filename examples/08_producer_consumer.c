@@ -58,15 +58,13 @@ static double wall_time(void) {
 /* json.dumps / json.loads of a struct data; the string is malloc'd. */
 static char *json_dumps(const struct data *d) {
   char *s;
-  if (asprintf(&s, "{\"timestamp\": %.6f, \"value\": %.17g}", d->timestamp,
-               d->value) < 0)
+  if (asprintf(&s, "{\"timestamp\": %.6f, \"value\": %.17g}", d->timestamp, d->value) < 0)
     return NULL;
   return s;
 }
 
 static int json_loads(const char *s, struct data *d) {
-  int n = sscanf(s, "{\"timestamp\": %lf, \"value\": %lf}", &d->timestamp,
-                 &d->value);
+  int n = sscanf(s, "{\"timestamp\": %lf, \"value\": %lf}", &d->timestamp, &d->value);
   return n == 2 ? 0 : -EINVAL;
 }
 
@@ -75,18 +73,15 @@ static int producer(void *arg) {
   for (;;) {
     struct data data = {wall_time(), drand48()};
     char *data_str = json_dumps(&data);
-    if (!data_str)
-      return -ENOMEM;
+    if (!data_str) return -ENOMEM;
     int r = cio_queue_put(queue, data_str);
     if (r < 0) {
       free(data_str);
       return r;
     }
-    printf("生产数据: {'timestamp': %.6f, 'value': %.17g}\n", data.timestamp,
-           data.value);
+    printf("生产数据: {'timestamp': %.6f, 'value': %.17g}\n", data.timestamp, data.value);
     r = cio_sleep(0.5);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
 }
 
@@ -95,18 +90,14 @@ static int consumer(void *arg) {
   for (;;) {
     void *data_str;
     int r = cio_queue_get(queue, &data_str);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     struct data data;
     r = json_loads(data_str, &data);
     free(data_str);
-    if (r < 0)
-      return r;
-    printf("处理数据: {'timestamp': %.6f, 'value': %.17g}\n", data.timestamp,
-           data.value);
+    if (r < 0) return r;
+    printf("处理数据: {'timestamp': %.6f, 'value': %.17g}\n", data.timestamp, data.value);
     r = cio_sleep(0.1);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     cio_queue_task_done(queue);
   }
 }
@@ -114,43 +105,34 @@ static int consumer(void *arg) {
 static int main_task(void *arg) {
   double run_for = *(double *)arg;
   cio_queue *queue = cio_queue_new(CIO_QUEUE_FIFO, 10, NULL);
-  if (!queue)
-    return -errno;
+  if (!queue) return -errno;
 
   cio_task *producer_task = cio_spawn(producer, queue);
   cio_task *consumer_tasks[NCONSUMERS];
   int r = producer_task ? 0 : -ENOMEM;
   for (int i = 0; i < NCONSUMERS; i++) {
     consumer_tasks[i] = cio_spawn(consumer, queue);
-    if (!consumer_tasks[i])
-      r = -ENOMEM;
+    if (!consumer_tasks[i]) r = -ENOMEM;
   }
 
-  if (r == 0)
-    r = cio_sleep(run_for);
-  if (producer_task)
-    cio_task_cancel(producer_task);
+  if (r == 0) r = cio_sleep(run_for);
+  if (producer_task) cio_task_cancel(producer_task);
   for (int i = 0; i < NCONSUMERS; i++)
-    if (consumer_tasks[i])
-      cio_task_cancel(consumer_tasks[i]);
+    if (consumer_tasks[i]) cio_task_cancel(consumer_tasks[i]);
 
   if (producer_task) {
-    if (cio_await(producer_task) == -ECANCELED)
-      printf("生产者已取消\n");
+    if (cio_await(producer_task) == -ECANCELED) printf("生产者已取消\n");
     cio_task_release(producer_task);
   }
   for (int i = 0; i < NCONSUMERS; i++) {
-    if (!consumer_tasks[i])
-      continue;
-    if (cio_await(consumer_tasks[i]) == -ECANCELED)
-      printf("消费者 %d 已取消\n", i);
+    if (!consumer_tasks[i]) continue;
+    if (cio_await(consumer_tasks[i]) == -ECANCELED) printf("消费者 %d 已取消\n", i);
     cio_task_release(consumer_tasks[i]);
   }
 
   /* Python's garbage collector frees what is left in the queue; we do. */
   void *data_str;
-  while (cio_queue_get_nowait(queue, &data_str) == 0)
-    free(data_str);
+  while (cio_queue_get_nowait(queue, &data_str) == 0) free(data_str);
   cio_queue_free(queue);
   return r;
 }

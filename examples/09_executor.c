@@ -63,8 +63,7 @@ static int slow_lookup(void *arg) {
 static int ticker(void *arg) {
   int64_t start = *(int64_t *)arg;
   for (int n = 1;; n++) {
-    if (cio_sleep(0.25) < 0)
-      return 0;  /* cancelled: done ticking */
+    if (cio_sleep(0.25) < 0) return 0; /* cancelled: done ticking */
     printf("  tick %d at %.2f s\n", n, since(start));
   }
 }
@@ -83,8 +82,7 @@ static int main_task(void *arg) {
   int64_t start = cio_now_ns();
   printf("开始执行\n");
   cio_task *tick = cio_spawn(ticker, &start);
-  if (!tick)
-    return -errno;
+  if (!tick) return -errno;
 
   /* The default pool (run_in_executor(None, ...)). result lives on our
    * stack: fine, because nobody cancels this task - a task that may be
@@ -99,41 +97,34 @@ static int main_task(void *arg) {
   cio_task_cancel(tick);
   cio_await(tick);
   cio_task_release(tick);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
 
   /* A pool of our own, three blocking calls at once. */
   cio_executor *pool = cio_executor_new(3);
-  if (!pool)
-    return -errno;
+  if (!pool) return -errno;
   struct io_call calls[3] = {{pool, NULL}, {pool, NULL}, {pool, NULL}};
   cio_task *tasks[3];
   int n = 0;
   start = cio_now_ns();
   for (; n < 3; n++)
-    if (!(tasks[n] = cio_spawn(io_task, &calls[n])))
-      break;
+    if (!(tasks[n] = cio_spawn(io_task, &calls[n]))) break;
   r = n == 3 ? cio_gather(tasks, 3, NULL, 0) : -ENOMEM;
-  for (int i = 0; i < n; i++)
-    cio_task_release(tasks[i]);
+  for (int i = 0; i < n; i++) cio_task_release(tasks[i]);
   if (r == 0) {
-    for (int i = 0; i < 3; i++)
-      printf("IO操作结果: %s\n", calls[i].result);
+    for (int i = 0; i < 3; i++) printf("IO操作结果: %s\n", calls[i].result);
     printf("three blocking calls in parallel: %.2f s\n", since(start));
   }
   /* The `with` block's end: wait for the pool's threads, without blocking
    * the loop. */
   cio_executor_shutdown(pool, CIO_EXEC_WAIT);
   cio_executor_free(pool);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
 
   /* A result from a call bounded by a deadline. Success (0) hands the
    * record back with the result in it; on -ETIMEDOUT the pool would free it
    * after the job, and we must not touch it. */
   struct lookup *l = malloc(sizeof *l);
-  if (!l)
-    return -ENOMEM;
+  if (!l) return -ENOMEM;
   l->key = 7;
   cio_timeout_scope deadline;
   cio_timeout_begin(&deadline, 5.0);

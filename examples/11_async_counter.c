@@ -36,14 +36,12 @@ static int async_counter(cio_gen *g, void *arg) {
   int stop = *(int *)arg;
   for (int current = 0; current < stop; current++) {
     int r = cio_sleep(0.1);
-    if (r == 0)
-      r = cio_gen_yield(g, (void *)(intptr_t)current);
+    if (r == 0) r = cio_gen_yield(g, (void *)(intptr_t)current);
     if (r == -ECANCELED) {
       printf("counter closed at %d\n", current);
       return r;
     }
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0; /* StopAsyncIteration */
 }
@@ -51,15 +49,13 @@ static int async_counter(cio_gen *g, void *arg) {
 /* async for i in AsyncCounter(stop): print(i) ... break when i == last */
 static int count(int stop, int last) {
   cio_gen *g = cio_gen_new(async_counter, &stop, NULL);
-  if (!g)
-    return -errno;
+  if (!g) return -errno;
   void *v;
   int r;
   while ((r = cio_gen_next(g, &v)) == 1) {
     int i = (int)(intptr_t)v;
     printf("%d\n", i);
-    if (i == last)
-      break;
+    if (i == last) break;
   }
   int closed = cio_gen_close(g); /* cleans up if left early, waits for it */
   cio_gen_free(g);
@@ -70,8 +66,7 @@ static int main_task(void *arg) {
   (void)arg;
   double start = cio_loop_time(cio_loop_current());
   int r = count(5, -1);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("elapsed: %.2f s\n", cio_loop_time(cio_loop_current()) - start);
 
   printf("-- leaving the loop early (break after 2):\n");

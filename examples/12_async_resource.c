@@ -43,8 +43,7 @@ struct resource {
 static int resource_acquire(struct resource *res) {
   printf("获取资源\n");
   int r = cio_sleep(0.1);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   res->held = 1;
   return 0;
 }
@@ -66,8 +65,7 @@ static int use_resource(struct resource *res) {
 /* async with AsyncResource() as resource: await resource.use_resource() */
 static int with_resource(struct resource *res) {
   int r = resource_acquire(res);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   r = use_resource(res);
   cio_shield_scope sh;
   cio_shield_begin(&sh);
@@ -85,14 +83,12 @@ static int main_task(void *arg) {
   double start = now();
   struct resource res = {0};
   int r = with_resource(&res);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   printf("elapsed: %.2f s\n", now() - start);
 
   printf("-- cancelled while in use, and again while releasing:\n");
   cio_task *t = cio_spawn(with_resource_task, &res);
-  if (!t)
-    return -errno;
+  if (!t) return -errno;
   cio_sleep(0.3);
   cio_task_cancel(t); /* in use_resource */
   cio_sleep(0.05);

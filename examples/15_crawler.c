@@ -33,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECTIONS 8
-#define ARTICLES 8
+#define SECTIONS  8
+#define ARTICLES  8
 #define MAX_PAGES 128
-#define LIMIT 16
-#define DELAY 0.05
+#define LIMIT     16
+#define DELAY     0.05
 
 /* ---- the site ---- */
 

@@ -52,19 +52,15 @@ static int run(void *arg) {
   cio_process_opts o = {.out = {CIO_STDIO_PIPE, 0}, .err = {CIO_STDIO_PIPE, 0}};
   cio_process *proc;
   int r = cio_process_shell(cmd, &o, &proc);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   char *out, *err;
   size_t out_len, err_len;
   int status = cio_process_communicate(proc, NULL, 0, &out, &out_len, &err, &err_len);
   cio_process_free(proc);
-  if (status < 0)
-    return status;
+  if (status < 0) return status;
   printf("['%s' exited with %d]\n", cmd, cio_process_returncode(status));
-  if (out_len)
-    printf("[stdout]\n%s\n", out);
-  if (err_len)
-    printf("[stderr]\n%s\n", err);
+  if (out_len) printf("[stdout]\n%s\n", out);
+  if (err_len) printf("[stderr]\n%s\n", err);
   free(out);
   free(err);
   return 0;
@@ -73,13 +69,12 @@ static int run(void *arg) {
 /* ---- part 2: read a child's output line by line as it comes ---- */
 
 static int read_lines(void) {
-  const char *argv[] = {"sh", "-c",
-                        "for i in 1 2 3; do echo \"line $i\"; sleep 0.2; done; exit 3", NULL};
+  const char *argv[] = {"sh", "-c", "for i in 1 2 3; do echo \"line $i\"; sleep 0.2; done; exit 3",
+                        NULL};
   cio_process_opts o = {.out = {CIO_STDIO_PIPE, 0}};
   cio_process *proc;
   int r = cio_process_spawn(argv, &o, &proc);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   double start = elapsed();
   char line[256];
   ssize_t n;
@@ -98,8 +93,7 @@ static int with_timeout(void) {
   const char *argv[] = {"sleep", "10", NULL};
   cio_process *proc;
   int r = cio_process_spawn(argv, NULL, &proc);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_timeout_scope scope;
   cio_timeout_begin(&scope, 0.5);
   int status = cio_process_wait(proc);
@@ -124,11 +118,9 @@ static int main_task(void *arg) {
   cio_task_release(tasks[0]);
   cio_task_release(tasks[1]);
   printf("both commands done after %.2f s\n\n", elapsed());
-  if (r == 0)
-    r = read_lines();
+  if (r == 0) r = read_lines();
   printf("\n");
-  if (r == 0)
-    r = with_timeout();
+  if (r == 0) r = with_timeout();
   return r;
 }
 

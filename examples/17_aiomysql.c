@@ -32,21 +32,20 @@
 #include "servers.h"
 
 /* The seed's query, verbatim but for the placeholder (%s -> $1). */
-static const char SQL[] =
-    "SELECT mbt.id, mbt.summary, mbt.version, mbtt.steps_to_reproduce, "
-    "mbtt.additional_information, notes.notes, revisions.revision_values "
-    "FROM mantis_bug_table mbt "
-    "LEFT JOIN mantis_bug_text_table mbtt ON mbt.id = mbtt.id "
-    "LEFT JOIN (SELECT mbn.bug_id, GROUP_CONCAT(mbnt.note ORDER BY "
-    "mbn.date_submitted "
-    "SEPARATOR '\\n---\\n') AS notes FROM mantis_bugnote_table mbn "
-    "JOIN mantis_bugnote_text_table mbnt ON mbnt.id = mbn.bugnote_text_id "
-    "GROUP BY mbn.bug_id) notes ON notes.bug_id = mbt.id "
-    "LEFT JOIN (SELECT bug_id, GROUP_CONCAT(value ORDER BY id SEPARATOR ',') "
-    "AS revision_values "
-    "FROM mantis_bug_revision_table GROUP BY bug_id) revisions ON "
-    "revisions.bug_id = mbt.id "
-    "WHERE mbt.id = $1";
+static const char SQL[] = "SELECT mbt.id, mbt.summary, mbt.version, mbtt.steps_to_reproduce, "
+                          "mbtt.additional_information, notes.notes, revisions.revision_values "
+                          "FROM mantis_bug_table mbt "
+                          "LEFT JOIN mantis_bug_text_table mbtt ON mbt.id = mbtt.id "
+                          "LEFT JOIN (SELECT mbn.bug_id, GROUP_CONCAT(mbnt.note ORDER BY "
+                          "mbn.date_submitted "
+                          "SEPARATOR '\\n---\\n') AS notes FROM mantis_bugnote_table mbn "
+                          "JOIN mantis_bugnote_text_table mbnt ON mbnt.id = mbn.bugnote_text_id "
+                          "GROUP BY mbn.bug_id) notes ON notes.bug_id = mbt.id "
+                          "LEFT JOIN (SELECT bug_id, GROUP_CONCAT(value ORDER BY id SEPARATOR ',') "
+                          "AS revision_values "
+                          "FROM mantis_bug_revision_table GROUP BY bug_id) revisions ON "
+                          "revisions.bug_id = mbt.id "
+                          "WHERE mbt.id = $1";
 
 static const char SCHEMA[] =
     "DROP TABLE IF EXISTS mantis_bug_table, mantis_bug_text_table, "
@@ -117,15 +116,12 @@ static int get_bug_by_id(void *arg) {
   lookup *l = arg;
   cio_sql_conn *conn;
   int r = cio_sql_acquire(l->pool, &conn); /* async with pool.acquire() */
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_sql_value args[] = {cio_sql_int(l->bug_id)};
   cio_sql_result *res;
-  r = cio_sql_query(conn, SQL, args, 1,
-                    &res); /* await cursor.execute(SQL, (bug_id,)) */
-  cio_sql_release(conn);   /* leaving the async with */
-  if (r < 0)
-    return r;
+  r = cio_sql_query(conn, SQL, args, 1, &res); /* await cursor.execute(SQL, (bug_id,)) */
+  cio_sql_release(conn);                       /* leaving the async with */
+  if (r < 0) return r;
   l->found = cio_sql_result_row(res, 0) != NULL; /* await cursor.fetchone() */
   cio_sql_result_free(res);
   return 0;
@@ -135,8 +131,7 @@ static int run(const char *url) {
   /* tutorial 003 */
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, NULL, &pool);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_sql_conn *conn;
   if ((r = cio_sql_acquire(pool, &conn)) == 0) {
     cio_sql_result *res;
@@ -151,13 +146,11 @@ static int run(const char *url) {
   cio_sql_pool_close(pool);
   cio_sql_pool_wait_closed(pool);
   cio_sql_pool_free(pool);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
 
   /* tutorial 001: minsize 1, maxsize 30, utf8mb4 (cio's default charset) */
   cio_sql_pool_opts opts = {.min_size = 1, .max_size = 30};
-  if ((r = cio_sql_pool_open(url, &opts, &pool)) < 0)
-    return r;
+  if ((r = cio_sql_pool_open(url, &opts, &pool)) < 0) return r;
   if ((r = cio_sql_acquire(pool, &conn)) == 0) {
     r = cio_sql_exec(conn, SCHEMA);
     cio_sql_release(conn);
@@ -165,8 +158,7 @@ static int run(const char *url) {
   for (int64_t id = 1; r == 0 && id <= 3; id++) {
     cio_sql_value args[] = {cio_sql_int(id)};
     cio_sql_result *res;
-    if ((r = cio_sql_pool_query(pool, SQL, args, 1, &res)) < 0)
-      break;
+    if ((r = cio_sql_pool_query(pool, SQL, args, 1, &res)) < 0) break;
     const cio_sql_row *row = cio_sql_result_row(res, 0);
     printf("bug %lld: ", (long long)id);
     if (row)
@@ -206,18 +198,14 @@ static int run(const char *url) {
 static int main_task(void *arg) {
   (void)arg;
   example_server srv;
-  if (example_server_open(&srv, "mariadb"))
-    return 0;
+  if (example_server_open(&srv, "mariadb")) return 0;
   int r = run(srv.url);
-  if (r < 0)
-    fprintf(stderr, "error: %s: %s\n", cio_strerror(r),
-            cio_sql_last_error()->message);
+  if (r < 0) fprintf(stderr, "error: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
   example_server_close(&srv);
   return r;
 }
 
 int main(void) {
-  setvbuf(stdout, NULL, _IOLBF,
-          0); /* in step with the server script's stderr */
+  setvbuf(stdout, NULL, _IOLBF, 0); /* in step with the server script's stderr */
   return cio_run(main_task, NULL) == 0 ? 0 : 1;
 }

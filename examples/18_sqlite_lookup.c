@@ -97,14 +97,12 @@ static int lookups(void *arg) {
   for (int i = 0; i < c->n; i++) {
     cio_sql_conn *conn;
     int r = cio_sql_acquire(c->pool, &conn);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     cio_sql_value args[] = {cio_sql_int(1 + i % 3)};
     cio_sql_result *res;
     r = cio_sql_query(conn, SQL, args, 1, &res);
     cio_sql_release(conn);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     c->found += cio_sql_result_row(res, 0) != NULL;
     cio_sql_result_free(res);
   }
@@ -116,8 +114,7 @@ static int main_task(void *arg) {
   cio_sql_pool_opts opts = {.min_size = 1, .max_size = 4};
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, &opts, &pool);
-  if (r < 0)
-    goto out;
+  if (r < 0) goto out;
   cio_sql_conn *conn;
   if ((r = cio_sql_acquire(pool, &conn)) == 0) {
     r = cio_sql_exec(conn, SCHEMA);
@@ -126,8 +123,7 @@ static int main_task(void *arg) {
   for (int64_t id = 1; r == 0 && id <= 3; id++) {
     cio_sql_value args[] = {cio_sql_int(id)};
     cio_sql_result *res;
-    if ((r = cio_sql_pool_query(pool, SQL, args, 1, &res)) < 0)
-      break;
+    if ((r = cio_sql_pool_query(pool, SQL, args, 1, &res)) < 0) break;
     const cio_sql_row *row = cio_sql_result_row(res, 0);
     printf("bug %lld: ", (long long)id);
     if (row)
@@ -154,15 +150,12 @@ static int main_task(void *arg) {
   if (r == 0)
     printf("%d lookups from %d tasks on 4 SQLite threads: %d found, %d failed, "
            "%.3f s (%.1f us each)\n",
-           TASKS * EACH, TASKS, found, failed, secs,
-           secs * 1e6 / (TASKS * EACH));
+           TASKS * EACH, TASKS, found, failed, secs, secs * 1e6 / (TASKS * EACH));
   cio_sql_pool_close(pool);
   cio_sql_pool_wait_closed(pool);
   cio_sql_pool_free(pool);
 out:
-  if (r < 0)
-    fprintf(stderr, "error: %s: %s\n", cio_strerror(r),
-            cio_sql_last_error()->message);
+  if (r < 0) fprintf(stderr, "error: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
   return r;
 }
 

@@ -82,16 +82,14 @@ static int ticker(void *arg) {
   (void)arg;
   for (;;) {
     int r = cio_sleep(0.05);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
     ticks++;
   }
 }
 
 static int via_executor(void *arg) {
   blocking_job *j = malloc(sizeof *j);
-  if (!j)
-    return -ENOMEM;
+  if (!j) return -ENOMEM;
   *j = *(blocking_job *)arg;
   /* 0: the job ran, j is ours again; else the pool frees it when done. */
   int status, r = cio_run_in_executor_ex(NULL, blocking_query, j, free, &status);
@@ -112,25 +110,21 @@ static int native_query(void *arg) {
   native_arg *a = arg;
   for (int i = 0; i < a->repeat; i++) {
     int r = cio_sql_pool_query(a->pool, a->sql, NULL, 0, NULL);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
 
 /* Run fn(arg[i]) in n tasks at once, with the ticker going; seconds. */
-static double gather(cio_task_fn fn, void *args, size_t size, int n,
-                     int *status) {
+static double gather(cio_task_fn fn, void *args, size_t size, int n, int *status) {
   cio_task *t[64];
   ticks = 0;
   cio_task *tick = cio_spawn(ticker, NULL);
   double t0 = now();
-  for (int i = 0; i < n; i++)
-    t[i] = cio_spawn(fn, (char *)args + (size_t)i * size);
+  for (int i = 0; i < n; i++) t[i] = cio_spawn(fn, (char *)args + (size_t)i * size);
   *status = cio_gather(t, (size_t)n, NULL, 0);
   double secs = now() - t0;
-  for (int i = 0; i < n; i++)
-    cio_task_release(t[i]);
+  for (int i = 0; i < n; i++) cio_task_release(t[i]);
   cio_task_cancel(tick);
   cio_await(tick);
   cio_task_release(tick);
@@ -148,8 +142,7 @@ static int run(const char *url) {
   double t0 = now();
   for (int i = 0; i < N; i++) {
     blocking_job j = {url, sleep_sql, 1, 0};
-    if ((r = blocking_query(&j)) < 0)
-      return r;
+    if ((r = blocking_query(&j)) < 0) return r;
   }
   double secs = now() - t0;
   int frozen_ticks = ticks;
@@ -162,23 +155,17 @@ static int run(const char *url) {
 
   /* 2. the same calls through the executor */
   blocking_job jobs[N];
-  for (int i = 0; i < N; i++)
-    jobs[i] = (blocking_job){url, sleep_sql, 1, 0};
+  for (int i = 0; i < N; i++) jobs[i] = (blocking_job){url, sleep_sql, 1, 0};
   secs = gather(via_executor, jobs, sizeof jobs[0], N, &r);
-  if (r < 0)
-    return r;
-  printf(
-      "blocking queries via executor: %.2f s for %d, ticker ticked %d times\n",
-      secs, N, ticks);
+  if (r < 0) return r;
+  printf("blocking queries via executor: %.2f s for %d, ticker ticked %d times\n", secs, N, ticks);
 
   /* 3. the native async client */
   cio_sql_pool_opts o = {.min_size = N, .max_size = N};
   cio_sql_pool *pool;
-  if ((r = cio_sql_pool_open(url, &o, &pool)) < 0)
-    return r;
+  if ((r = cio_sql_pool_open(url, &o, &pool)) < 0) return r;
   native_arg na[N];
-  for (int i = 0; i < N; i++)
-    na[i] = (native_arg){pool, sleep_sql, 1};
+  for (int i = 0; i < N; i++) na[i] = (native_arg){pool, sleep_sql, 1};
   secs = gather(native_query, na, sizeof na[0], N, &r);
   if (r == 0)
     printf("cio's PostgreSQL client:       %.2f s for %d, ticker ticked %d "
@@ -189,14 +176,12 @@ static int run(const char *url) {
   enum { TASKS = 8, EACH = 250 };
   const char *point = "SELECT 1";
   blocking_job bj[TASKS];
-  for (int i = 0; i < TASKS; i++)
-    bj[i] = (blocking_job){url, point, EACH, 0};
+  for (int i = 0; i < TASKS; i++) bj[i] = (blocking_job){url, point, EACH, 0};
   double c0 = cpu_seconds();
   double w = gather(via_executor, bj, sizeof bj[0], TASKS, &r);
   double cpu_exec = cpu_seconds() - c0;
   native_arg nb[TASKS];
-  for (int i = 0; i < TASKS; i++)
-    nb[i] = (native_arg){pool, point, EACH};
+  for (int i = 0; i < TASKS; i++) nb[i] = (native_arg){pool, point, EACH};
   c0 = cpu_seconds();
   double w2 = r == 0 ? gather(native_query, nb, sizeof nb[0], TASKS, &r) : 0;
   double cpu_native = cpu_seconds() - c0;
@@ -217,18 +202,14 @@ static int run(const char *url) {
 static int main_task(void *arg) {
   (void)arg;
   example_server srv;
-  if (example_server_open(&srv, "pg"))
-    return 0;
+  if (example_server_open(&srv, "pg")) return 0;
   int r = run(srv.url);
-  if (r < 0)
-    fprintf(stderr, "error: %s: %s\n", cio_strerror(r),
-            cio_sql_last_error()->message);
+  if (r < 0) fprintf(stderr, "error: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
   example_server_close(&srv);
   return r;
 }
 
 int main(void) {
-  setvbuf(stdout, NULL, _IOLBF,
-          0); /* in step with the server script's stderr */
+  setvbuf(stdout, NULL, _IOLBF, 0); /* in step with the server script's stderr */
   return cio_run(main_task, NULL) == 0 ? 0 : 1;
 }

@@ -25,15 +25,13 @@ typedef struct example_server {
 
 /* Run scripts/servers CMD NAME; returns its exit code (or an error); its
  * standard output, if out, into out. */
-static int servers_script(const char *cmd, const char *name, char *out,
-                          size_t cap) {
+static int servers_script(const char *cmd, const char *name, char *out, size_t cap) {
   const char *argv[] = {CIO_SOURCE_DIR "/scripts/servers", cmd, name, NULL};
   cio_process_opts o = {.out = {out ? CIO_STDIO_PIPE : CIO_STDIO_INHERIT, 0}};
   cio_process *p;
   setenv("CIO_SERVERS_DIR", CIO_SERVERS_DIR, 0);
   int r = cio_process_spawn(argv, &o, &p);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   int st;
   if (out) {
     char *data = NULL;
@@ -54,8 +52,7 @@ static int example_server_open(example_server *s, const char *name) {
   s->name = name;
   bool pg = !strcmp(name, "pg");
   const char *env = getenv(pg ? "CIO_PG_URL" : "CIO_MYSQL_URL");
-  if (!env || !*env)
-    env = getenv(pg ? "CIO_TEST_PG_URL" : "CIO_TEST_MYSQL_URL");
+  if (!env || !*env) env = getenv(pg ? "CIO_TEST_PG_URL" : "CIO_TEST_MYSQL_URL");
   if (env && *env) {
     snprintf(s->url, sizeof s->url, "%s", env);
     return 0;
@@ -64,16 +61,14 @@ static int example_server_open(example_server *s, const char *name) {
   servers_script("status", name, status, sizeof status);
   bool running = strstr(status, ": running") != NULL;
   if (!running && servers_script("start", name, NULL, 0) != 0) {
-    printf("skipped: could not start a private %s server (scripts/servers)\n",
-           name);
+    printf("skipped: could not start a private %s server (scripts/servers)\n", name);
     return 1;
   }
   char path[600];
   snprintf(path, sizeof path, "%s/%s/url", CIO_SERVERS_DIR, name);
   FILE *f = fopen(path, "r");
   if (!f || !fgets(s->url, sizeof s->url, f)) {
-    if (f)
-      fclose(f);
+    if (f) fclose(f);
     printf("skipped: no %s server binaries here (scripts/deps installs them)\n",
            pg ? "PostgreSQL" : "MariaDB");
     return 1;
@@ -85,8 +80,7 @@ static int example_server_open(example_server *s, const char *name) {
 }
 
 static void example_server_close(example_server *s) {
-  if (s->started)
-    servers_script("stop", s->name, NULL, 0);
+  if (s->started) servers_script("stop", s->name, NULL, 0);
   s->started = false;
 }
 

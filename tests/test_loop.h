@@ -33,27 +33,27 @@
 /* Checks that the main task is the loop's last task: a test that leaves
  * tasks behind for cio_run's shutdown to cancel has lost track of them (their
  * args may live on the test's stack). Call at the end of a main task. */
-#define CHECK_NO_LEFTOVERS()                                                  \
-  do {                                                                       \
-    cio_loop *l_ = cio_loop_current();                                       \
-    CHECK_EQ(l_ ? cio_loop_task_count(l_) : 1, 1);                           \
+#define CHECK_NO_LEFTOVERS()                                                                       \
+  do {                                                                                             \
+    cio_loop *l_ = cio_loop_current();                                                             \
+    CHECK_EQ(l_ ? cio_loop_task_count(l_) : 1, 1);                                                 \
   } while (0)
 
 /* LOOP_TEST(name) { body }: name() runs body as the main task of its own
  * cio_run(), checks that it returned 0 and left no task running. */
-#define LOOP_TEST(name)                                                      \
-  static int name##_body(void *arg);                                         \
-  static int name##_main(void *arg) {                                        \
-    int r_ = name##_body(arg);                                               \
-    CHECK_NO_LEFTOVERS();                                                    \
-    return r_;                                                               \
-  }                                                                          \
-  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }        \
+#define LOOP_TEST(name)                                                                            \
+  static int name##_body(void *arg);                                                               \
+  static int name##_main(void *arg) {                                                              \
+    int r_ = name##_body(arg);                                                                     \
+    CHECK_NO_LEFTOVERS();                                                                          \
+    return r_;                                                                                     \
+  }                                                                                                \
+  static void name(void) { CHECK_EQ(cio_run(name##_main, NULL), 0); }                              \
   static int name##_body(void *arg)
 
 /* A small integer carried as a void * item (queues, futures), and back. */
 #define ITEM(n) ((void *)(uintptr_t)(n))
-#define NUM(p) ((long)(uintptr_t)(p))
+#define NUM(p)  ((long)(uintptr_t)(p))
 
 /* Seconds on cio's monotonic clock. */
 static TEST_UNUSED double now_s(void) { return (double)cio_now_ns() / 1e9; }
@@ -74,8 +74,7 @@ static TEST_UNUSED int join(cio_task *t) {
 /* Yields until t is parked in a wait. Bounded, so a broken core fails the
  * check instead of hanging. */
 static TEST_UNUSED void wait_blocked(cio_task *t) {
-  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++)
-    cio_yield();
+  for (int i = 0; i < 1000 && cio_task_get_state(t) != CIO_TASK_WAITING; i++) cio_yield();
   CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
 }
 

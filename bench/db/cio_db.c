@@ -30,8 +30,7 @@
 #include <time.h>
 
 #define ROWS 100000
-static const char *QUERY =
-    "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+static const char *QUERY = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
 
 static const char *url, *label;
 static double seconds = 3;
@@ -49,8 +48,7 @@ static double wall_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void emit(const char *impl, const char *mode, double queries,
-                 double wall, double cpu) {
+static void emit(const char *impl, const char *mode, double queries, double wall, double cpu) {
   printf("{\"bench\": \"db\", \"impl\": \"%s\", \"db\": \"%s\", \"metric\": "
          "\"qps_%s\", "
          "\"value\": %.0f, \"unit\": \"q/s\", \"n\": %.0f}\n",
@@ -80,12 +78,10 @@ static int lookups(void *arg) {
       int r = w->shared ? cio_sql_query(w->shared, QUERY, a, 1, &res)
                         : cio_sql_pool_query(w->pool, QUERY, a, 1, &res);
       int64_t v;
-      if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0)
-        r = -EIO;
+      if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0) r = -EIO;
       cio_sql_result_free(res);
       if (r < 0) {
-        fprintf(stderr, "query: %s: %s\n", cio_strerror(r),
-                cio_sql_last_error()->message);
+        fprintf(stderr, "query: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
         return w->status = r;
       }
       w->done++;
@@ -109,14 +105,11 @@ static int batches(void *arg) {
     int r = cio_sql_query_batch(w->shared, items, B, res);
     for (int i = 0; i < B && r == 0; i++) {
       int64_t v;
-      if (cio_sql_get_int64(cio_sql_cell(res[i], 0, 0), &v) != 0)
-        r = -EIO;
+      if (cio_sql_get_int64(cio_sql_cell(res[i], 0, 0), &v) != 0) r = -EIO;
     }
-    for (int i = 0; r == 0 && i < B; i++)
-      cio_sql_result_free(res[i]);
+    for (int i = 0; r == 0 && i < B; i++) cio_sql_result_free(res[i]);
     if (r < 0) {
-      fprintf(stderr, "batch: %s: %s\n", cio_strerror(r),
-              cio_sql_last_error()->message);
+      fprintf(stderr, "batch: %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
       return w->status = r;
     }
     w->done += B;
@@ -129,13 +122,11 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, &o, &pool);
   if (r < 0) {
-    fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(r),
-            cio_sql_last_error()->message);
+    fprintf(stderr, "%s: %s: %s\n", url, cio_strerror(r), cio_sql_last_error()->message);
     return r;
   }
   cio_sql_conn *c = NULL;
-  if (shared && (r = cio_sql_acquire(pool, &c)) < 0)
-    return r;
+  if (shared && (r = cio_sql_acquire(pool, &c)) < 0) return r;
   worker *w = calloc((size_t)tasks, sizeof *w);
   cio_task **t = calloc((size_t)tasks, sizeof *t);
   /* warm up: every connection prepares the statement */
@@ -154,8 +145,7 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
       total += w[i].done;
       cio_task_release(t[i]);
     }
-    if (pass && r == 0)
-      emit("cio", mode, (double)total, wall, cpu);
+    if (pass && r == 0) emit("cio", mode, (double)total, wall, cpu);
   }
   free(w);
   free(t);
@@ -170,26 +160,21 @@ static int run_mode(const char *mode, int tasks, int conns, bool shared) {
 static int ensure_sqlite_table(void) {
   cio_sql_pool *pool;
   int r = cio_sql_pool_open(url, NULL, &pool);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_sql_result *res = NULL;
-  r = cio_sql_pool_query(
-      pool,
-      "SELECT COUNT(*) FROM sqlite_master WHERE name = 'pgbench_accounts'",
-      NULL, 0, &res);
+  r = cio_sql_pool_query(pool, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'pgbench_accounts'",
+                         NULL, 0, &res);
   int64_t n = 0;
-  if (r == 0)
-    cio_sql_get_int64(cio_sql_cell(res, 0, 0), &n);
+  if (r == 0) cio_sql_get_int64(cio_sql_cell(res, 0, 0), &n);
   cio_sql_result_free(res);
   if (r == 0 && n == 0) {
     cio_sql_conn *c;
     if ((r = cio_sql_acquire(pool, &c)) == 0) {
-      r = cio_sql_exec(
-          c, "CREATE TABLE pgbench_accounts (aid INTEGER PRIMARY KEY, bid INT, "
-             "abalance INT, filler CHAR(84));"
-             "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
-             "WHERE x < 100000) INSERT INTO pgbench_accounts "
-             "SELECT x, 1, x % 1000, '' FROM s;");
+      r = cio_sql_exec(c, "CREATE TABLE pgbench_accounts (aid INTEGER PRIMARY KEY, bid INT, "
+                          "abalance INT, filler CHAR(84));"
+                          "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s "
+                          "WHERE x < 100000) INSERT INTO pgbench_accounts "
+                          "SELECT x, 1, x % 1000, '' FROM s;");
       cio_sql_release(c);
     }
   }
@@ -203,11 +188,9 @@ static int ensure_sqlite_table(void) {
 static void sqlite_direct(const char *path) {
   sqlite3 *db;
   sqlite3_stmt *st;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-    return;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT abalance FROM pgbench_accounts WHERE aid = ?",
-                         -1, &st, NULL)) {
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return;
+  if (sqlite3_prepare_v2(db, "SELECT abalance FROM pgbench_accounts WHERE aid = ?", -1, &st,
+                         NULL)) {
     sqlite3_close(db);
     return;
   }
@@ -217,8 +200,7 @@ static void sqlite_direct(const char *path) {
   while (wall_now() < end) {
     for (int k = 0; k < 64; k++, n++) {
       sqlite3_bind_int64(st, 1, 1 + rand_r(&seed) % ROWS);
-      while (sqlite3_step(st) == SQLITE_ROW)
-        (void)sqlite3_column_int64(st, 0);
+      while (sqlite3_step(st) == SQLITE_ROW) (void)sqlite3_column_int64(st, 0);
       sqlite3_reset(st);
     }
   }
@@ -238,16 +220,12 @@ static int main_task(void *arg) {
     fprintf(stderr, "%s: %s\n", url, cio_sql_last_error()->message);
     return r;
   }
-  if (want("point_1") && (r = run_mode("point_1", 1, 1, false)) < 0)
-    return r;
+  if (want("point_1") && (r = run_mode("point_1", 1, 1, false)) < 0) return r;
   if (want("point_64") &&
-      (r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2,
-                    false)) < 0)
+      (r = run_mode("point_64", 64, strncmp(url, "sqlite:", 7) ? 64 : 2, false)) < 0)
     return r;
-  if (want("pipelined_64") && (r = run_mode("pipelined_64", 64, 1, true)) < 0)
-    return r;
-  if (want("batch_64"))
-    r = run_mode("batch_64", 1, 1, true);
+  if (want("pipelined_64") && (r = run_mode("pipelined_64", 64, 1, true)) < 0) return r;
+  if (want("batch_64")) r = run_mode("batch_64", 1, 1, true);
   return r;
 }
 
@@ -258,12 +236,9 @@ int main(int argc, char **argv) {
   }
   url = argv[1];
   label = argv[2];
-  if (argc > 3)
-    seconds = atof(argv[3]);
-  if (argc > 4)
-    only = argv[4];
+  if (argc > 3) seconds = atof(argv[3]);
+  if (argc > 4) only = argv[4];
   int r = cio_run(main_task, NULL);
-  if (r == 0 && !strncmp(url, "sqlite://", 9))
-    sqlite_direct(url + 9);
+  if (r == 0 && !strncmp(url, "sqlite://", 9)) sqlite_direct(url + 9);
   return r < 0;
 }

@@ -50,10 +50,8 @@ static int wait_status(MYSQL *m, int status) {
   int ev = (status & MYSQL_WAIT_READ ? CIO_READABLE : 0) |
            (status & MYSQL_WAIT_WRITE ? CIO_WRITABLE : 0);
   int r = cio_wait_fd(mysql_get_socket(m), ev ? ev : CIO_READABLE);
-  if (r < 0)
-    return 0;
-  return (r & CIO_READABLE ? MYSQL_WAIT_READ : 0) |
-         (r & CIO_WRITABLE ? MYSQL_WAIT_WRITE : 0);
+  if (r < 0) return 0;
+  return (r & CIO_READABLE ? MYSQL_WAIT_READ : 0) | (r & CIO_WRITABLE ? MYSQL_WAIT_WRITE : 0);
 }
 
 static void emit(const char *impl, int count, double wall, double cpu) {
@@ -79,19 +77,15 @@ static int run_hook(void) {
   double c0 = cpu_now(), w0 = wall_now();
   for (int i = 0; i < n; i++) {
     char q[96];
-    int len = snprintf(q, sizeof q,
-                       "SELECT abalance FROM pgbench_accounts WHERE aid = %d",
+    int len = snprintf(q, sizeof q, "SELECT abalance FROM pgbench_accounts WHERE aid = %d",
                        1 + rand_r(&seed) % 100000);
-    if (mysql_real_query(m, q, (unsigned long)len))
-      return -1;
+    if (mysql_real_query(m, q, (unsigned long)len)) return -1;
     MYSQL_RES *res = mysql_store_result(m);
-    if (!res || !mysql_fetch_row(res))
-      return -1;
+    if (!res || !mysql_fetch_row(res)) return -1;
     mysql_free_result(res);
   }
   emit("plain+io_wait hook", n, wall_now() - w0, cpu_now() - c0);
-  cio_fd_forget(
-      mysql_get_socket(m)); /* the next connection may reuse the number */
+  cio_fd_forget(mysql_get_socket(m)); /* the next connection may reuse the number */
   mysql_close(m);
   return 0;
 }
@@ -99,10 +93,8 @@ static int run_hook(void) {
 static int run_cont(void) {
   MYSQL *m = mysql_init(NULL), *ret;
   mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
-  int st =
-      mysql_real_connect_start(&ret, m, host, user, pw, dbname, port, NULL, 0);
-  while (st)
-    st = mysql_real_connect_cont(&ret, m, wait_status(m, st));
+  int st = mysql_real_connect_start(&ret, m, host, user, pw, dbname, port, NULL, 0);
+  while (st) st = mysql_real_connect_cont(&ret, m, wait_status(m, st));
   if (!ret) {
     fprintf(stderr, "cont connect: %s\n", mysql_error(m));
     return -1;
@@ -111,21 +103,16 @@ static int run_cont(void) {
   double c0 = cpu_now(), w0 = wall_now();
   for (int i = 0; i < n; i++) {
     char q[96];
-    int len = snprintf(q, sizeof q,
-                       "SELECT abalance FROM pgbench_accounts WHERE aid = %d",
+    int len = snprintf(q, sizeof q, "SELECT abalance FROM pgbench_accounts WHERE aid = %d",
                        1 + rand_r(&seed) % 100000);
     int err;
     st = mysql_real_query_start(&err, m, q, (unsigned long)len);
-    while (st)
-      st = mysql_real_query_cont(&err, m, wait_status(m, st));
-    if (err)
-      return -1;
+    while (st) st = mysql_real_query_cont(&err, m, wait_status(m, st));
+    if (err) return -1;
     MYSQL_RES *res;
     st = mysql_store_result_start(&res, m);
-    while (st)
-      st = mysql_store_result_cont(&res, m, wait_status(m, st));
-    if (!res || !mysql_fetch_row(res))
-      return -1;
+    while (st) st = mysql_store_result_cont(&res, m, wait_status(m, st));
+    if (!res || !mysql_fetch_row(res)) return -1;
     mysql_free_result(res);
   }
   emit("nonblocking start/cont", n, wall_now() - w0, cpu_now() - c0);
@@ -136,24 +123,20 @@ static int run_cont(void) {
 
 static int main_task(void *arg) {
   (void)arg;
-  if (only)
-    return !strcmp(only, "hook") ? run_hook() : run_cont();
+  if (only) return !strcmp(only, "hook") ? run_hook() : run_cont();
   /* both twice, interleaved: the machine is shared */
   for (int round = 0; round < 2; round++)
-    if (run_hook() < 0 || run_cont() < 0)
-      return -1;
+    if (run_hook() < 0 || run_cont() < 0) return -1;
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || sscanf(argv[1], "mysql://%31[^:]:%31[^@]@%63[^:]:%u/%31s",
-                         user, pw, host, &port, dbname) != 5) {
+  if (argc < 2 || sscanf(argv[1], "mysql://%31[^:]:%31[^@]@%63[^:]:%u/%31s", user, pw, host, &port,
+                         dbname) != 5) {
     fprintf(stderr, "usage: %s mysql://user:pw@host:port/db [N]\n", argv[0]);
     return 2;
   }
-  if (argc > 2)
-    n = atoi(argv[2]);
-  if (argc > 3)
-    only = argv[3];
+  if (argc > 2) n = atoi(argv[2]);
+  if (argc > 3) only = argv[3];
   return cio_run(main_task, NULL) == 0 ? 0 : 1;
 }

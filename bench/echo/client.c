@@ -48,13 +48,13 @@
 #include <unistd.h>
 
 #define MAX_LIST 8
-#define MAX_MSG 65536
+#define MAX_MSG  65536
 
 struct conn {
   int fd;
-  size_t sent;      /* bytes of the current message written */
-  size_t got;       /* bytes of its echo read back */
-  int connecting;   /* connect mode: waiting for the connect to finish */
+  size_t sent;    /* bytes of the current message written */
+  size_t got;     /* bytes of its echo read back */
+  int connecting; /* connect mode: waiting for the connect to finish */
 };
 
 static const char *impl = "?";
@@ -73,8 +73,7 @@ static long errors;
 
 static void die(const char *what) {
   fprintf(stderr, "echo_client (%s): %s: %s\n", impl, what, strerror(errno));
-  if (server_pid > 0)
-    kill(server_pid, SIGKILL);
+  if (server_pid > 0) kill(server_pid, SIGKILL);
   exit(1);
 }
 
@@ -91,16 +90,14 @@ static double server_cpu_stat(void) {
   unsigned long long ut = 0, st = 0;
   snprintf(path, sizeof path, "/proc/%d/stat", (int)server_pid);
   FILE *f = fopen(path, "r");
-  if (!f)
-    die("open /proc/<server>/stat");
+  if (!f) die("open /proc/<server>/stat");
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = '\0';
   /* Fields after the command name, which may contain spaces: from the last
    * ')', state is field 3, utime 14, stime 15. */
   char *p = strrchr(buf, ')');
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                   &ut, &st) != 2) {
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
     errno = EINVAL;
     die("parse /proc/<server>/stat");
   }
@@ -118,17 +115,14 @@ static double server_cpu(void) {
   struct dirent *d;
   snprintf(path, sizeof path, "/proc/%d/task", (int)server_pid);
   DIR *dir = opendir(path);
-  if (!dir)
-    return server_cpu_stat();
+  if (!dir) return server_cpu_stat();
   while ((d = readdir(dir)) != NULL) {
     char file[400];
     unsigned long long ns;
-    if (d->d_name[0] == '.')
-      continue;
+    if (d->d_name[0] == '.') continue;
     snprintf(file, sizeof file, "%s/%s/schedstat", path, d->d_name);
     FILE *f = fopen(file, "r");
-    if (!f)
-      continue; /* the thread just exited */
+    if (!f) continue; /* the thread just exited */
     int ok = fscanf(f, "%llu", &ns) == 1;
     fclose(f);
     if (!ok) {
@@ -162,8 +156,7 @@ static int parse_list(const char *s, long *out) {
   char *end;
   while (*s && n < MAX_LIST) {
     out[n++] = strtol(s, &end, 10);
-    if (end == s || out[n - 1] <= 0)
-      return -1;
+    if (end == s || out[n - 1] <= 0) return -1;
     s = *end == ',' ? end + 1 : end;
   }
   return n;
@@ -180,10 +173,8 @@ static int send_rest(struct conn *c, size_t size) {
   while (c->sent < size) {
     ssize_t n = write(c->fd, msg + c->sent, size - c->sent);
     if (n < 0) {
-      if (errno == EAGAIN)
-        return 0;
-      if (errno == EINTR)
-        continue;
+      if (errno == EAGAIN) return 0;
+      if (errno == EINTR) continue;
       return -1;
     }
     c->sent += (size_t)n;
@@ -199,10 +190,8 @@ static int recv_rest(struct conn *c, size_t size) {
   while (c->got < size) {
     ssize_t n = read(c->fd, rbuf, size - c->got);
     if (n < 0) {
-      if (errno == EAGAIN)
-        return 0;
-      if (errno == EINTR)
-        continue;
+      if (errno == EAGAIN) return 0;
+      if (errno == EINTR) continue;
       return -1;
     }
     if (n == 0) {
@@ -220,8 +209,7 @@ static int recv_rest(struct conn *c, size_t size) {
 
 static void ep_set(int ep, int op, struct conn *c, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
-  if (epoll_ctl(ep, op, c->fd, &ev) < 0)
-    die("epoll_ctl");
+  if (epoll_ctl(ep, op, c->fd, &ev) < 0) die("epoll_ctl");
 }
 
 /* Measurement: after the warm-up, `windows` consecutive windows of
@@ -236,9 +224,9 @@ struct snap {
 };
 
 struct window {
-  double t_first;       /* time of the first boundary */
-  double len;           /* each window's length */
-  int nsnaps;           /* boundaries passed so far (windows + 1 in all) */
+  double t_first; /* time of the first boundary */
+  double len;     /* each window's length */
+  int nsnaps;     /* boundaries passed so far (windows + 1 in all) */
   struct snap s[MAX_WINDOWS + 1];
 };
 
@@ -247,8 +235,7 @@ static int nwindows = 3;
 static int window_done(const struct window *w) { return w->nsnaps > nwindows; }
 
 static void window_tick(struct window *w, double t, long ops) {
-  if (window_done(w) || t < w->t_first + w->len * w->nsnaps)
-    return;
+  if (window_done(w) || t < w->t_first + w->len * w->nsnaps) return;
   struct snap *s = &w->s[w->nsnaps++];
   s->t = t;
   s->cpu = server_cpu();
@@ -318,10 +305,8 @@ static const char *size_name(long size, char *buf, size_t cap) {
 
 static int open_blocking_conn(void) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    die("socket");
-  if (connect(fd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0)
-    die("connect");
+  if (fd < 0) die("socket");
+  if (connect(fd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0) die("connect");
   set_nodelay(fd);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
@@ -333,53 +318,42 @@ static void run_echo(long size, long nconns) {
   struct window w = {0};
   long done = 0;
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (!conns || ep < 0)
-    die("setup");
+  if (!conns || ep < 0) die("setup");
   for (long i = 0; i < nconns; i++) {
     conns[i].fd = open_blocking_conn();
     ep_set(ep, EPOLL_CTL_ADD, &conns[i], EPOLLIN);
   }
   for (long i = 0; i < nconns; i++)
-    if (send_rest(&conns[i], (size_t)size) != 1)
-      die("first write");
+    if (send_rest(&conns[i], (size_t)size) != 1) die("first write");
   double t0 = now();
   w.t_first = t0 + warmup;
   w.len = seconds / nwindows;
   while (!window_done(&w)) {
     int n = epoll_wait(ep, evs, 256, 100);
-    if (n < 0 && errno != EINTR)
-      die("epoll_wait");
+    if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int i = 0; i < n; i++) {
       struct conn *c = evs[i].data.ptr;
       if (c->sent < (size_t)size) {
         /* The socket was full: finish the write first. */
         int r = send_rest(c, (size_t)size);
-        if (r < 0)
-          die("write");
-        if (r == 1)
-          ep_set(ep, EPOLL_CTL_MOD, c, EPOLLIN);
+        if (r < 0) die("write");
+        if (r == 1) ep_set(ep, EPOLL_CTL_MOD, c, EPOLLIN);
         continue;
       }
       int r = recv_rest(c, (size_t)size);
-      if (r < 0)
-        die("read echo");
-      if (r == 0)
-        continue;
+      if (r < 0) die("read echo");
+      if (r == 0) continue;
       done++;
       c->got = 0;
       c->sent = 0;
       r = send_rest(c, (size_t)size);
-      if (r < 0)
-        die("write");
-      if (r == 0)
-        ep_set(ep, EPOLL_CTL_MOD, c, EPOLLOUT);
+      if (r < 0) die("write");
+      if (r == 0) ep_set(ep, EPOLL_CTL_MOD, c, EPOLLOUT);
     }
-    if (n <= 0)
-      check_server_alive();
+    if (n <= 0) check_server_alive();
     window_tick(&w, now(), done);
   }
-  for (long i = 0; i < nconns; i++)
-    close(conns[i].fd);
+  for (long i = 0; i < nconns; i++) close(conns[i].fd);
   close(ep);
   free(conns);
 
@@ -401,23 +375,20 @@ static void bind_source(int fd) {
   int one = 1;
   src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (next++ % 250)); /* 127.0.0.2.. */
   setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0)
-    die("bind to a loopback source address");
+  if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind to a loopback source address");
 }
 
 /* connect mode: start a non-blocking connect in slot c. */
 static void slot_start(int ep, struct conn *c) {
   for (;;) {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-      die("socket");
+    if (c->fd < 0) die("socket");
     set_nodelay(c->fd);
     bind_source(c->fd);
     c->sent = c->got = 0;
     if (connect(c->fd, (struct sockaddr *)&server_addr, sizeof server_addr) == 0) {
       c->connecting = 0;
-      if (send_rest(c, 64) < 0)
-        die("write");
+      if (send_rest(c, 64) < 0) die("write");
       ep_set(ep, EPOLL_CTL_ADD, c, c->sent < 64 ? EPOLLOUT : EPOLLIN);
       return;
     }
@@ -427,8 +398,7 @@ static void slot_start(int ep, struct conn *c) {
       return;
     }
     /* Out of local ports (TIME_WAIT) or the like: count it and retry. */
-    if (errno != EADDRNOTAVAIL && errno != ECONNREFUSED && errno != EAGAIN)
-      die("connect");
+    if (errno != EADDRNOTAVAIL && errno != ECONNREFUSED && errno != EAGAIN) die("connect");
     errors++;
     close(c->fd);
     usleep(1000);
@@ -441,17 +411,14 @@ static void run_connect(long nslots) {
   struct window w = {0};
   long done = 0;
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (!slots || ep < 0)
-    die("setup");
-  for (long i = 0; i < nslots; i++)
-    slot_start(ep, &slots[i]);
+  if (!slots || ep < 0) die("setup");
+  for (long i = 0; i < nslots; i++) slot_start(ep, &slots[i]);
   double t0 = now();
   w.t_first = t0 + warmup;
   w.len = seconds / nwindows;
   while (!window_done(&w)) {
     int n = epoll_wait(ep, evs, 256, 100);
-    if (n < 0 && errno != EINTR)
-      die("epoll_wait");
+    if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int i = 0; i < n; i++) {
       struct conn *c = evs[i].data.ptr;
       int r;
@@ -467,27 +434,21 @@ static void run_connect(long nslots) {
       }
       if (c->sent < 64) {
         r = send_rest(c, 64);
-        if (r < 0)
-          die("write");
-        if (r == 1)
-          ep_set(ep, EPOLL_CTL_MOD, c, EPOLLIN);
+        if (r < 0) die("write");
+        if (r == 1) ep_set(ep, EPOLL_CTL_MOD, c, EPOLLIN);
         continue;
       }
       r = recv_rest(c, 64);
-      if (r < 0)
-        die("read echo");
-      if (r == 0)
-        continue;
+      if (r < 0) die("read echo");
+      if (r == 0) continue;
       done++;
       close(c->fd); /* also drops it from the epoll set */
       slot_start(ep, c);
     }
-    if (n <= 0)
-      check_server_alive();
+    if (n <= 0) check_server_alive();
     window_tick(&w, now(), done);
   }
-  for (long i = 0; i < nslots; i++)
-    close(slots[i].fd);
+  for (long i = 0; i < nslots; i++) close(slots[i].fd);
   close(ep);
   free(slots);
 
@@ -505,8 +466,7 @@ static void prelude(void) {
   struct conn c = {.fd = open_blocking_conn()};
   int fl = fcntl(c.fd, F_GETFL);
   fcntl(c.fd, F_SETFL, fl & ~O_NONBLOCK);
-  if (send_rest(&c, 64) != 1 || recv_rest(&c, 64) != 1)
-    die("first echo");
+  if (send_rest(&c, 64) != 1 || recv_rest(&c, 64) != 1) die("first echo");
   shutdown(c.fd, SHUT_WR);
   char b;
   if (read(c.fd, &b, 1) != 0) /* the server closes in turn */
@@ -519,11 +479,9 @@ static void start_server(char **cmd) {
   int p[2];
   char line[128];
   size_t len = 0;
-  if (pipe2(p, O_CLOEXEC) < 0)
-    die("pipe");
+  if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
   server_pid = fork();
-  if (server_pid < 0)
-    die("fork");
+  if (server_pid < 0) die("fork");
   if (server_pid == 0) {
     /* A killed client (bench/run's timeout) must not leave a server behind. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -566,8 +524,7 @@ static void stop_server(void) {
   int st;
   kill(server_pid, SIGTERM);
   for (int i = 0; i < 200; i++) {
-    if (waitpid(server_pid, &st, WNOHANG) == server_pid)
-      return;
+    if (waitpid(server_pid, &st, WNOHANG) == server_pid) return;
     usleep(10000);
   }
   kill(server_pid, SIGKILL);
@@ -591,12 +548,10 @@ int main(int argc, char **argv) {
     seconds = atof(secs);
   else if (scale && atof(scale) > 0)
     seconds *= atof(scale);
-  if (cpu)
-    client_cpu = atoi(cpu);
+  if (cpu) client_cpu = atoi(cpu);
   for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v)
-      usage();
+    if (!v) usage();
     if (strcmp(a, "--impl") == 0)
       impl = v;
     else if (strcmp(a, "--bench") == 0)
@@ -617,19 +572,13 @@ int main(int argc, char **argv) {
       usage();
     i++;
   }
-  if (i >= argc - 1 || nsizes <= 0 || nconn_counts <= 0)
-    usage();
-  if (strcmp(bench, "echo") != 0 && strcmp(bench, "connect") != 0)
-    usage();
-  if (seconds < 0.5)
-    seconds = 0.5;
-  if (nwindows < 1 || nwindows > MAX_WINDOWS)
-    usage();
+  if (i >= argc - 1 || nsizes <= 0 || nconn_counts <= 0) usage();
+  if (strcmp(bench, "echo") != 0 && strcmp(bench, "connect") != 0) usage();
+  if (seconds < 0.5) seconds = 0.5;
+  if (nwindows < 1 || nwindows > MAX_WINDOWS) usage();
   for (int k = 0; k < nsizes; k++)
-    if (sizes[k] > MAX_MSG)
-      usage();
-  for (int k = 0; k < MAX_MSG; k++)
-    msg[k] = (unsigned char)(k * 31 + 7);
+    if (sizes[k] > MAX_MSG) usage();
+  for (int k = 0; k < MAX_MSG; k++) msg[k] = (unsigned char)(k * 31 + 7);
   signal(SIGPIPE, SIG_IGN);
 
   start_server(argv + i + 1);
@@ -643,8 +592,7 @@ int main(int argc, char **argv) {
   prelude();
   if (strcmp(bench, "echo") == 0) {
     for (int s = 0; s < nsizes; s++)
-      for (int c = 0; c < nconn_counts; c++)
-        run_echo(sizes[s], conn_counts[c]);
+      for (int c = 0; c < nconn_counts; c++) run_echo(sizes[s], conn_counts[c]);
   } else {
     run_connect(conns_given ? conn_counts[0] : 10);
   }

@@ -44,8 +44,7 @@ static void on_accept(int lfd) {
   for (;;) {
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR)
-        return;
+      if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR) return;
       perror("accept4");
       return; /* EMFILE etc.: leave it in the backlog for now */
     }
@@ -59,8 +58,7 @@ static void on_accept(int lfd) {
     c->fd = fd;
     c->off = c->len = 0;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-      drop(c);
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) drop(c);
   }
 }
 
@@ -70,8 +68,7 @@ static int flush(struct conn *c) {
   while (c->off < c->len) {
     ssize_t n = write(c->fd, c->buf + c->off, c->len - c->off);
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       return errno == EAGAIN ? 1 : -1;
     }
     c->off += (size_t)n;
@@ -82,8 +79,7 @@ static int flush(struct conn *c) {
 
 static void watch(struct conn *c, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
-  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-    drop(c);
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) drop(c);
 }
 
 static void on_event(struct conn *c) {
@@ -98,8 +94,7 @@ static void on_event(struct conn *c) {
   }
   ssize_t n = read(c->fd, c->buf, BUF_SIZE);
   if (n <= 0) {
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-      return;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     drop(c); /* EOF or error */
     return;
   }
@@ -116,26 +111,22 @@ int main(void) {
   socklen_t alen = sizeof addr;
   int one = 1;
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (lfd < 0)
-    die("socket");
+  if (lfd < 0) die("socket");
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 4096) < 0 ||
       getsockname(lfd, (struct sockaddr *)&addr, &alen) < 0)
     die("bind/listen");
   ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0)
-    die("epoll_create1");
+  if (ep < 0) die("epoll_create1");
   struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0)
-    die("epoll_ctl");
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) die("epoll_ctl");
   printf("port %d\n", ntohs(addr.sin_port));
   fflush(stdout);
 
   struct epoll_event evs[256];
   for (;;) {
     int n = epoll_wait(ep, evs, 256, -1);
-    if (n < 0 && errno != EINTR)
-      die("epoll_wait");
+    if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL)
         on_accept(lfd);

@@ -27,9 +27,7 @@ struct pending {
 
 static uv_loop_t *loop;
 
-static void on_close(uv_handle_t *h) {
-  free(h); /* tcp is the first member of struct conn */
-}
+static void on_close(uv_handle_t *h) { free(h); /* tcp is the first member of struct conn */ }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   struct conn *c = (struct conn *)h;
@@ -55,18 +53,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     uv_close((uv_handle_t *)s, on_close);
     return;
   }
-  if (n == 0)
-    return;
+  if (n == 0) return;
   uv_buf_t out = uv_buf_init(buf->base, (unsigned)n);
   int w = uv_try_write(s, &out, 1);
-  if (w == n)
-    return;
+  if (w == n) return;
   if (w < 0 && w != UV_EAGAIN) {
     uv_close((uv_handle_t *)s, on_close);
     return;
   }
-  if (w < 0)
-    w = 0;
+  if (w < 0) w = 0;
   size_t rest = (size_t)(n - w);
   struct pending *p = malloc(sizeof *p + rest);
   if (!p) {
@@ -84,11 +79,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 }
 
 static void on_connection(uv_stream_t *server, int status) {
-  if (status < 0)
-    return;
+  if (status < 0) return;
   struct conn *c = malloc(sizeof *c);
-  if (!c)
-    return;
+  if (!c) return;
   uv_tcp_init(loop, &c->tcp);
   if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
     uv_close((uv_handle_t *)&c->tcp, on_close);

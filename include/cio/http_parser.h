@@ -74,17 +74,17 @@ typedef enum cio_http_body_kind {
 } cio_http_body_kind;
 
 /* cio_http_head.flags */
-#define CIO_HTTP_F_CLOSE 0x0001           /* Connection: close */
-#define CIO_HTTP_F_KEEP_ALIVE 0x0002      /* Connection: keep-alive */
-#define CIO_HTTP_F_UPGRADE 0x0004         /* Connection: upgrade (+ Upgrade) */
+#define CIO_HTTP_F_CLOSE           0x0001 /* Connection: close */
+#define CIO_HTTP_F_KEEP_ALIVE      0x0002 /* Connection: keep-alive */
+#define CIO_HTTP_F_UPGRADE         0x0004 /* Connection: upgrade (+ Upgrade) */
 #define CIO_HTTP_F_EXPECT_CONTINUE 0x0008 /* Expect: 100-continue */
-#define CIO_HTTP_F_EXPECT_OTHER 0x0010    /* Expect: anything else (417) */
+#define CIO_HTTP_F_EXPECT_OTHER    0x0010 /* Expect: anything else (417) */
 #define CIO_HTTP_F_TE_OTHER                                                                        \
   0x0020                                    /* Transfer-Encoding has codings                       \
                                                before chunked (gzip, chunked) */
-#define CIO_HTTP_F_HOST 0x0040              /* one Host header */
-#define CIO_HTTP_F_HOST_MANY 0x0080         /* more than one Host header */
-#define CIO_HTTP_F_CONTENT_LENGTH 0x0100    /* a Content-Length header */
+#define CIO_HTTP_F_HOST              0x0040 /* one Host header */
+#define CIO_HTTP_F_HOST_MANY         0x0080 /* more than one Host header */
+#define CIO_HTTP_F_CONTENT_LENGTH    0x0100 /* a Content-Length header */
 #define CIO_HTTP_F_TRANSFER_ENCODING 0x0200 /* a Transfer-Encoding header */
 
 /* A parsed head. Strings point into the parsed buffer (not NUL-terminated)

@@ -30,14 +30,14 @@
 extern "C" {
 #endif
 
-#define CIO_LOG_TRACE 5
-#define CIO_LOG_DEBUG 10
-#define CIO_LOG_INFO 20
-#define CIO_LOG_SUCCESS 25
-#define CIO_LOG_WARNING 30
-#define CIO_LOG_ERROR 40
+#define CIO_LOG_TRACE    5
+#define CIO_LOG_DEBUG    10
+#define CIO_LOG_INFO     20
+#define CIO_LOG_SUCCESS  25
+#define CIO_LOG_WARNING  30
+#define CIO_LOG_ERROR    40
 #define CIO_LOG_CRITICAL 50
-#define CIO_LOG_OFF 1000
+#define CIO_LOG_OFF      1000
 
 /* Set / get the threshold: messages at this level or above are written. */
 CIO_API void cio_log_set_level(int level);
@@ -62,12 +62,12 @@ CIO_API void cio_log_write(int level, const char *file, const char *func, int li
     if (cio_log_enabled(level)) cio_log_write(level, __FILE__, __func__, __LINE__, __VA_ARGS__);   \
   } while (0)
 
-#define cio_log_trace(...) CIO_LOG_AT(CIO_LOG_TRACE, __VA_ARGS__)
-#define cio_log_debug(...) CIO_LOG_AT(CIO_LOG_DEBUG, __VA_ARGS__)
-#define cio_log_info(...) CIO_LOG_AT(CIO_LOG_INFO, __VA_ARGS__)
-#define cio_log_success(...) CIO_LOG_AT(CIO_LOG_SUCCESS, __VA_ARGS__)
-#define cio_log_warning(...) CIO_LOG_AT(CIO_LOG_WARNING, __VA_ARGS__)
-#define cio_log_error(...) CIO_LOG_AT(CIO_LOG_ERROR, __VA_ARGS__)
+#define cio_log_trace(...)    CIO_LOG_AT(CIO_LOG_TRACE, __VA_ARGS__)
+#define cio_log_debug(...)    CIO_LOG_AT(CIO_LOG_DEBUG, __VA_ARGS__)
+#define cio_log_info(...)     CIO_LOG_AT(CIO_LOG_INFO, __VA_ARGS__)
+#define cio_log_success(...)  CIO_LOG_AT(CIO_LOG_SUCCESS, __VA_ARGS__)
+#define cio_log_warning(...)  CIO_LOG_AT(CIO_LOG_WARNING, __VA_ARGS__)
+#define cio_log_error(...)    CIO_LOG_AT(CIO_LOG_ERROR, __VA_ARGS__)
 #define cio_log_critical(...) CIO_LOG_AT(CIO_LOG_CRITICAL, __VA_ARGS__)
 
 #ifdef __cplusplus

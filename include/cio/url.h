@@ -22,7 +22,7 @@ extern "C" {
 
 /* cio_url_decode flags */
 #define CIO_URL_PLUS_SPACE 1 /* '+' decodes to ' ' (query strings) */
-#define CIO_URL_STRICT 2     /* a malformed escape is an error (-EINVAL) */
+#define CIO_URL_STRICT     2 /* a malformed escape is an error (-EINVAL) */
 
 /* Decode in[0..n) into out, which needs room for n bytes (the result is
  * never longer; out may be in itself, for decoding in place). Returns the
@@ -32,7 +32,7 @@ CIO_API ssize_t cio_url_decode(char *out, const char *in, size_t n, unsigned fla
 
 /* cio_url_encode flags */
 #define CIO_URL_KEEP_SLASH 1 /* leave '/' as is (paths) */
-#define CIO_URL_FORM 2       /* ' ' becomes '+' (query values, forms) */
+#define CIO_URL_FORM       2 /* ' ' becomes '+' (query values, forms) */
 
 /* Percent-encode in[0..n) into out (cap bytes): unreserved characters
  * (ALPHA DIGIT - . _ ~) are kept, every other byte becomes %XX (upper-case

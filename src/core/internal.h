@@ -271,7 +271,7 @@ int cio__case_finish_list(cio_case *c);
 
 /* Core scheduling primitives (sched.c). */
 #define CIO__WOKEN_STREAK 32 /* woken tasks run in a row before a new/yielded one */
-#define CIO__BUDGET 64 /* task runs per loop turn before timers/I/O are looked at */
+#define CIO__BUDGET       64 /* task runs per loop turn before timers/I/O are looked at */
 void cio__run_ready(cio_loop *loop);
 int cio__park(cio_task *t, const char *what, int flags);
 /* Entry check of every call that may wait, also when it completes without
@@ -334,13 +334,13 @@ typedef struct cio__dbg_note {
 #define CIO__SIG_DUMP 2
 
 struct cio_loop {
-  cio__ctx sched_ctx; /* the loop's own context (the thread's stack) */
-  cio_task *current;  /* running task, NULL in the loop context */
-  cio__taskq rq;          /* ready: new tasks, and tasks that yielded */
-  cio__taskq wq;          /* ready: tasks woken from a wait (run first) */
-  unsigned woken_streak;  /* wq picks in a row (fairness, sched.c) */
-  unsigned budget;  /* task runs left before the loop's next turn */
-  cio_task *zombie; /* finished task whose stack awaits release */
+  cio__ctx sched_ctx;    /* the loop's own context (the thread's stack) */
+  cio_task *current;     /* running task, NULL in the loop context */
+  cio__taskq rq;         /* ready: new tasks, and tasks that yielded */
+  cio__taskq wq;         /* ready: tasks woken from a wait (run first) */
+  unsigned woken_streak; /* wq picks in a row (fairness, sched.c) */
+  unsigned budget;       /* task runs left before the loop's next turn */
+  cio_task *zombie;      /* finished task whose stack awaits release */
   cio__theap timers;
   cio__cbring soon;
   cio__cbring close_hooks; /* run by cio_loop_close, last added first */

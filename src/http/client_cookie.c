@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define MAX_COOKIES 3000
-#define MAX_COOKIE 4096
+#define MAX_COOKIE  4096
 
 struct cio__cookie {
   cio__cookie *next;

@@ -190,8 +190,7 @@ static ssize_t raw_next(cio_http_response *r, const char **p) {
     const void *d;
     size_t n = cio_stream_peek(c->s, &d);
     switch (r->framing) {
-    case CIO_HTTP_BODY_NONE:
-      return 0;
+    case CIO_HTTP_BODY_NONE: return 0;
     case CIO_HTTP_BODY_LENGTH:
       if (!r->remaining) return 0;
       if (n) {

@@ -263,14 +263,10 @@ int cio__write_body(cio_http_session *s, cio__hconn *c, const cio__hreq *q, bool
   if (r < 0) return r;
   switch (q->rq->body.kind) {
   case CIO__BODY_BUFFER:
-  case CIO__BODY_JSON:
-    return send_buffer(c, q, data, len);
-  case CIO__BODY_FILE:
-    return send_file(c, q);
-  case CIO__BODY_STREAM:
-    return send_chunked(c, q, started);
-  default:
-    return 0;
+  case CIO__BODY_JSON: return send_buffer(c, q, data, len);
+  case CIO__BODY_FILE: return send_file(c, q);
+  case CIO__BODY_STREAM: return send_chunked(c, q, started);
+  default: return 0;
   }
 }
 

@@ -147,14 +147,10 @@ static void access_log(cio__conn *c) {
 /* What a failed body read means for the client. */
 static int body_status(int e) {
   switch (e) {
-  case -EMSGSIZE:
-    return 413;
-  case -ETIMEDOUT:
-    return 408;
-  case -EBADMSG:
-    return 400;
-  default:
-    return 0;
+  case -EMSGSIZE: return 413;
+  case -ETIMEDOUT: return 408;
+  case -EBADMSG: return 400;
+  default: return 0;
   }
 }
 

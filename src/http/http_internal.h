@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HTTP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HTTP_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HTTP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define CIO__HTTP_MAX_PARAMS 16

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- character classes ---- */
@@ -306,8 +306,8 @@ static const uint8_t cls[256] = {
 /* Word-at-a-time scanning for the long runs (header values, targets): a
  * word is skipped whole when none of its bytes can end or spoil the run,
  * and the byte loop takes over at the first word that holds one. */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
+#define ONES           UINT64_C(0x0101010101010101)
+#define HIGHS          UINT64_C(0x8080808080808080)
 #define HAS_LESS(x, n) (((x)-ONES * (n)) & ~(x)&HIGHS) /* a byte < n (n <= 128) */
 #define HAS_BYTE(x, b) HAS_LESS((x) ^ (ONES * (b)), 1)
 
@@ -385,100 +385,53 @@ const char *cio_http_method_name(cio_http_method id) {
 
 const char *cio_http_status_reason(int status) {
   switch (status) {
-  case 100:
-    return "Continue";
-  case 101:
-    return "Switching Protocols";
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 202:
-    return "Accepted";
-  case 203:
-    return "Non-Authoritative Information";
-  case 204:
-    return "No Content";
-  case 205:
-    return "Reset Content";
-  case 206:
-    return "Partial Content";
-  case 300:
-    return "Multiple Choices";
-  case 301:
-    return "Moved Permanently";
-  case 302:
-    return "Found";
-  case 303:
-    return "See Other";
-  case 304:
-    return "Not Modified";
-  case 307:
-    return "Temporary Redirect";
-  case 308:
-    return "Permanent Redirect";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 402:
-    return "Payment Required";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 406:
-    return "Not Acceptable";
-  case 408:
-    return "Request Timeout";
-  case 409:
-    return "Conflict";
-  case 410:
-    return "Gone";
-  case 411:
-    return "Length Required";
-  case 412:
-    return "Precondition Failed";
-  case 413:
-    return "Content Too Large";
-  case 414:
-    return "URI Too Long";
-  case 415:
-    return "Unsupported Media Type";
-  case 416:
-    return "Range Not Satisfiable";
-  case 417:
-    return "Expectation Failed";
-  case 421:
-    return "Misdirected Request";
-  case 422:
-    return "Unprocessable Entity";
-  case 425:
-    return "Too Early";
-  case 426:
-    return "Upgrade Required";
-  case 428:
-    return "Precondition Required";
-  case 429:
-    return "Too Many Requests";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 500:
-    return "Internal Server Error";
-  case 501:
-    return "Not Implemented";
-  case 502:
-    return "Bad Gateway";
-  case 503:
-    return "Service Unavailable";
-  case 504:
-    return "Gateway Timeout";
-  case 505:
-    return "HTTP Version Not Supported";
-  default:
-    return "Unknown";
+  case 100: return "Continue";
+  case 101: return "Switching Protocols";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 203: return "Non-Authoritative Information";
+  case 204: return "No Content";
+  case 205: return "Reset Content";
+  case 206: return "Partial Content";
+  case 300: return "Multiple Choices";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 303: return "See Other";
+  case 304: return "Not Modified";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 402: return "Payment Required";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 412: return "Precondition Failed";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 421: return "Misdirected Request";
+  case 422: return "Unprocessable Entity";
+  case 425: return "Too Early";
+  case 426: return "Upgrade Required";
+  case 428: return "Precondition Required";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
   }
 }
 
@@ -985,8 +938,8 @@ enum {
   CH_ERROR
 };
 
-#define CH_MAX_SIZE (UINT64_C(1) << 62)
-#define CH_MAX_LINE 4096 /* a chunk line with its extensions */
+#define CH_MAX_SIZE    (UINT64_C(1) << 62)
+#define CH_MAX_LINE    4096 /* a chunk line with its extensions */
 #define CH_MAX_TRAILER 8192
 
 void cio_http_chunked_init(cio_http_chunked *c) {
@@ -1009,8 +962,8 @@ static ssize_t ch_fail(cio_http_chunked *c, int code, const char *why) {
  * forbids sending them there, and llhttp refuses them too. While a trailer
  * name is read, sub holds the bytes seen (low 16 bits) and which of the
  * two names it may still be. */
-#define TR_CL 0x10000u
-#define TR_TE 0x20000u
+#define TR_CL         0x10000u
+#define TR_TE         0x20000u
 #define TR_CANDIDATES (TR_CL | TR_TE)
 static const char tr_cl[] = "content-length", tr_te[] = "transfer-encoding";
 
@@ -1052,8 +1005,7 @@ ssize_t cio_http_chunked_decode(cio_http_chunked *c, const char *in, size_t n, c
       if (c->remaining == 0) c->state = CH_DATA_CR;
       return (ssize_t)(i + take);
     }
-    case CH_DONE:
-      return (ssize_t)i;
+    case CH_DONE: return (ssize_t)i;
     case CH_SIZE_START:
     case CH_SIZE: {
       int d = hexval(ch);
@@ -1184,8 +1136,7 @@ ssize_t cio_http_chunked_decode(cio_http_chunked *c, const char *in, size_t n, c
       if (ch != '\n') return ch_fail(c, EBADMSG, "bare CR at end of chunked body");
       c->state = CH_DONE;
       return (ssize_t)(i + 1);
-    default:
-      return ch_fail(c, EBADMSG, "decoder in a bad state");
+    default: return ch_fail(c, EBADMSG, "decoder in a bad state");
     }
     /* Bytes of chunk lines and of the trailer section are bounded. */
     if (c->state >= CH_TRAILER_START) {

@@ -14,9 +14,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define INLINE_BODY (16u * 1024u)  /* bodies up to this are copied after the head */
-#define SEND_SLICE (256u * 1024u)  /* larger ones leave in slices, drained between */
-#define FILE_SLICE (1024u * 1024u) /* sendfile per call, so progress resets the timeout */
+#define INLINE_BODY (16u * 1024u)   /* bodies up to this are copied after the head */
+#define SEND_SLICE  (256u * 1024u)  /* larger ones leave in slices, drained between */
+#define FILE_SLICE  (1024u * 1024u) /* sendfile per call, so progress resets the timeout */
 
 void cio__http_res_reset(cio_http_res *r, cio__conn *c) {
   if (r->file_fd >= 0 && r->c) close(r->file_fd);

@@ -33,10 +33,10 @@ typedef struct cio__backend cio__backend;
 /* What a report says about its fd. READ and WRITE are CIO_READABLE and
  * CIO_WRITABLE; an error or a hang-up sets both. RDHUP (the peer shut down
  * its sending side) and HUP (both sides) stay true for good once seen. */
-#define CIO__EV_READ 1u
+#define CIO__EV_READ  1u
 #define CIO__EV_WRITE 2u
 #define CIO__EV_RDHUP 4u
-#define CIO__EV_HUP 8u
+#define CIO__EV_HUP   8u
 
 /* A new instance that also watches wake_fd for readability, level-
  * triggered (an undrained wake-up must keep the next sleep short), reported

@@ -86,17 +86,14 @@ typedef struct gate_waiter {
 /* ---------------------------------------------------------------- errors */
 
 static int code_of_state(const char *state) {
-  if (!state || !*state)
-    return -CIO_ESQL;
+  if (!state || !*state) return -CIO_ESQL;
   /* The server is about to hang up (admin or crash shutdown), or the link
    * failed. 08P01 (protocol violation: e.g. too few parameters) leaves the
    * connection usable. */
-  if ((!strncmp(state, "08", 2) && strcmp(state, "08P01")) ||
-      !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
-      !strcmp(state, "57P03"))
+  if ((!strncmp(state, "08", 2) && strcmp(state, "08P01")) || !strcmp(state, "57P01") ||
+      !strcmp(state, "57P02") || !strcmp(state, "57P03"))
     return -ECONNRESET;
-  if (!strcmp(state, "28P01") || !strcmp(state, "28000"))
-    return -EACCES;
+  if (!strcmp(state, "28P01") || !strcmp(state, "28000")) return -EACCES;
   return -CIO_ESQL;
 }
 
@@ -105,17 +102,16 @@ static void err_from_result(cio__sql_err *e, const PGresult *res) {
   const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
   const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
   char buf[1024];
-  int n =
-      snprintf(buf, sizeof buf, "%s%s%s", msg ? msg : PQresultErrorMessage(res),
-               detail ? ": " : "", detail ? detail : "");
+  int n = snprintf(buf, sizeof buf, "%s%s%s", msg ? msg : PQresultErrorMessage(res),
+                   detail ? ": " : "", detail ? detail : "");
   size_t len = n < 0 ? 0 : (size_t)n >= sizeof buf ? sizeof buf - 1 : (size_t)n;
   cio__sql_err_set(e, code_of_state(state), state, 0, buf, len);
 }
 
 static int fail_conn(pg_conn *c, int code) {
   const char *m = c->pg ? PQerrorMessage(c->pg) : "out of memory";
-  return cio__sql_fail(DRIVER, code, code == -ECONNRESET ? "08006" : NULL, 0,
-                       "%s", *m ? m : cio_strerror(code));
+  return cio__sql_fail(DRIVER, code, code == -ECONNRESET ? "08006" : NULL, 0, "%s",
+                       *m ? m : cio_strerror(code));
 }
 
 /* ---------------------------------------------------------------- results */
@@ -123,30 +119,22 @@ static int fail_conn(pg_conn *c, int code) {
 static void pq_clear(void *p) { PQclear(p); }
 
 static int hexv(int ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
   return -1;
 }
 
 /* bytea in text form: "\x" + hex (the default since 9.0). */
-static int bytea_cell(cio_sql_result *res, cio_sql_value *v, const char *s,
-                      size_t len) {
+static int bytea_cell(cio_sql_result *res, cio_sql_value *v, const char *s, size_t len) {
   if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len & 1))
-    return cio__sql_result_copy(res, v, CIO_SQL_BLOB, s,
-                                len); /* escape format: as is */
+    return cio__sql_result_copy(res, v, CIO_SQL_BLOB, s, len); /* escape format: as is */
   size_t n = (len - 2) / 2;
   unsigned char *b = cio__sql_result_alloc(res, n + 1);
-  if (!b)
-    return -ENOMEM;
+  if (!b) return -ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    int h = hexv((unsigned char)s[2 + 2 * i]),
-        l = hexv((unsigned char)s[3 + 2 * i]);
-    if (h < 0 || l < 0)
-      return cio__sql_result_copy(res, v, CIO_SQL_BLOB, s, len);
+    int h = hexv((unsigned char)s[2 + 2 * i]), l = hexv((unsigned char)s[3 + 2 * i]);
+    if (h < 0 || l < 0) return cio__sql_result_copy(res, v, CIO_SQL_BLOB, s, len);
     b[i] = (unsigned char)(h << 4 | l);
   }
   b[n] = 0;
@@ -160,22 +148,17 @@ static int bytea_cell(cio_sql_result *res, cio_sql_value *v, const char *s,
 static cio_sql_result *convert(PGresult *pr) {
   int ncols = PQnfields(pr), nrows = PQntuples(pr);
   cio_sql_result *res = cio__sql_result_new((size_t)ncols);
-  if (!res)
-    goto nomem;
+  if (!res) goto nomem;
   res->keep = pr;
   res->keep_free = pq_clear;
-  for (int j = 0; j < ncols; j++)
-    res->names[j] = PQfname(pr, j);
+  for (int j = 0; j < ncols; j++) res->names[j] = PQfname(pr, j);
   const char *ct = PQcmdTuples(pr);
-  if (ct && *ct)
-    cio__sql_parse_int64(ct, strlen(ct), &res->affected);
+  if (ct && *ct) cio__sql_parse_int64(ct, strlen(ct), &res->affected);
   for (int i = 0; i < nrows; i++) {
     cio_sql_value *row = cio__sql_result_add_row(res);
-    if (!row)
-      goto nomem_res;
+    if (!row) goto nomem_res;
     for (int j = 0; j < ncols; j++) {
-      if (PQgetisnull(pr, i, j))
-        continue;
+      if (PQgetisnull(pr, i, j)) continue;
       const char *s = PQgetvalue(pr, i, j);
       size_t len = (size_t)PQgetlength(pr, i, j);
       cio_sql_value *v = &row[j];
@@ -185,8 +168,7 @@ static cio_sql_result *convert(PGresult *pr) {
       case 23:
       case 26: /* int8 int2 int4 oid */
         v->type = CIO_SQL_INT;
-        if (cio__sql_parse_int64(s, len, &v->v.i) == 0)
-          continue;
+        if (cio__sql_parse_int64(s, len, &v->v.i) == 0) continue;
         break;
       case 16: /* bool */
         v->type = CIO_SQL_INT;
@@ -195,23 +177,19 @@ static cio_sql_result *convert(PGresult *pr) {
       case 700:
       case 701: /* float4 float8 */
         v->type = CIO_SQL_FLOAT;
-        if (cio__sql_parse_double(s, len, &v->v.f) == 0)
-          continue;
+        if (cio__sql_parse_double(s, len, &v->v.f) == 0) continue;
         break;
       case 17: /* bytea */
-        if (bytea_cell(res, v, s, len) < 0)
-          goto nomem_res;
+        if (bytea_cell(res, v, s, len) < 0) goto nomem_res;
         continue;
-      default:
-        break;
+      default: break;
       }
       v->type = CIO_SQL_TEXT;
       v->len = len;
       v->v.p = s;
     }
   }
-  if (cio__sql_result_finish(res) < 0)
-    goto nomem_res;
+  if (cio__sql_result_finish(res) < 0) goto nomem_res;
   return res;
 nomem:
   PQclear(pr);
@@ -226,14 +204,11 @@ nomem_res:
 /* Wait for events on the connection's socket, checking the level first
  * (PQconsumeInput may leave bytes in the socket, OpenSSL in its buffer). */
 static int pg_wait(pg_conn *c, int events) {
-  if ((events & CIO_READABLE) && c->ssl && SSL_pending(c->ssl) > 0)
-    return cio_yield();
-  struct pollfd p = {c->fd,
-                     (short)((events & CIO_READABLE ? POLLIN : 0) |
-                             (events & CIO_WRITABLE ? POLLOUT : 0)),
-                     0};
-  if (poll(&p, 1, 0) == 1)
-    return cio_yield(); /* ready now: stay fair */
+  if ((events & CIO_READABLE) && c->ssl && SSL_pending(c->ssl) > 0) return cio_yield();
+  struct pollfd p = {
+      c->fd, (short)((events & CIO_READABLE ? POLLIN : 0) | (events & CIO_WRITABLE ? POLLOUT : 0)),
+      0};
+  if (poll(&p, 1, 0) == 1) return cio_yield(); /* ready now: stay fair */
   int r = cio_wait_fd(c->fd, events);
   return r < 0 ? r : 0;
 }
@@ -246,15 +221,13 @@ static void req_free(pg_req *q) {
     free(q->slots[i].prep_key);
   }
   cio__sql_err_clear(&q->err);
-  if (q->slots != &q->one)
-    free(q->slots);
+  if (q->slots != &q->one) free(q->slots);
   free(q);
 }
 
 static pg_req *req_new(size_t nslots) {
   pg_req *q = calloc(1, sizeof *q);
-  if (!q)
-    return NULL;
+  if (!q) return NULL;
   q->nslots = nslots;
   q->slots = &q->one;
   if (nslots > 1 && !(q->slots = calloc(nslots, sizeof *q->slots))) {
@@ -277,10 +250,8 @@ static void complete(pg_conn *c, pg_req *q, cio_task *self) {
 
 /* A Prepare failed: forget the statement so the next use prepares again. */
 static void forget_prepared(pg_conn *c, pg_slot *sl) {
-  cio__sql_centry *e =
-      cio__sql_cache_get(&c->base.cache, sl->prep_key, sl->prep_keylen);
-  if (e && e->id == sl->prep_id)
-    cio__sql_cache_remove(&c->base.cache, e);
+  cio__sql_centry *e = cio__sql_cache_get(&c->base.cache, sl->prep_key, sl->prep_keylen);
+  if (e && e->id == sl->prep_id) cio__sql_cache_remove(&c->base.cache, e);
 }
 
 /* The result of the next protocol query of q: each statement is its
@@ -295,17 +266,12 @@ static void take_result(pg_conn *c, pg_req *q, PGresult *r) {
   ExecStatusType st = PQresultStatus(r);
   bool prepare = sl->has_prepare && !sl->prepare_seen;
   if (st == PGRES_FATAL_ERROR) {
-    if (!q->err.code)
-      err_from_result(&q->err, r);
-    if (!sl->status)
-      sl->status = code_of_state(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-    if (prepare)
-      forget_prepared(c, sl);
+    if (!q->err.code) err_from_result(&q->err, r);
+    if (!sl->status) sl->status = code_of_state(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+    if (prepare) forget_prepared(c, sl);
   } else if (st == PGRES_PIPELINE_ABORTED) {
-    if (!sl->status)
-      sl->status = -ECANCELED; /* not run: an earlier statement failed */
-  } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
-             st == PGRES_EMPTY_QUERY) {
+    if (!sl->status) sl->status = -ECANCELED; /* not run: an earlier statement failed */
+  } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
     if (!prepare) {
       PQclear(sl->res);
       sl->res = r;
@@ -327,8 +293,7 @@ static void take_result(pg_conn *c, pg_req *q, PGresult *r) {
 static void fail_all(pg_conn *c, cio_task *self) {
   c->base.broken = true;
   const char *m = PQerrorMessage(c->pg);
-  if (!*m)
-    m = "connection to the server was lost";
+  if (!*m) m = "connection to the server was lost";
   while (!cio__sql_list_empty(&c->inflight)) {
     pg_req *q = cio__sql_container(c->inflight.next, pg_req, link);
     if (!q->err.code || q->err.code == -CIO_ESQL)
@@ -348,8 +313,7 @@ static void dispatch(pg_conn *c, cio_task *self) {
     PGresult *r = PQgetResult(c->pg);
     pg_req *q = cio__sql_container(c->inflight.next, pg_req, link);
     if (!r) {
-      if (++nulls > 1)
-        break; /* nothing more now */
+      if (++nulls > 1) break; /* nothing more now */
       continue;
     }
     nulls = 0;
@@ -365,8 +329,7 @@ static void dispatch(pg_conn *c, cio_task *self) {
     q->status = q->err.code ? q->err.code : 0;
     complete(c, q, self);
   }
-  if (PQstatus(c->pg) == CONNECTION_BAD)
-    fail_all(c, self);
+  if (PQstatus(c->pg) == CONNECTION_BAD) fail_all(c, self);
 }
 
 /* One round of I/O: flush, read, dispatch. Returns 1 if output is still
@@ -378,8 +341,7 @@ static int io_round(pg_conn *c, cio_task *self) {
     return -ECONNRESET;
   }
   dispatch(c, self);
-  if (c->base.broken)
-    return -ECONNRESET;
+  if (c->base.broken) return -ECONNRESET;
   return f == 1;
 }
 
@@ -418,8 +380,7 @@ static int cancel_task(void *arg) {
 
 static void send_cancel(pg_conn *c) {
   PGcancel *pc = PQgetCancel(c->pg);
-  if (!pc)
-    return;
+  if (!pc) return;
   static const cio_spawn_opts o = {.name = "pg-cancel", .daemon = 1};
   cio_task *t = cio_spawn_ex(cancel_task, pc, &o);
   if (t)
@@ -440,38 +401,29 @@ static int await_req(pg_conn *c, pg_req *q) {
    * leaves one send, one epoll_wait and one recv per statement. */
   bool fresh = c->ninflight == 1 && c->reader == NULL && !c->ssl;
   for (;;) {
-    if (q->done)
-      break;
-    if (c->reader == NULL)
-      c->reader = self;
+    if (q->done) break;
+    if (c->reader == NULL) c->reader = self;
     if (c->reader != self) {
       r = cio_suspend("pg result");
-      if (r == W_LEAD)
-        continue;
-      if (r == W_DONE)
-        break;
+      if (r == W_LEAD) continue;
+      if (r == W_DONE) break;
       goto abandon;
     }
     if (fresh) {
       fresh = false;
       if (PQflush(c->pg) == 0) {
         r = cio_wait_fd(c->fd, CIO_READABLE);
-        if (r < 0)
-          goto abandon;
+        if (r < 0) goto abandon;
         continue;
       }
     }
     int pending = io_round(c, self);
-    if (q->done)
-      break;
-    if (pending < 0)
-      break; /* q completed by fail_all */
+    if (q->done) break;
+    if (pending < 0) break; /* q completed by fail_all */
     r = pg_wait(c, CIO_READABLE | (pending ? CIO_WRITABLE : 0));
-    if (r < 0)
-      goto abandon;
+    if (r < 0) goto abandon;
   }
-  if (c->reader == self)
-    hand_off(c);
+  if (c->reader == self) hand_off(c);
   return 0;
 abandon:
   if (q->done) {
@@ -481,11 +433,9 @@ abandon:
     q->task = NULL;
     /* The only statement in flight and already on its way: stop it on the
      * server (with several, a cancel could hit the next one instead). */
-    if (c->ninflight == 1 && !c->base.broken)
-      send_cancel(c);
+    if (c->ninflight == 1 && !c->base.broken) send_cancel(c);
   }
-  if (c->reader == self)
-    hand_off(c);
+  if (c->reader == self) hand_off(c);
   return r;
 }
 
@@ -495,11 +445,9 @@ abandon:
 static char *put_u64(char *p, uint64_t v) {
   char tmp[20];
   int n = 0;
-  do
-    tmp[n++] = (char)('0' + v % 10);
+  do tmp[n++] = (char)('0' + v % 10);
   while ((v /= 10));
-  while (n)
-    *p++ = tmp[--n];
+  while (n) *p++ = tmp[--n];
   return p;
 }
 
@@ -533,14 +481,12 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
   size_t need = n * (sizeof(char *) + 2 * sizeof(int) + sizeof(Oid) + 1 + 26);
   for (size_t i = 0; i < n; i++) {
     if (v[i].type == CIO_SQL_TEXT) {
-      if (memchr(v[i].v.p, 0, v[i].len))
-        return -EINVAL;
+      if (memchr(v[i].v.p, 0, v[i].len)) return -EINVAL;
       need += v[i].len + 1;
     }
   }
   char *m = need <= sizeof pp->stack ? pp->stack : (pp->heap = malloc(need));
-  if (!m)
-    return -ENOMEM;
+  if (!m) return -ENOMEM;
   pp->values = (const char **)(void *)m;
   m += n * sizeof(char *);
   pp->lengths = (int *)(void *)m;
@@ -585,17 +531,14 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
       m += v[i].len + 1;
       break;
     case CIO_SQL_BLOB:
-      if (v[i].len > INT32_MAX)
-        return -EMSGSIZE;
+      if (v[i].len > INT32_MAX) return -EMSGSIZE;
       pp->sig[i] = 'b';
       pp->types[i] = 17;
       pp->formats[i] = 1;
       pp->lengths[i] = (int)v[i].len;
       pp->values[i] = v[i].len ? v[i].v.p : "";
       break;
-    default:
-      pp->sig[i] = 'n';
-      break;
+    default: pp->sig[i] = 'n'; break;
     }
   }
   return 0;
@@ -604,15 +547,13 @@ static int build_params(params *pp, const cio_sql_value *v, size_t n) {
 static void uncork(void *arg) {
   pg_conn *c = arg;
   int zero = 0;
-  if (c->corked && c->fd >= 0)
-    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+  if (c->corked && c->fd >= 0) setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
   c->corked = false;
 }
 
 static void evict_stmt(void *ctx, cio__sql_centry *e) {
   pg_conn *c = ctx;
-  if (c->base.broken || c->exclusive || !c->pg)
-    return;
+  if (c->base.broken || c->exclusive || !c->pg) return;
   /* DEALLOCATE it, as a request nobody waits for; its result is dropped. */
   pg_req *q = req_new(1);
   char sql[48];
@@ -633,26 +574,22 @@ static int pass_gate(pg_conn *c) {
     cio__sql_list_push_back(&c->gate, &w.link);
     int r = cio_suspend("pg exclusive");
     cio__sql_list_remove(&w.link);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
 
 /* Append one statement (Prepare on first use, then Execute) to libpq's
  * output. 0, or a negative code with the last error set. */
-static int send_stmt(pg_conn *c, pg_slot *sl, const char *sql,
-                     const cio_sql_value *params_, size_t n) {
-  if (n > 65535)
-    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "too many parameters");
+static int send_stmt(pg_conn *c, pg_slot *sl, const char *sql, const cio_sql_value *params_,
+                     size_t n) {
+  if (n > 65535) return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "too many parameters");
   params pp = {0};
   int r = build_params(&pp, params_, n);
   if (r < 0) {
     free(pp.heap);
     return cio__sql_fail(DRIVER, r, NULL, 0,
-                         r == -EINVAL ? "text parameter holds a NUL byte"
-                                      : "%s",
-                         cio_strerror(r));
+                         r == -EINVAL ? "text parameter holds a NUL byte" : "%s", cio_strerror(r));
   }
   size_t sqllen = strlen(sql), keylen = sqllen + 1 + n;
   char kbuf[512], *key = keylen <= sizeof kbuf ? kbuf : malloc(keylen);
@@ -670,8 +607,7 @@ static int send_stmt(pg_conn *c, pg_slot *sl, const char *sql,
       sl->prep_id = e->id;
       sl->prep_keylen = keylen;
       ok = (sl->prep_key = malloc(keylen)) != NULL;
-      if (ok)
-        memcpy(sl->prep_key, key, keylen);
+      if (ok) memcpy(sl->prep_key, key, keylen);
       ok = ok && PQsendPrepare(c->pg, name, sql, (int)n, pp.types);
       if (!ok) {
         cio__sql_cache_remove(&c->base.cache, e);
@@ -681,18 +617,14 @@ static int send_stmt(pg_conn *c, pg_slot *sl, const char *sql,
       stmt_name(name, e->id);
     }
     if (ok && e)
-      ok = PQsendQueryPrepared(c->pg, name, (int)n, pp.values, pp.lengths,
-                               pp.formats, 0);
+      ok = PQsendQueryPrepared(c->pg, name, (int)n, pp.values, pp.lengths, pp.formats, 0);
     else if (ok)
-      ok = PQsendQueryParams(c->pg, sql, (int)n, pp.types, pp.values,
-                             pp.lengths, pp.formats, 0);
+      ok = PQsendQueryParams(c->pg, sql, (int)n, pp.types, pp.values, pp.lengths, pp.formats, 0);
   }
-  if (key != kbuf)
-    free(key);
+  if (key != kbuf) free(key);
   free(pp.heap);
   if (!ok) {
-    if (PQstatus(c->pg) == CONNECTION_BAD)
-      c->base.broken = true;
+    if (PQstatus(c->pg) == CONNECTION_BAD) c->base.broken = true;
     return fail_conn(c, c->base.broken ? -ECONNRESET : -EIO);
   }
   return 0;
@@ -717,10 +649,8 @@ static int send_req(pg_conn *c, pg_req *q, const cio_sql_batch_item *items) {
   size_t sent = 0;
   int r = 0;
   for (; sent < q->nslots && r == 0; sent++)
-    r = send_stmt(c, &q->slots[sent], items[sent].sql, items[sent].params,
-                  items[sent].nparams);
-  if (r < 0)
-    sent--;
+    r = send_stmt(c, &q->slots[sent], items[sent].sql, items[sent].params, items[sent].nparams);
+  if (r < 0) sent--;
   if (!PQpipelineSync(c->pg)) {
     c->base.broken = true;
     return r < 0 ? r : fail_conn(c, -ECONNRESET);
@@ -734,8 +664,7 @@ static int send_req(pg_conn *c, pg_req *q, const cio_sql_batch_item *items) {
         c->base.broken = true;
         return r;
       }
-      for (size_t i = 0; i < sent; i++)
-        ghost->slots[i].has_prepare = q->slots[i].has_prepare;
+      for (size_t i = 0; i < sent; i++) ghost->slots[i].has_prepare = q->slots[i].has_prepare;
       cio__sql_list_push_back(&c->inflight, &ghost->link);
       c->ninflight++;
     } else {
@@ -754,23 +683,18 @@ static int send_req(pg_conn *c, pg_req *q, const cio_sql_batch_item *items) {
   /* In pipeline mode libpq sends only when its buffer is large: push it
    * out now, so a statement queued behind others does not wait for the
    * reader's next wake-up. What does not fit goes with the reader's. */
-  if (PQflush(c->pg) < 0)
-    c->base.broken = true;
+  if (PQflush(c->pg) < 0) c->base.broken = true;
   return 0;
 }
 
-static int pg_query(cio_sql_conn *base, const char *sql,
-                    const cio_sql_value *params_, size_t n,
+static int pg_query(cio_sql_conn *base, const char *sql, const cio_sql_value *params_, size_t n,
                     cio_sql_result **out) {
   pg_conn *c = (pg_conn *)base;
   int r = pass_gate(c);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
-  if (base->broken)
-    return fail_conn(c, -ECONNRESET);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
+  if (base->broken) return fail_conn(c, -ECONNRESET);
   pg_req *q = req_new(1);
-  if (!q)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!q) return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->task = cio_current();
   cio_sql_batch_item item = {sql, params_, n};
   if ((r = send_req(c, q, &item)) < 0) {
@@ -778,8 +702,7 @@ static int pg_query(cio_sql_conn *base, const char *sql,
     return r;
   }
   r = await_req(c, q);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r); /* q abandoned */
+  if (r < 0) return cio__sql_fail_code(DRIVER, r); /* q abandoned */
   if (q->status < 0) {
     r = cio__sql_err_raise(&q->err, DRIVER);
     req_free(q);
@@ -788,8 +711,7 @@ static int pg_query(cio_sql_conn *base, const char *sql,
   if (out) {
     *out = convert(q->one.res);
     q->one.res = NULL;
-    if (!*out)
-      r = cio__sql_fail_code(DRIVER, -ENOMEM);
+    if (!*out) r = cio__sql_fail_code(DRIVER, -ENOMEM);
   }
   req_free(q);
   return r;
@@ -797,25 +719,21 @@ static int pg_query(cio_sql_conn *base, const char *sql,
 
 /* A batch: every statement, then one Sync; one round trip, one implicit
  * transaction (unless one is open), the first error stops the rest. */
-static int pg_batch(cio_sql_conn *base, const cio_sql_batch_item *items,
-                    size_t n, cio_sql_result **results) {
+static int pg_batch(cio_sql_conn *base, const cio_sql_batch_item *items, size_t n,
+                    cio_sql_result **results) {
   pg_conn *c = (pg_conn *)base;
   int r = pass_gate(c);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
-  if (base->broken)
-    return fail_conn(c, -ECONNRESET);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
+  if (base->broken) return fail_conn(c, -ECONNRESET);
   pg_req *q = req_new(n);
-  if (!q)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!q) return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->task = cio_current();
   if ((r = send_req(c, q, items)) < 0) {
     req_free(q);
     return r;
   }
   r = await_req(c, q);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
   if (q->status < 0) {
     r = cio__sql_err_raise(&q->err, DRIVER);
     req_free(q);
@@ -824,8 +742,7 @@ static int pg_batch(cio_sql_conn *base, const cio_sql_batch_item *items,
   for (size_t i = 0; results && i < n && r == 0; i++) {
     results[i] = convert(q->slots[i].res);
     q->slots[i].res = NULL;
-    if (!results[i])
-      r = cio__sql_fail_code(DRIVER, -ENOMEM);
+    if (!results[i]) r = cio__sql_fail_code(DRIVER, -ENOMEM);
   }
   req_free(q);
   return r;
@@ -837,33 +754,26 @@ static int pg_prepare(cio_sql_conn *base, const char *sql) {
    * types are known (they are part of a PostgreSQL statement). */
   pg_conn *c = (pg_conn *)base;
   int r = pass_gate(c);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
-  if (base->broken)
-    return fail_conn(c, -ECONNRESET);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
+  if (base->broken) return fail_conn(c, -ECONNRESET);
   pg_req *q = req_new(1);
-  if (!q)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!q) return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->task = cio_current();
   if (!PQsendPrepare(c->pg, "", sql, 0, NULL) || !PQpipelineSync(c->pg)) {
     req_free(q);
-    if (PQstatus(c->pg) == CONNECTION_BAD)
-      base->broken = true;
+    if (PQstatus(c->pg) == CONNECTION_BAD) base->broken = true;
     return fail_conn(c, base->broken ? -ECONNRESET : -EIO);
   }
   cio__sql_list_push_back(&c->inflight, &q->link);
   c->ninflight++;
   r = await_req(c, q);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
   r = q->status < 0 ? cio__sql_err_raise(&q->err, DRIVER) : 0;
   req_free(q);
   return r;
 }
 
-static int pg_ping(cio_sql_conn *base) {
-  return pg_query(base, "SELECT 1", NULL, 0, NULL);
-}
+static int pg_ping(cio_sql_conn *base) { return pg_query(base, "SELECT 1", NULL, 0, NULL); }
 
 /* ---------------------------------------------------------------- scripts */
 
@@ -871,44 +781,33 @@ static int pg_ping(cio_sql_conn *base) {
 static int read_simple(pg_conn *c, cio__sql_err *err) {
   for (;;) {
     int f = PQflush(c->pg);
-    if (f < 0 || !PQconsumeInput(c->pg))
-      return -ECONNRESET;
+    if (f < 0 || !PQconsumeInput(c->pg)) return -ECONNRESET;
     while (!PQisBusy(c->pg)) {
       PGresult *r = PQgetResult(c->pg);
-      if (!r)
-        return 0;
-      if (PQresultStatus(r) == PGRES_FATAL_ERROR && !err->code)
-        err_from_result(err, r);
+      if (!r) return 0;
+      if (PQresultStatus(r) == PGRES_FATAL_ERROR && !err->code) err_from_result(err, r);
       PQclear(r);
     }
     int w = pg_wait(c, CIO_READABLE | (f == 1 ? CIO_WRITABLE : 0));
-    if (w < 0)
-      return w;
+    if (w < 0) return w;
   }
 }
 
 static int pg_exec(cio_sql_conn *base, const char *sql) {
   pg_conn *c = (pg_conn *)base;
   int r = pass_gate(c);
-  if (r < 0)
-    return cio__sql_fail_code(DRIVER, r);
+  if (r < 0) return cio__sql_fail_code(DRIVER, r);
   /* Scripts need the simple protocol, which pipeline mode forbids: wait
    * for every statement in flight, then leave pipeline mode alone. */
   while (c->ninflight > 0 && !base->broken) {
-    if ((r = pg_ping(base)) < 0 && r != -CIO_ESQL)
-      return r;
-    if ((r = pass_gate(c)) < 0)
-      return cio__sql_fail_code(DRIVER, r);
+    if ((r = pg_ping(base)) < 0 && r != -CIO_ESQL) return r;
+    if ((r = pass_gate(c)) < 0) return cio__sql_fail_code(DRIVER, r);
   }
-  if (base->broken)
-    return fail_conn(c, -ECONNRESET);
+  if (base->broken) return fail_conn(c, -ECONNRESET);
   c->exclusive = true;
   cio__sql_err err = {0};
-  r = PQexitPipelineMode(c->pg) && PQsendQuery(c->pg, sql)
-          ? read_simple(c, &err)
-          : -EIO;
-  if (r == 0 && !PQenterPipelineMode(c->pg))
-    r = -EIO;
+  r = PQexitPipelineMode(c->pg) && PQsendQuery(c->pg, sql) ? read_simple(c, &err) : -EIO;
+  if (r == 0 && !PQenterPipelineMode(c->pg)) r = -EIO;
   c->exclusive = false;
   while (!cio__sql_list_empty(&c->gate)) {
     gate_waiter *w = cio__sql_container(c->gate.next, gate_waiter, link);
@@ -919,12 +818,10 @@ static int pg_exec(cio_sql_conn *base, const char *sql) {
     /* interrupted or failed midway: the protocol state is unknown */
     base->broken = true;
     cio__sql_err_clear(&err);
-    if (r == -ECANCELED || r == -ETIMEDOUT)
-      return cio__sql_fail_code(DRIVER, r);
+    if (r == -ECANCELED || r == -ETIMEDOUT) return cio__sql_fail_code(DRIVER, r);
     return fail_conn(c, r == -EIO ? -EIO : -ECONNRESET);
   }
-  if (err.code)
-    return cio__sql_err_raise(&err, DRIVER);
+  if (err.code) return cio__sql_err_raise(&err, DRIVER);
   return 0;
 }
 
@@ -953,8 +850,7 @@ static void pg_free(cio_sql_conn *base) {
   c->base.broken = true; /* no DEALLOCATE from the cache's eviction */
   cio__sql_cache_clear(&c->base.cache);
   if (c->pg) {
-    if (c->fd >= 0)
-      cio_fd_forget(c->fd);
+    if (c->fd >= 0) cio_fd_forget(c->fd);
     PQfinish(c->pg); /* sends Terminate if it can, without blocking */
   }
   cio__sql_conn_fini(&c->base);
@@ -980,17 +876,14 @@ static int resolve(cio_sql_pool *p, kv *x) {
   snprintf(x->port, sizeof x->port, "%d", p->url.port ? p->url.port : 5432);
   kv_add(x, "port", x->port);
   if (!host || !*host || host[0] == '/') {
-    kv_add(x, "host",
-           host && *host ? host : NULL); /* a Unix socket directory */
+    kv_add(x, "host", host && *host ? host : NULL); /* a Unix socket directory */
     return 0;
   }
   struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
   int r = cio_getaddrinfo(host, x->port, &hints, &ai);
   if (r < 0) {
-    if (r == -ECANCELED || r == -ETIMEDOUT)
-      return cio__sql_fail_code(DRIVER, r);
-    return cio__sql_fail(DRIVER, r, "08001", 0, "cannot resolve '%s': %s", host,
-                         cio_strerror(r));
+    if (r == -ECANCELED || r == -ETIMEDOUT) return cio__sql_fail_code(DRIVER, r);
+    return cio__sql_fail(DRIVER, r, "08001", 0, "cannot resolve '%s': %s", host, cio_strerror(r));
   }
   /* host and hostaddr as parallel lists: libpq tries each address in turn
    * (and checks TLS certificates against the name). */
@@ -998,13 +891,9 @@ static int resolve(cio_sql_pool *p, kv *x) {
   int count = 0;
   for (struct addrinfo *a = ai; a && count < 8; a = a->ai_next) {
     char num[NI_MAXHOST];
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL, 0,
-                    NI_NUMERICHOST))
-      continue;
-    int n1 = snprintf(x->hosts + hl, sizeof x->hosts - hl, "%s%s",
-                      count ? "," : "", host);
-    int n2 = snprintf(x->addrs + al, sizeof x->addrs - al, "%s%s",
-                      count ? "," : "", num);
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST)) continue;
+    int n1 = snprintf(x->hosts + hl, sizeof x->hosts - hl, "%s%s", count ? "," : "", host);
+    int n2 = snprintf(x->addrs + al, sizeof x->addrs - al, "%s%s", count ? "," : "", num);
     if (n1 < 0 || n2 < 0 || hl + (size_t)n1 >= sizeof x->hosts ||
         al + (size_t)n2 >= sizeof x->addrs)
       break;
@@ -1013,9 +902,7 @@ static int resolve(cio_sql_pool *p, kv *x) {
     count++;
   }
   cio_freeaddrinfo(ai);
-  if (!count)
-    return cio__sql_fail(DRIVER, -CIO_ENONAME, "08001", 0,
-                         "no address for '%s'", host);
+  if (!count) return cio__sql_fail(DRIVER, -CIO_ENONAME, "08001", 0, "no address for '%s'", host);
   kv_add(x, "host", x->hosts);
   kv_add(x, "hostaddr", x->addrs);
   return 0;
@@ -1027,33 +914,26 @@ static int connect_poll(pg_conn *c) {
     if (st == PGRES_POLLING_FAILED || PQstatus(c->pg) == CONNECTION_BAD) {
       const char *m = PQerrorMessage(c->pg);
       int code = strstr(m, "Connection refused") ? -ECONNREFUSED
-                 : strstr(m, "password authentication failed") ||
-                         strstr(m, "no password")
-                     ? -EACCES
+                 : strstr(m, "password authentication failed") || strstr(m, "no password") ? -EACCES
                  : strstr(m, "does not exist")                    ? -CIO_ESQL
                  : strstr(m, "timeout") || strstr(m, "timed out") ? -ETIMEDOUT
                                                                   : -ECONNRESET;
-      return cio__sql_fail(DRIVER, code, code == -EACCES ? "28P01" : "08001", 0,
-                           "%s", m);
+      return cio__sql_fail(DRIVER, code, code == -EACCES ? "28P01" : "08001", 0, "%s", m);
     }
-    if (st == PGRES_POLLING_OK)
-      return 0;
+    if (st == PGRES_POLLING_OK) return 0;
     /* The socket may be a new one under the same number (next address,
      * SSL retry): forget it so the reactor registers it afresh. */
     c->fd = PQsocket(c->pg);
     cio_fd_forget(c->fd);
-    int r =
-        pg_wait(c, st == PGRES_POLLING_READING ? CIO_READABLE : CIO_WRITABLE);
-    if (r < 0)
-      return cio__sql_fail_code(DRIVER, r);
+    int r = pg_wait(c, st == PGRES_POLLING_READING ? CIO_READABLE : CIO_WRITABLE);
+    if (r < 0) return cio__sql_fail_code(DRIVER, r);
     st = PQconnectPoll(c->pg);
   }
 }
 
 static int pg_connect(cio_sql_pool *p, cio_sql_conn **out) {
   pg_conn *c = calloc(1, sizeof *c);
-  if (!c)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!c) return cio__sql_fail_code(DRIVER, -ENOMEM);
   c->fd = -1;
   cio__sql_list_init(&c->inflight);
   cio__sql_list_init(&c->gate);
@@ -1067,21 +947,18 @@ static int pg_connect(cio_sql_pool *p, cio_sql_conn **out) {
     pg_free(&c->base);
     return cio__sql_fail_code(DRIVER, -ENOMEM);
   }
-  if ((r = resolve(p, x)) < 0)
-    goto out;
+  if ((r = resolve(p, x)) < 0) goto out;
   kv_add(x, "user", p->url.user);
   kv_add(x, "password", p->url.password);
   kv_add(x, "dbname", p->url.path);
   bool encoding = false;
   for (size_t i = 0; i < p->url.nparams; i++) {
     const char *k = p->url.keys[i];
-    if (!strcmp(k, "host") || !strcmp(k, "hostaddr") || !strcmp(k, "port"))
-      continue;
+    if (!strcmp(k, "host") || !strcmp(k, "hostaddr") || !strcmp(k, "port")) continue;
     encoding |= !strcmp(k, "client_encoding");
     kv_add(x, k, p->url.vals[i]);
   }
-  if (!encoding)
-    kv_add(x, "client_encoding", "UTF8");
+  if (!encoding) kv_add(x, "client_encoding", "UTF8");
   x->k[x->n] = NULL;
   x->v[x->n] = NULL;
   c->pg = PQconnectStartParams(x->k, x->v, 0);
@@ -1090,13 +967,10 @@ static int pg_connect(cio_sql_pool *p, cio_sql_conn **out) {
     goto out;
   }
   PQsetNoticeProcessor(c->pg, no_notices, NULL);
-  if ((r = connect_poll(c)) < 0)
-    goto out;
+  if ((r = connect_poll(c)) < 0) goto out;
   c->fd = PQsocket(c->pg);
-  c->uncork =
-      cio_timer_new(cio_loop_current(), uncork, c); /* NULL: never cork */
-  if (PQsslInUse(c->pg))
-    c->ssl = PQsslStruct(c->pg, "OpenSSL");
+  c->uncork = cio_timer_new(cio_loop_current(), uncork, c); /* NULL: never cork */
+  if (PQsslInUse(c->pg)) c->ssl = PQsslStruct(c->pg, "OpenSSL");
   if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg)) {
     r = fail_conn(c, -EIO);
     goto out;
@@ -1107,8 +981,7 @@ out:
     cio_sql_error saved = *cio_sql_last_error();
     char *m = strdup(saved.message);
     pg_free(&c->base);
-    cio__sql_fail(DRIVER, saved.code, saved.sqlstate, saved.errnum, "%s",
-                  m ? m : "");
+    cio__sql_fail(DRIVER, saved.code, saved.sqlstate, saved.errnum, "%s", m ? m : "");
     free(m);
     return r;
   }
@@ -1122,17 +995,14 @@ out:
 static bool pg_idle_ok(cio_sql_conn *base) {
   pg_conn *c = (pg_conn *)base;
   struct pollfd pf = {c->fd, POLLIN, 0};
-  if (poll(&pf, 1, 0) != 1)
-    return true;
+  if (poll(&pf, 1, 0) != 1) return true;
   /* Something arrived while idle: a notice, or the server's goodbye. */
-  if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD)
-    return false;
+  if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) return false;
   PGresult *r;
   while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg))) {
     bool fatal = PQresultStatus(r) == PGRES_FATAL_ERROR;
     PQclear(r);
-    if (fatal)
-      return false;
+    if (fatal) return false;
   }
   return PQstatus(c->pg) != CONNECTION_BAD;
 }

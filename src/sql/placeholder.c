@@ -8,12 +8,12 @@
 #include "sql_internal.h"
 
 static bool ident_char(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '$' || c >= 0x80;
 }
 
-int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out,
-                            size_t **order, size_t *norder) {
+int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out, size_t **order,
+                            size_t *norder) {
   *out = NULL;
   *order = NULL;
   *norder = 0;
@@ -42,21 +42,18 @@ int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out,
             j++;
           }
         }
-        if (pass)
-          memcpy(s + o, sql + i, j - i);
+        if (pass) memcpy(s + o, sql + i, j - i);
         o += j - i;
         i = j;
         continue;
       }
       if ((c == '-' && i + 1 < n && sql[i + 1] == '-' &&
-           (i + 2 == n || sql[i + 2] == ' ' || sql[i + 2] == '\t' ||
-            sql[i + 2] == '\n' || sql[i + 2] == '\r')) ||
+           (i + 2 == n || sql[i + 2] == ' ' || sql[i + 2] == '\t' || sql[i + 2] == '\n' ||
+            sql[i + 2] == '\r')) ||
           c == '#') {
         size_t j = i;
-        while (j < n && sql[j] != '\n')
-          j++;
-        if (pass)
-          memcpy(s + o, sql + i, j - i);
+        while (j < n && sql[j] != '\n') j++;
+        if (pass) memcpy(s + o, sql + i, j - i);
         o += j - i;
         i = j;
         continue;
@@ -64,8 +61,7 @@ int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out,
       if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
         const char *e = strstr(sql + i + 2, "*/");
         size_t j = e ? (size_t)(e - sql) + 2 : n;
-        if (pass)
-          memcpy(s + o, sql + i, j - i);
+        if (pass) memcpy(s + o, sql + i, j - i);
         o += j - i;
         i = j;
         continue;
@@ -95,14 +91,12 @@ int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out,
           continue;
         }
       }
-      if (pass)
-        s[o] = c;
+      if (pass) s[o] = c;
       o++;
       i++;
     }
     if (pass == 0) {
-      if (count == 0)
-        return 0;
+      if (count == 0) return 0;
       s = malloc(o + 1);
       ord = malloc(count * sizeof *ord);
       if (!s || !ord) {

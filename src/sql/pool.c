@@ -43,38 +43,32 @@ static double now(const cio_sql_pool *p) { return cio_loop_time(p->loop); }
 void cio__sql_pool_ref(cio_sql_pool *p) { p->refs++; }
 
 void cio__sql_pool_unref(cio_sql_pool *p) {
-  if (--p->refs > 0)
-    return;
-  if (p->drv && p->drv->pool_fini)
-    p->drv->pool_fini(p);
+  if (--p->refs > 0) return;
+  if (p->drv && p->drv->pool_fini) p->drv->pool_fini(p);
   cio__sql_url_free(&p->url);
   free(p);
 }
 
-int cio__sql_conn_init(cio_sql_conn *c, cio_sql_pool *p,
-                       void (*evict)(void *, cio__sql_centry *)) {
+int cio__sql_conn_init(cio_sql_conn *c, cio_sql_pool *p, void (*evict)(void *, cio__sql_centry *)) {
   cio__sql_list_init(&c->link);
   cio__sql_list_init(&c->all);
   c->pool = p;
   c->drv = p->drv;
   c->state = CIO__CONN_IN_USE;
-  if (!p->drv->concurrent && !(c->lock = cio_lock_new()))
-    return -ENOMEM;
+  if (!p->drv->concurrent && !(c->lock = cio_lock_new())) return -ENOMEM;
   cio__sql_cache_init(&c->cache, p->opts.statement_cache, evict, c);
   return 0;
 }
 
 void cio__sql_conn_fini(cio_sql_conn *c) {
-  if (c->lock)
-    cio_lock_free(c->lock);
+  if (c->lock) cio_lock_free(c->lock);
   c->lock = NULL;
 }
 
 /* ---------------------------------------------------------------- waking */
 
 static waiter *pop_waiter(cio_sql_pool *p) {
-  if (cio__sql_list_empty(&p->waiters))
-    return NULL;
+  if (cio__sql_list_empty(&p->waiters)) return NULL;
   waiter *w = cio__sql_container(p->waiters.next, waiter, link);
   cio__sql_list_remove(&w->link);
   w->linked = false;
@@ -87,8 +81,7 @@ static bool hand_off(cio_sql_pool *p, cio_sql_conn *c) {
   waiter *w;
   while ((w = pop_waiter(p))) {
     w->conn = c;
-    if (cio_task_wake(w->task, HANDED))
-      return true;
+    if (cio_task_wake(w->task, HANDED)) return true;
     w->conn = NULL; /* interrupted meanwhile: it sees its own error */
   }
   return false;
@@ -98,8 +91,7 @@ static bool hand_off(cio_sql_pool *p, cio_sql_conn *c) {
 static void wake_retry(cio_sql_pool *p) {
   waiter *w;
   while ((w = pop_waiter(p)))
-    if (cio_task_wake(w->task, RETRY))
-      return;
+    if (cio_task_wake(w->task, RETRY)) return;
 }
 
 static void wake_all(cio_sql_pool *p, cio__sql_link *list, int code) {
@@ -107,15 +99,13 @@ static void wake_all(cio_sql_pool *p, cio__sql_link *list, int code) {
     waiter *w = cio__sql_container(list->next, waiter, link);
     cio__sql_list_remove(&w->link);
     w->linked = false;
-    if (list == &p->waiters)
-      p->nwaiting--;
+    if (list == &p->waiters) p->nwaiting--;
     cio_task_wake(w->task, code);
   }
 }
 
 static void maybe_closed(cio_sql_pool *p) {
-  if (p->closed && p->size == 0)
-    wake_all(p, &p->closers, 0);
+  if (p->closed && p->size == 0) wake_all(p, &p->closers, 0);
 }
 
 /* ---------------------------------------------------------------- conns */
@@ -125,8 +115,7 @@ static void drop(cio_sql_pool *p, cio_sql_conn *c, bool broken) {
   cio__sql_list_remove(&c->all);
   p->size--;
   p->stats.closed++;
-  if (broken)
-    p->stats.broken++;
+  if (broken) p->stats.broken++;
   c->drv->free(c);
   if (p->closed)
     maybe_closed(p);
@@ -135,13 +124,11 @@ static void drop(cio_sql_pool *p, cio_sql_conn *c, bool broken) {
 }
 
 static void prune_idle(cio_sql_pool *p) {
-  if (p->opts.max_idle < 0)
-    return;
+  if (p->opts.max_idle < 0) return;
   double t = now(p);
   while (p->nidle && p->size > p->opts.min_size) {
     cio_sql_conn *c = cio__sql_container(p->idle.prev, cio_sql_conn, link);
-    if (t - c->idle_since <= p->opts.max_idle)
-      break;
+    if (t - c->idle_since <= p->opts.max_idle) break;
     cio__sql_list_remove(&c->link);
     p->nidle--;
     drop(p, c, false);
@@ -206,8 +193,7 @@ static void start_cleanup(cio_sql_pool *p, cio_sql_conn *c) {
 }
 
 void cio_sql_release(cio_sql_conn *c) {
-  if (!c || c->state != CIO__CONN_IN_USE)
-    return;
+  if (!c || c->state != CIO__CONN_IN_USE) return;
   cio_sql_pool *p = c->pool;
   p->nin_use--;
   if (c->broken || p->freed)
@@ -219,19 +205,16 @@ void cio_sql_release(cio_sql_conn *c) {
 }
 
 int cio__sql_conn_enter(cio_sql_conn *c) {
-  if (c->orphan)
-    return cio__sql_fail_code(c->drv->name, -EBADF);
+  if (c->orphan) return cio__sql_fail_code(c->drv->name, -EBADF);
   if (c->broken)
-    return cio__sql_fail(
-        c->drv->name, -ECONNRESET, "08003", 0,
-        "connection is broken (lost, or a call was cancelled midway)");
+    return cio__sql_fail(c->drv->name, -ECONNRESET, "08003", 0,
+                         "connection is broken (lost, or a call was cancelled midway)");
   c->users++;
   return 0;
 }
 
 void cio__sql_conn_leave(cio_sql_conn *c) {
-  if (--c->users == 0 && c->orphan)
-    c->drv->free(c);
+  if (--c->users == 0 && c->orphan) c->drv->free(c);
 }
 
 /* ---------------------------------------------------------------- open */
@@ -240,14 +223,11 @@ void cio__sql_conn_leave(cio_sql_conn *c) {
 static int open_conn(cio_sql_pool *p, cio_sql_conn **out) {
   cio_timeout_scope t;
   int r = cio_timeout_begin(&t, p->opts.connect_timeout);
-  if (r < 0)
-    return cio__sql_fail_code(p->drv->name, r);
+  if (r < 0) return cio__sql_fail_code(p->drv->name, r);
   r = p->drv->connect(p, out);
   if (cio_timeout_end(&t) && r == -ETIMEDOUT)
-    cio__sql_fail(p->drv->name, -ETIMEDOUT, "08001", 0,
-                  "connecting to %s:%d timed out after %g s",
-                  p->url.host ? p->url.host : "", p->url.port,
-                  p->opts.connect_timeout);
+    cio__sql_fail(p->drv->name, -ETIMEDOUT, "08001", 0, "connecting to %s:%d timed out after %g s",
+                  p->url.host ? p->url.host : "", p->url.port, p->opts.connect_timeout);
   return r;
 }
 
@@ -260,8 +240,7 @@ static int grow(cio_sql_pool *p, cio_sql_conn **out) {
   int r = open_conn(p, &c);
   p->nopening--;
   if (p->freed) {
-    if (r == 0)
-      c->drv->free(c);
+    if (r == 0) c->drv->free(c);
     cio__sql_pool_unref(p);
     return cio__sql_fail_code(p->drv->name, -EBADF);
   }
@@ -285,49 +264,33 @@ static int grow(cio_sql_pool *p, cio_sql_conn **out) {
   return 0;
 }
 
-static int fill_opts(cio_sql_pool_opts *o, const cio_sql_pool_opts *in,
-                     bool memory) {
+static int fill_opts(cio_sql_pool_opts *o, const cio_sql_pool_opts *in, bool memory) {
   if (in)
     *o = *in;
   else
     memset(o, 0, sizeof *o);
   /* A size this big is a mistake (a negative int passed as size_t). */
-  if (o->min_size > 100000 || o->max_size > 100000)
-    return -EINVAL;
-  if (!o->min_size)
-    o->min_size = 1;
-  if (!o->max_size)
-    o->max_size = o->min_size > 10 ? o->min_size : 10;
-  if (memory)
-    o->min_size = o->max_size = 1;
-  if (o->min_size > o->max_size)
-    return -EINVAL;
-  if (o->connect_timeout == 0)
-    o->connect_timeout = 10;
-  if (o->health_check == 0)
-    o->health_check = 30;
-  if (o->max_idle == 0)
-    o->max_idle = 300;
-  if (o->cleanup_timeout == 0)
-    o->cleanup_timeout = 5;
-  if (!o->statement_cache)
-    o->statement_cache = 256;
+  if (o->min_size > 100000 || o->max_size > 100000) return -EINVAL;
+  if (!o->min_size) o->min_size = 1;
+  if (!o->max_size) o->max_size = o->min_size > 10 ? o->min_size : 10;
+  if (memory) o->min_size = o->max_size = 1;
+  if (o->min_size > o->max_size) return -EINVAL;
+  if (o->connect_timeout == 0) o->connect_timeout = 10;
+  if (o->health_check == 0) o->health_check = 30;
+  if (o->max_idle == 0) o->max_idle = 300;
+  if (o->cleanup_timeout == 0) o->cleanup_timeout = 5;
+  if (!o->statement_cache) o->statement_cache = 256;
   return 0;
 }
 
-int cio_sql_pool_open(const char *url, const cio_sql_pool_opts *opts,
-                      cio_sql_pool **out) {
-  if (!out)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "out is NULL");
+int cio_sql_pool_open(const char *url, const cio_sql_pool_opts *opts, cio_sql_pool **out) {
+  if (!out) return cio__sql_fail("", -EINVAL, NULL, 0, "out is NULL");
   *out = NULL;
-  if (!url)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "url is NULL");
+  if (!url) return cio__sql_fail("", -EINVAL, NULL, 0, "url is NULL");
   int r = cio_checkpoint();
-  if (r < 0)
-    return cio__sql_fail_code("", r);
+  if (r < 0) return cio__sql_fail_code("", r);
   cio_sql_pool *p = calloc(1, sizeof *p);
-  if (!p)
-    return cio__sql_fail_code("", -ENOMEM);
+  if (!p) return cio__sql_fail_code("", -ENOMEM);
   p->refs = 1;
   p->loop = cio_loop_current();
   cio__sql_list_init(&p->idle);
@@ -341,17 +304,16 @@ int cio_sql_pool_open(const char *url, const cio_sql_pool_opts *opts,
   bool known;
   p->drv = find_driver(p->url.scheme, &known);
   if (!p->drv) {
-    r = cio__sql_fail(
-        "", -EPROTONOSUPPORT, NULL, 0,
-        known ? "the %s driver is not built into this cio (see docs/DB.md)"
-              : "unknown database URL scheme '%s' (postgresql, mysql, mariadb, "
-                "sqlite)",
-        p->url.scheme);
+    r = cio__sql_fail("", -EPROTONOSUPPORT, NULL, 0,
+                      known ? "the %s driver is not built into this cio (see docs/DB.md)"
+                            : "unknown database URL scheme '%s' (postgresql, mysql, mariadb, "
+                              "sqlite)",
+                      p->url.scheme);
     cio__sql_pool_unref(p);
     return r;
   }
-  bool memory = !strcmp(p->drv->name, "sqlite") &&
-                (!p->url.path || !strcmp(p->url.path, ":memory:"));
+  bool memory =
+      !strcmp(p->drv->name, "sqlite") && (!p->url.path || !strcmp(p->url.path, ":memory:"));
   if (fill_opts(&p->opts, opts, memory) < 0) {
     const cio__sql_driver *d = p->drv;
     p->drv = NULL;
@@ -392,8 +354,7 @@ static int take_idle(cio_sql_pool *p, cio_sql_conn **out) {
       drop(p, c, true);
       continue;
     }
-    if (p->opts.health_check >= 0 &&
-        now(p) - c->idle_since > p->opts.health_check) {
+    if (p->opts.health_check >= 0 && now(p) - c->idle_since > p->opts.health_check) {
       int r = cio__sql_conn_enter(c);
       if (r == 0) {
         r = c->drv->ping(c);
@@ -417,26 +378,19 @@ static int take_idle(cio_sql_pool *p, cio_sql_conn **out) {
 }
 
 int cio_sql_acquire(cio_sql_pool *p, cio_sql_conn **out) {
-  if (!out)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "out is NULL");
+  if (!out) return cio__sql_fail("", -EINVAL, NULL, 0, "out is NULL");
   *out = NULL;
-  if (!p)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "pool is NULL");
+  if (!p) return cio__sql_fail("", -EINVAL, NULL, 0, "pool is NULL");
   int r = cio_checkpoint();
-  if (r < 0)
-    return cio__sql_fail_code(p->drv->name, r);
+  if (r < 0) return cio__sql_fail_code(p->drv->name, r);
   for (;;) {
-    if (p->freed)
-      return cio__sql_fail_code(p->drv->name, -EBADF);
-    if (p->closed)
-      return cio__sql_fail(p->drv->name, -ESHUTDOWN, NULL, 0, "pool is closed");
+    if (p->freed) return cio__sql_fail_code(p->drv->name, -EBADF);
+    if (p->closed) return cio__sql_fail(p->drv->name, -ESHUTDOWN, NULL, 0, "pool is closed");
     prune_idle(p);
-    if ((r = take_idle(p, out)) != 0)
-      return r < 0 ? cio__sql_fail_code(p->drv->name, r) : 0;
+    if ((r = take_idle(p, out)) != 0) return r < 0 ? cio__sql_fail_code(p->drv->name, r) : 0;
     if (p->size < p->opts.max_size) {
       cio_sql_conn *c;
-      if ((r = grow(p, &c)) < 0)
-        return r;
+      if ((r = grow(p, &c)) < 0) return r;
       p->nin_use++;
       p->stats.acquires++;
       *out = c;
@@ -458,8 +412,7 @@ int cio_sql_acquire(cio_sql_pool *p, cio_sql_conn **out) {
       *out = w.conn;
       return 0;
     }
-    if (r < 0)
-      return cio__sql_fail_code(name, r);
+    if (r < 0) return cio__sql_fail_code(name, r);
     /* RETRY: a slot was freed */
   }
 }
@@ -476,42 +429,34 @@ static cio_sql_conn *pick_shared(cio_sql_pool *p) {
   return best;
 }
 
-int cio_sql_pool_query(cio_sql_pool *p, const char *sql,
-                       const cio_sql_value *params, size_t nparams,
-                       cio_sql_result **out) {
-  if (out)
-    *out = NULL;
-  if (!p)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "pool is NULL");
+int cio_sql_pool_query(cio_sql_pool *p, const char *sql, const cio_sql_value *params,
+                       size_t nparams, cio_sql_result **out) {
+  if (out) *out = NULL;
+  if (!p) return cio__sql_fail("", -EINVAL, NULL, 0, "pool is NULL");
   cio_sql_conn *c = NULL;
   int r;
   /* A driver that pipelines shares a connection rather than wait for one:
    * when none is idle and the pool is full, the statement joins one that
    * pool queries already use. */
-  if (p->drv->concurrent && !p->closed && !p->nidle &&
-      p->size >= p->opts.max_size) {
-    if ((r = cio_checkpoint()) < 0)
-      return cio__sql_fail_code(p->drv->name, r);
+  if (p->drv->concurrent && !p->closed && !p->nidle && p->size >= p->opts.max_size) {
+    if ((r = cio_checkpoint()) < 0) return cio__sql_fail_code(p->drv->name, r);
     c = pick_shared(p);
   }
   if (c) {
     c->shared++;
   } else {
-    if ((r = cio_sql_acquire(p, &c)) < 0)
-      return r;
+    if ((r = cio_sql_acquire(p, &c)) < 0) return r;
     c->shared = 1;
   }
   r = cio_sql_query(c, sql, params, nparams, out);
-  if (--c->shared == 0)
-    cio_sql_release(c);
+  if (--c->shared == 0) cio_sql_release(c);
   return r;
 }
 
 /* ---------------------------------------------------------------- close */
 
 int cio_sql_pool_close(cio_sql_pool *p) {
-  if (!p || p->closed)
-    return 0;
+  if (!p || p->closed) return 0;
   p->closed = true;
   while (p->nidle) {
     cio_sql_conn *c = cio__sql_container(p->idle.next, cio_sql_conn, link);
@@ -525,29 +470,24 @@ int cio_sql_pool_close(cio_sql_pool *p) {
 }
 
 int cio_sql_pool_wait_closed(cio_sql_pool *p) {
-  if (!p || !p->closed)
-    return cio__sql_fail("", -EINVAL, NULL, 0, "pool not closed");
+  if (!p || !p->closed) return cio__sql_fail("", -EINVAL, NULL, 0, "pool not closed");
   int r = cio_checkpoint();
-  if (r < 0)
-    return cio__sql_fail_code(p->drv->name, r);
+  if (r < 0) return cio__sql_fail_code(p->drv->name, r);
   while (p->size > 0) {
     waiter w = {.task = cio_current(), .linked = true};
     cio__sql_list_push_back(&p->closers, &w.link);
     cio__sql_pool_ref(p);
     r = cio_suspend("sql pool wait_closed");
-    if (w.linked)
-      cio__sql_list_remove(&w.link);
+    if (w.linked) cio__sql_list_remove(&w.link);
     const char *name = p->drv->name;
     cio__sql_pool_unref(p);
-    if (r < 0)
-      return cio__sql_fail_code(name, r);
+    if (r < 0) return cio__sql_fail_code(name, r);
   }
   return 0;
 }
 
 void cio_sql_pool_free(cio_sql_pool *p) {
-  if (!p || p->freed)
-    return;
+  if (!p || p->freed) return;
   p->freed = p->closed = true;
   wake_all(p, &p->waiters, -EBADF);
   wake_all(p, &p->closers, -EBADF);
@@ -573,8 +513,7 @@ void cio_sql_pool_free(cio_sql_pool *p) {
 
 void cio_sql_pool_stats_get(const cio_sql_pool *p, cio_sql_pool_stats *out) {
   memset(out, 0, sizeof *out);
-  if (!p)
-    return;
+  if (!p) return;
   *out = p->stats;
   out->size = p->size;
   out->idle = p->nidle;
@@ -583,12 +522,8 @@ void cio_sql_pool_stats_get(const cio_sql_pool *p, cio_sql_pool_stats *out) {
   out->waiting = p->nwaiting;
 }
 
-const char *cio_sql_pool_driver(const cio_sql_pool *p) {
-  return p ? p->drv->name : "";
-}
+const char *cio_sql_pool_driver(const cio_sql_pool *p) { return p ? p->drv->name : ""; }
 
-cio_sql_pool *cio_sql_conn_pool(const cio_sql_conn *c) {
-  return c ? c->pool : NULL;
-}
+cio_sql_pool *cio_sql_conn_pool(const cio_sql_conn *c) { return c ? c->pool : NULL; }
 
 int cio_sql_conn_broken(const cio_sql_conn *c) { return c ? c->broken : 1; }

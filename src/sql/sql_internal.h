@@ -21,21 +21,15 @@ typedef struct cio__sql_link {
   struct cio__sql_link *prev, *next;
 } cio__sql_link;
 
-static inline void cio__sql_list_init(cio__sql_link *h) {
-  h->prev = h->next = h;
-}
-static inline bool cio__sql_list_empty(const cio__sql_link *h) {
-  return h->next == h;
-}
-static inline void cio__sql_list_insert_after(cio__sql_link *at,
-                                              cio__sql_link *n) {
+static inline void cio__sql_list_init(cio__sql_link *h) { h->prev = h->next = h; }
+static inline bool cio__sql_list_empty(const cio__sql_link *h) { return h->next == h; }
+static inline void cio__sql_list_insert_after(cio__sql_link *at, cio__sql_link *n) {
   n->prev = at;
   n->next = at->next;
   at->next->prev = n;
   at->next = n;
 }
-static inline void cio__sql_list_push_front(cio__sql_link *h,
-                                            cio__sql_link *n) {
+static inline void cio__sql_list_push_front(cio__sql_link *h, cio__sql_link *n) {
   cio__sql_list_insert_after(h, n);
 }
 static inline void cio__sql_list_push_back(cio__sql_link *h, cio__sql_link *n) {
@@ -46,7 +40,7 @@ static inline void cio__sql_list_remove(cio__sql_link *n) {
   n->next->prev = n->prev;
   n->prev = n->next = n;
 }
-#define cio__sql_container(ptr, type, member)                                  \
+#define cio__sql_container(ptr, type, member)                                                      \
   ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---------------------------------------------------------------- URLs */
@@ -82,15 +76,15 @@ typedef struct cio__sql_err {
   char *message; /* heap; NULL = the code's own words */
 } cio__sql_err;
 
-void cio__sql_err_set(cio__sql_err *e, int code, const char *sqlstate,
-                      int errnum, const char *msg, size_t msglen);
+void cio__sql_err_set(cio__sql_err *e, int code, const char *sqlstate, int errnum, const char *msg,
+                      size_t msglen);
 void cio__sql_err_clear(cio__sql_err *e);
 /* Make e the calling thread's last error (taking its message) and return
  * e->code. */
 int cio__sql_err_raise(cio__sql_err *e, const char *driver);
 /* Set the thread's last error from parts and return code. */
-int cio__sql_fail(const char *driver, int code, const char *sqlstate,
-                  int errnum, const char *fmt, ...) CIO__SQL_PRINTF(5, 6);
+int cio__sql_fail(const char *driver, int code, const char *sqlstate, int errnum, const char *fmt,
+                  ...) CIO__SQL_PRINTF(5, 6);
 /* The same for a status with no words of its own (-ECANCELED...). */
 int cio__sql_fail_code(const char *driver, int code);
 
@@ -116,15 +110,14 @@ struct cio_sql_result {
 
 cio_sql_result *cio__sql_result_new(size_t ncols);
 /* Copy name as column col's name. 0 or -ENOMEM. */
-int cio__sql_result_set_name(cio_sql_result *res, size_t col, const char *name,
-                             size_t len);
+int cio__sql_result_set_name(cio_sql_result *res, size_t col, const char *name, size_t len);
 /* Append a row of ncols cells (zeroed: NULL), or NULL on ENOMEM. */
 cio_sql_value *cio__sql_result_add_row(cio_sql_result *res);
 /* n bytes of arena memory owned by res, or NULL. */
 void *cio__sql_result_alloc(cio_sql_result *res, size_t n);
 /* Copy len bytes + NUL into the arena and make v point there. 0/-ENOMEM. */
-int cio__sql_result_copy(cio_sql_result *res, cio_sql_value *v,
-                         cio_sql_type type, const void *p, size_t len);
+int cio__sql_result_copy(cio_sql_result *res, cio_sql_value *v, cio_sql_type type, const void *p,
+                         size_t len);
 /* Build the row table; 0 or -ENOMEM. */
 int cio__sql_result_finish(cio_sql_result *res);
 
@@ -151,16 +144,14 @@ typedef struct cio__sql_cache {
   void *ctx;
 } cio__sql_cache;
 
-void cio__sql_cache_init(cio__sql_cache *c, int cap,
-                         void (*evict)(void *, cio__sql_centry *), void *ctx);
+void cio__sql_cache_init(cio__sql_cache *c, int cap, void (*evict)(void *, cio__sql_centry *),
+                         void *ctx);
 /* The entry for key (moved to the front), or NULL. */
-cio__sql_centry *cio__sql_cache_get(cio__sql_cache *c, const char *key,
-                                    size_t len);
+cio__sql_centry *cio__sql_cache_get(cio__sql_cache *c, const char *key, size_t len);
 /* Add key -> stmt; evicts the least recently used entry when full (calling
  * evict on it). Returns the entry, or NULL on ENOMEM or when caching is off
  * (the caller then owns stmt). */
-cio__sql_centry *cio__sql_cache_put(cio__sql_cache *c, const char *key,
-                                    size_t len, void *stmt);
+cio__sql_centry *cio__sql_cache_put(cio__sql_cache *c, const char *key, size_t len, void *stmt);
 /* Unlink e (without calling evict) and free it. */
 void cio__sql_cache_remove(cio__sql_cache *c, cio__sql_centry *e);
 /* Evict every entry. */
@@ -178,8 +169,8 @@ typedef struct cio__sql_driver {
    * set up by cio__sql_conn_init). Sets the last error. May suspend. */
   int (*connect)(cio_sql_pool *p, cio_sql_conn **out);
   /* Set the last error on failure. May suspend. */
-  int (*query)(cio_sql_conn *c, const char *sql, const cio_sql_value *params,
-               size_t n, cio_sql_result **out);
+  int (*query)(cio_sql_conn *c, const char *sql, const cio_sql_value *params, size_t n,
+               cio_sql_result **out);
   /* Optional: n statements as one unit (see cio_sql_query_batch); NULL:
    * conn.c runs them one by one inside a transaction. */
   int (*batch)(cio_sql_conn *c, const cio_sql_batch_item *items, size_t n,
@@ -226,8 +217,7 @@ struct cio_sql_conn {
 };
 
 /* Set up the common part of a new connection of pool p. 0 or -ENOMEM. */
-int cio__sql_conn_init(cio_sql_conn *c, cio_sql_pool *p,
-                       void (*evict)(void *, cio__sql_centry *));
+int cio__sql_conn_init(cio_sql_conn *c, cio_sql_pool *p, void (*evict)(void *, cio__sql_centry *));
 /* Undo cio__sql_conn_init (the cache must have been cleared). */
 void cio__sql_conn_fini(cio_sql_conn *c);
 
@@ -261,8 +251,8 @@ void cio__sql_conn_leave(cio_sql_conn *c);
  * comments. *out is NULL when sql has no $N (use it as is); else a heap
  * string and *order (heap, *norder entries) the 0-based argument index of
  * each ? in turn. 0, -EINVAL ($0, or $N beyond nparams), -ENOMEM. */
-int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out,
-                            size_t **order, size_t *norder);
+int cio__sql_rewrite_dollar(const char *sql, size_t nparams, char **out, size_t **order,
+                            size_t *norder);
 
 /* Strict number parsing shared by drivers and getters: the whole of
  * [p, p+len) must be the number. 0, -EINVAL, -ERANGE. */

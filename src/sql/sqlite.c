@@ -72,8 +72,7 @@ static void sp_unref(sq_pool *sp) {
   pthread_mutex_lock(&sp->mu);
   int left = --sp->refs;
   pthread_mutex_unlock(&sp->mu);
-  if (left)
-    return;
+  if (left) return;
   pthread_mutex_destroy(&sp->mu);
   free(sp->filename);
   free(sp);
@@ -152,22 +151,18 @@ static int submit(sq_conn *c, sq_req *q, cio_sql_result **out) {
     free_it = q->delivered;
   }
   pthread_mutex_unlock(&sp->mu);
-  if (free_it)
-    req_free(q);
+  if (free_it) req_free(q);
   return cio__sql_fail_code(DRIVER, r);
 }
 
 /* A request with copies of sql and params, in one allocation. */
-static sq_req *req_new(int kind, const char *sql, const cio_sql_value *params,
-                       size_t n) {
+static sq_req *req_new(int kind, const char *sql, const cio_sql_value *params, size_t n) {
   size_t sqllen = sql ? strlen(sql) : 0, bytes = 0;
   for (size_t i = 0; i < n; i++)
-    if (params[i].type == CIO_SQL_TEXT || params[i].type == CIO_SQL_BLOB)
-      bytes += params[i].len;
+    if (params[i].type == CIO_SQL_TEXT || params[i].type == CIO_SQL_BLOB) bytes += params[i].len;
   size_t size = sizeof(sq_req) + n * sizeof(cio_sql_value) + sqllen + 1 + bytes;
   sq_req *q = calloc(1, size);
-  if (!q)
-    return NULL;
+  if (!q) return NULL;
   cio__sql_list_init(&q->link);
   q->kind = kind;
   q->params = (cio_sql_value *)(q + 1);
@@ -180,8 +175,7 @@ static sq_req *req_new(int kind, const char *sql, const cio_sql_value *params,
   for (size_t i = 0; i < n; i++) {
     q->params[i] = params[i];
     if (params[i].type == CIO_SQL_TEXT || params[i].type == CIO_SQL_BLOB) {
-      if (params[i].len)
-        memcpy(s, params[i].v.p, params[i].len);
+      if (params[i].len) memcpy(s, params[i].v.p, params[i].len);
       q->params[i].v.p = s;
       s += params[i].len;
     }
@@ -198,8 +192,7 @@ static void set_err(sq_conn *c, sq_req *q, int rc) {
              : rc == SQLITE_CANTOPEN ? -ENOENT
                                      : -CIO_ESQL;
   const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
-  cio__sql_err_set(&q->err, code, NULL,
-                   c->db ? sqlite3_extended_errcode(c->db) : rc, msg,
+  cio__sql_err_set(&q->err, code, NULL, c->db ? sqlite3_extended_errcode(c->db) : rc, msg,
                    strlen(msg));
   q->status = code;
 }
@@ -211,8 +204,7 @@ static void evict_stmt(void *ctx, cio__sql_centry *e) {
 
 static bool only_blanks(const char *s) {
   for (; *s; s++) {
-    if (*s == ';' || *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-      continue;
+    if (*s == ';' || *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') continue;
     return false;
   }
   return true;
@@ -222,12 +214,11 @@ static bool only_blanks(const char *s) {
 static sqlite3_stmt *get_stmt(sq_conn *c, sq_req *q, bool *cached) {
   cio__sql_centry *e = cio__sql_cache_get(&c->base.cache, q->sql, q->sqllen);
   *cached = e != NULL;
-  if (e)
-    return e->stmt;
+  if (e) return e->stmt;
   sqlite3_stmt *st = NULL;
   const char *tail = NULL;
-  int rc = sqlite3_prepare_v3(c->db, q->sql, (int)q->sqllen + 1,
-                              SQLITE_PREPARE_PERSISTENT, &st, &tail);
+  int rc =
+      sqlite3_prepare_v3(c->db, q->sql, (int)q->sqllen + 1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
   if (rc != SQLITE_OK) {
     set_err(c, q, rc);
     return NULL;
@@ -235,8 +226,7 @@ static sqlite3_stmt *get_stmt(sq_conn *c, sq_req *q, bool *cached) {
   if (!st || (tail && !only_blanks(tail))) {
     sqlite3_finalize(st);
     const char *m =
-        st ? "more than one statement (use cio_sql_exec for scripts)"
-           : "empty statement";
+        st ? "more than one statement (use cio_sql_exec for scripts)" : "empty statement";
     cio__sql_err_set(&q->err, -EINVAL, NULL, SQLITE_MISUSE, m, strlen(m));
     q->status = -EINVAL;
     return NULL;
@@ -252,8 +242,7 @@ static long param_index(sqlite3_stmt *st, int i) {
   if (name && name[0] == '$' && name[1] >= '1' && name[1] <= '9') {
     char *end;
     long n = strtol(name + 1, &end, 10);
-    if (*end == '\0')
-      return n - 1;
+    if (*end == '\0') return n - 1;
   }
   return i - 1;
 }
@@ -264,32 +253,21 @@ static int bind_params(sq_conn *c, sq_req *q, sqlite3_stmt *st) {
     /* $N may repeat: count is the highest index then */
     bool dollar = count > 0 && sqlite3_bind_parameter_name(st, 1) &&
                   sqlite3_bind_parameter_name(st, 1)[0] == '$';
-    if (!dollar)
-      goto bad;
+    if (!dollar) goto bad;
   }
   for (int i = 1; i <= count; i++) {
     long k = param_index(st, i);
-    if (k < 0 || (size_t)k >= q->nparams)
-      goto bad;
+    if (k < 0 || (size_t)k >= q->nparams) goto bad;
     const cio_sql_value *v = &q->params[k];
     int rc;
     switch (v->type) {
-    case CIO_SQL_INT:
-      rc = sqlite3_bind_int64(st, i, v->v.i);
-      break;
-    case CIO_SQL_FLOAT:
-      rc = sqlite3_bind_double(st, i, v->v.f);
-      break;
+    case CIO_SQL_INT: rc = sqlite3_bind_int64(st, i, v->v.i); break;
+    case CIO_SQL_FLOAT: rc = sqlite3_bind_double(st, i, v->v.f); break;
     case CIO_SQL_TEXT:
-      rc = sqlite3_bind_text64(st, i, v->v.p, v->len, SQLITE_STATIC,
-                               SQLITE_UTF8);
+      rc = sqlite3_bind_text64(st, i, v->v.p, v->len, SQLITE_STATIC, SQLITE_UTF8);
       break;
-    case CIO_SQL_BLOB:
-      rc = sqlite3_bind_blob64(st, i, v->v.p, v->len, SQLITE_STATIC);
-      break;
-    default:
-      rc = sqlite3_bind_null(st, i);
-      break;
+    case CIO_SQL_BLOB: rc = sqlite3_bind_blob64(st, i, v->v.p, v->len, SQLITE_STATIC); break;
+    default: rc = sqlite3_bind_null(st, i); break;
     }
     if (rc != SQLITE_OK) {
       set_err(c, q, rc);
@@ -299,8 +277,7 @@ static int bind_params(sq_conn *c, sq_req *q, sqlite3_stmt *st) {
   return 0;
 bad:;
   char m[160];
-  int n = snprintf(m, sizeof m, "the statement takes %d parameters, %zu given",
-                   count, q->nparams);
+  int n = snprintf(m, sizeof m, "the statement takes %d parameters, %zu given", count, q->nparams);
   cio__sql_err_set(&q->err, -EINVAL, NULL, SQLITE_RANGE, m, (size_t)n);
   q->status = -EINVAL;
   return -1;
@@ -309,8 +286,7 @@ bad:;
 static int read_row(sq_conn *c, sq_req *q, sqlite3_stmt *st) {
   cio_sql_result *res = q->res;
   cio_sql_value *row = cio__sql_result_add_row(res);
-  if (!row)
-    return -ENOMEM;
+  if (!row) return -ENOMEM;
   for (size_t i = 0; i < res->ncols; i++) {
     int col = (int)i;
     switch (sqlite3_column_type(st, col)) {
@@ -336,8 +312,7 @@ static int read_row(sq_conn *c, sq_req *q, sqlite3_stmt *st) {
         return -ENOMEM;
       break;
     }
-    default:
-      break; /* NULL */
+    default: break; /* NULL */
     }
   }
   (void)c;
@@ -347,24 +322,18 @@ static int read_row(sq_conn *c, sq_req *q, sqlite3_stmt *st) {
 static void run_query(sq_conn *c, sq_req *q) {
   bool cached;
   sqlite3_stmt *st = get_stmt(c, q, &cached);
-  if (!st)
-    return;
-  if (bind_params(c, q, st) < 0)
-    goto out;
+  if (!st) return;
+  if (bind_params(c, q, st) < 0) goto out;
   int ncols = sqlite3_column_count(st);
-  if (!(q->res = cio__sql_result_new((size_t)ncols)))
-    goto nomem;
+  if (!(q->res = cio__sql_result_new((size_t)ncols))) goto nomem;
   for (int i = 0; i < ncols; i++) {
     const char *name = sqlite3_column_name(st, i);
-    if (!name)
-      name = "";
-    if (cio__sql_result_set_name(q->res, (size_t)i, name, strlen(name)))
-      goto nomem;
+    if (!name) name = "";
+    if (cio__sql_result_set_name(q->res, (size_t)i, name, strlen(name))) goto nomem;
   }
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    if (q->want_result && read_row(c, q, st) < 0)
-      goto nomem;
+    if (q->want_result && read_row(c, q, st) < 0) goto nomem;
   if (rc != SQLITE_DONE) {
     set_err(c, q, rc);
     goto out;
@@ -373,8 +342,7 @@ static void run_query(sq_conn *c, sq_req *q) {
     q->res->affected = sqlite3_changes64(c->db);
     q->res->insert_id = sqlite3_last_insert_rowid(c->db);
   }
-  if (cio__sql_result_finish(q->res))
-    goto nomem;
+  if (cio__sql_result_finish(q->res)) goto nomem;
   q->status = 0;
   goto out;
 nomem:
@@ -387,8 +355,7 @@ out:
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
-  if (!cached)
-    sqlite3_finalize(st);
+  if (!cached) sqlite3_finalize(st);
 }
 
 static void run_open(sq_conn *c, sq_req *q) {
@@ -417,29 +384,22 @@ static void run_open(sq_conn *c, sq_req *q) {
 static void run(sq_conn *c, sq_req *q) {
   q->status = 0;
   switch (q->kind) {
-  case REQ_OPEN:
-    run_open(c, q);
-    break;
-  case REQ_QUERY:
-    run_query(c, q);
-    break;
+  case REQ_OPEN: run_open(c, q); break;
+  case REQ_QUERY: run_query(c, q); break;
   case REQ_PREPARE: {
     bool cached;
     sqlite3_stmt *st = get_stmt(c, q, &cached);
-    if (st && !cached)
-      sqlite3_finalize(st);
+    if (st && !cached) sqlite3_finalize(st);
     break;
   }
   case REQ_EXEC: {
     char *err = NULL;
     int rc = sqlite3_exec(c->db, q->sql, NULL, NULL, &err);
     sqlite3_free(err);
-    if (rc != SQLITE_OK)
-      set_err(c, q, rc);
+    if (rc != SQLITE_OK) set_err(c, q, rc);
     break;
   }
-  default:
-    break; /* REQ_PING: the hop itself */
+  default: break; /* REQ_PING: the hop itself */
   }
 }
 
@@ -482,10 +442,8 @@ static void *thread_main(void *arg) {
   sq_pool *sp = c->sp;
   pthread_mutex_lock(&sp->mu);
   for (;;) {
-    while (cio__sql_list_empty(&c->queue) && !c->stop)
-      pthread_cond_wait(&c->cv, &sp->mu);
-    if (cio__sql_list_empty(&c->queue))
-      break;
+    while (cio__sql_list_empty(&c->queue) && !c->stop) pthread_cond_wait(&c->cv, &sp->mu);
+    if (cio__sql_list_empty(&c->queue)) break;
     sq_req *q = cio__sql_container(c->queue.next, sq_req, link);
     cio__sql_list_remove(&q->link);
     if (c->stop) { /* only abandoned requests are left at stop */
@@ -517,8 +475,7 @@ static void *thread_main(void *arg) {
 
 static int sq_pool_init(cio_sql_pool *p) {
   sq_pool *sp = calloc(1, sizeof *sp);
-  if (!sp)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!sp) return cio__sql_fail_code(DRIVER, -ENOMEM);
   pthread_mutex_init(&sp->mu, NULL);
   cio__sql_list_init(&sp->done);
   sp->refs = 1;
@@ -535,16 +492,13 @@ static int sq_pool_init(cio_sql_pool *p) {
     sp->open_flags |= SQLITE_OPEN_READONLY;
   } else {
     sp_unref(sp);
-    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0,
-                         "mode must be ro, rw or rwc, not '%s'", mode);
+    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "mode must be ro, rw or rwc, not '%s'", mode);
   }
   const char *busy = cio__sql_url_param(&p->url, "busy_timeout");
   int64_t ms = 5000;
-  if (busy && (cio__sql_parse_int64(busy, strlen(busy), &ms) < 0 || ms < 0 ||
-               ms > INT32_MAX)) {
+  if (busy && (cio__sql_parse_int64(busy, strlen(busy), &ms) < 0 || ms < 0 || ms > INT32_MAX)) {
     sp_unref(sp);
-    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "bad busy_timeout '%s'",
-                         busy);
+    return cio__sql_fail(DRIVER, -EINVAL, NULL, 0, "bad busy_timeout '%s'", busy);
   }
   sp->busy_ms = (int)ms;
   /* A file name, not a URI: a path with '?' or '#' must not be parsed. */
@@ -559,8 +513,7 @@ static int sq_pool_init(cio_sql_pool *p) {
 }
 
 static void sq_pool_fini(cio_sql_pool *p) {
-  if (p->drv_state)
-    sp_unref(p->drv_state);
+  if (p->drv_state) sp_unref(p->drv_state);
   p->drv_state = NULL;
 }
 
@@ -570,8 +523,7 @@ static void sq_free(cio_sql_conn *base) {
   if (c->started) {
     pthread_mutex_lock(&sp->mu);
     c->stop = true;
-    if (c->running && c->db)
-      sqlite3_interrupt(c->db);
+    if (c->running && c->db) sqlite3_interrupt(c->db);
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&sp->mu);
     pthread_join(c->thread, NULL);
@@ -585,8 +537,7 @@ static void sq_free(cio_sql_conn *base) {
 static int sq_connect(cio_sql_pool *p, cio_sql_conn **out) {
   sq_pool *sp = p->drv_state;
   sq_conn *c = calloc(1, sizeof *c);
-  if (!c)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!c) return cio__sql_fail_code(DRIVER, -ENOMEM);
   c->sp = sp;
   pthread_mutex_lock(&sp->mu);
   sp->refs++;
@@ -606,8 +557,7 @@ static int sq_connect(cio_sql_pool *p, cio_sql_conn **out) {
   pthread_attr_destroy(&attr);
   if (e) {
     sq_free(&c->base);
-    return cio__sql_fail(DRIVER, -e, NULL, 0,
-                         "cannot start a SQLite thread: %s", strerror(e));
+    return cio__sql_fail(DRIVER, -e, NULL, 0, "cannot start a SQLite thread: %s", strerror(e));
   }
   c->started = true;
   sq_req *q = req_new(REQ_OPEN, NULL, NULL, 0);
@@ -617,8 +567,8 @@ static int sq_connect(cio_sql_pool *p, cio_sql_conn **out) {
     char *msg = strdup(saved.message);
     sq_free(&c->base);
     if (r != -ECANCELED && r != -ETIMEDOUT)
-      r = cio__sql_fail(DRIVER, r, NULL, saved.errnum, "cannot open '%s': %s",
-                        sp->filename, msg ? msg : "");
+      r = cio__sql_fail(DRIVER, r, NULL, saved.errnum, "cannot open '%s': %s", sp->filename,
+                        msg ? msg : "");
     else
       cio__sql_fail_code(DRIVER, r);
     free(msg);
@@ -628,19 +578,16 @@ static int sq_connect(cio_sql_pool *p, cio_sql_conn **out) {
   return 0;
 }
 
-static int sq_call(cio_sql_conn *base, int kind, const char *sql,
-                   const cio_sql_value *params, size_t n,
-                   cio_sql_result **out) {
+static int sq_call(cio_sql_conn *base, int kind, const char *sql, const cio_sql_value *params,
+                   size_t n, cio_sql_result **out) {
   sq_conn *c = (sq_conn *)base;
   sq_req *q = req_new(kind, sql, params, n);
-  if (!q)
-    return cio__sql_fail_code(DRIVER, -ENOMEM);
+  if (!q) return cio__sql_fail_code(DRIVER, -ENOMEM);
   q->want_result = out != NULL;
   return submit(c, q, out);
 }
 
-static int sq_query(cio_sql_conn *c, const char *sql,
-                    const cio_sql_value *params, size_t n,
+static int sq_query(cio_sql_conn *c, const char *sql, const cio_sql_value *params, size_t n,
                     cio_sql_result **out) {
   return sq_call(c, REQ_QUERY, sql, params, n, out);
 }
@@ -653,9 +600,7 @@ static int sq_prepare(cio_sql_conn *c, const char *sql) {
   return sq_call(c, REQ_PREPARE, sql, NULL, 0, NULL);
 }
 
-static int sq_ping(cio_sql_conn *c) {
-  return sq_call(c, REQ_PING, NULL, NULL, 0, NULL);
-}
+static int sq_ping(cio_sql_conn *c) { return sq_call(c, REQ_PING, NULL, NULL, 0, NULL); }
 
 static bool sq_idle_ok(cio_sql_conn *c) {
   (void)c;
@@ -681,8 +626,7 @@ static bool sq_in_transaction(cio_sql_conn *base) {
 static int sq_cleanup(cio_sql_conn *base) {
   /* Queued behind any abandoned statement, so it also waits for those. */
   int r = sq_call(base, REQ_PING, NULL, NULL, 0, NULL);
-  if (r == 0 && sq_needs_cleanup(base))
-    r = sq_call(base, REQ_EXEC, "ROLLBACK", NULL, 0, NULL);
+  if (r == 0 && sq_needs_cleanup(base)) r = sq_call(base, REQ_EXEC, "ROLLBACK", NULL, 0, NULL);
   return r;
 }
 

@@ -15,10 +15,10 @@ enum point { AT_YIELD, AT_SLEEP, AT_AWAIT, AT_SUSPEND, AT_EVENT, AT_FUTURE, AT_W
 struct victim {
   enum point where;
   int started;
-  int got;            /* what the suspension point returned */
-  int after;          /* a cleanup sleep after the cancellation */
+  int got;   /* what the suspension point returned */
+  int after; /* a cleanup sleep after the cancellation */
   long yields;
-  cio_task *inner;    /* AT_AWAIT / AT_WAIT_FOR */
+  cio_task *inner; /* AT_AWAIT / AT_WAIT_FOR */
   cio_event *ev;
   cio_future *fut;
 };
@@ -53,8 +53,8 @@ static int victim_fn(void *arg) {
 }
 
 static const char *point_name(enum point p) {
-  static const char *names[] = {"yield", "sleep", "await", "suspend", "event",
-                                "future", "wait_for"};
+  static const char *names[] = {"yield", "sleep",  "await",   "suspend",
+                                "event", "future", "wait_for"};
   return names[p];
 }
 
@@ -79,13 +79,13 @@ static int every_point_main(void *arg) {
     CHECK_EQ(cio_task_cancel(t), 1);
     int r = cio_await(t);
     if (r != -ECANCELED || v.got != -ECANCELED || v.after != 0)
-      fprintf(stderr, "  cancel at %s: await=%d got=%d after=%d\n", point_name(v.where), r,
-              v.got, v.after);
+      fprintf(stderr, "  cancel at %s: await=%d got=%d after=%d\n", point_name(v.where), r, v.got,
+              v.after);
     CHECK_EQ(r, -ECANCELED);
     CHECK_EQ(v.got, -ECANCELED);
     CHECK_EQ(v.after, 0);
     CHECK(cio_task_cancelled(t));
-    CHECK(now_s() - t0 < 2.0);   /* loose: promptly, not after the 100 s wait */
+    CHECK(now_s() - t0 < 2.0); /* loose: promptly, not after the 100 s wait */
     if (v.where == AT_YIELD) CHECK(v.yields >= 2);
     if (v.inner) {
       /* The awaited task was cancelled with its awaiter (and had unwound). */
@@ -94,9 +94,9 @@ static int every_point_main(void *arg) {
       CHECK_EQ(cio_task_status(v.inner), -ECANCELED);
       cio_task_release(v.inner);
     }
-    if (v.ev) cio_event_free(v.ev);  /* no waiter left behind */
+    if (v.ev) cio_event_free(v.ev); /* no waiter left behind */
     if (v.fut) {
-      CHECK_EQ(cio_future_done(v.fut), 0);  /* awaiting did not touch it */
+      CHECK_EQ(cio_future_done(v.fut), 0); /* awaiting did not touch it */
       cio_future_release(v.fut);
     }
     cio_task_release(t);
@@ -125,7 +125,7 @@ static void test_cancel_from_callback(void) { run_main(cancel_from_callback_main
 
 struct early {
   int ran;
-  int first;   /* what its first suspension returned */
+  int first; /* what its first suspension returned */
 };
 
 static int early_fn(void *arg) {
@@ -145,7 +145,7 @@ static int cancel_before_run_main(void *arg) {
   cio_task *t = cio_spawn(early_fn, &e);
   CHECK(t != NULL);
   if (!t) return -ENOMEM;
-  CHECK_EQ(cio_task_cancel(t), 1);   /* not done: the request is made */
+  CHECK_EQ(cio_task_cancel(t), 1); /* not done: the request is made */
   CHECK_EQ(cio_await(t), -ECANCELED);
   CHECK(cio_task_cancelled(t));
   /* The header does not say whether the body runs. Either it never ran, or
@@ -161,8 +161,10 @@ static int cancel_before_run_main(void *arg) {
   CHECK_EQ(cio_task_cancel(t), 1);
   int r = cio_await(t);
   CHECK(r == 0 || r == -ECANCELED);
-  if (ran) CHECK_EQ(r, 0);
-  else CHECK_EQ(r, -ECANCELED);
+  if (ran)
+    CHECK_EQ(r, 0);
+  else
+    CHECK_EQ(r, -ECANCELED);
   printf("     note: non-suspending body cancelled before start: ran=%d status=%d\n", ran, r);
   cio_task_release(t);
   return 0;
@@ -217,7 +219,7 @@ static int cancel_twice_main(void *arg) {
   cio_task *t = cio_spawn(twice_fn, &w);
   CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(cio_task_cancel(t), 1);
-  CHECK_EQ(cio_task_cancel(t), 1);   /* still not done: request made */
+  CHECK_EQ(cio_task_cancel(t), 1); /* still not done: request made */
   double t0 = now_s();
   CHECK_EQ(cio_await(t), -ECANCELED);
   CHECK(now_s() - t0 < 2.0);
@@ -237,13 +239,13 @@ struct inner_state {
   int got;
   int cleanup;
   int unwound;
-  int swallow;    /* return 0 after cleanup instead of -ECANCELED */
+  int swallow; /* return 0 after cleanup instead of -ECANCELED */
 };
 
 static int inner_fn(void *arg) {
   struct inner_state *s = arg;
   s->got = cio_sleep(100);
-  s->cleanup = cio_sleep(0.05);   /* slow cleanup */
+  s->cleanup = cio_sleep(0.05); /* slow cleanup */
   s->unwound = 1;
   return s->swallow ? 0 : s->got;
 }
@@ -253,7 +255,7 @@ struct outer_state {
   struct inner_state *is;
   int got;
   int inner_unwound_at_return;
-  int next;   /* the suspension after the cancelled await */
+  int next; /* the suspension after the cancelled await */
 };
 
 static int outer_fn(void *arg) {
@@ -273,9 +275,9 @@ static int propagate_main(void *arg) {
     CHECK_EQ(cio_sleep(0.01), 0);
     CHECK_EQ(cio_task_cancel(outer), 1);
     CHECK_EQ(cio_await(outer), -ECANCELED);
-    CHECK_EQ(os.got, -ECANCELED);   /* whatever the inner task returned */
+    CHECK_EQ(os.got, -ECANCELED); /* whatever the inner task returned */
     CHECK_EQ(os.inner_unwound_at_return, 1);
-    CHECK_EQ(os.next, 0);           /* the cancel was delivered once */
+    CHECK_EQ(os.next, 0); /* the cancel was delivered once */
     CHECK_EQ(is.got, -ECANCELED);
     CHECK_EQ(is.cleanup, 0);
     CHECK(cio_task_done(os.inner));
@@ -297,10 +299,10 @@ static int awaited_cancel_main(void *arg) {
   cio_task *outer = cio_spawn(outer_fn, &os);
   CHECK_EQ(cio_sleep(0.01), 0);
   CHECK_EQ(cio_task_cancel(os.inner), 1);
-  CHECK_EQ(cio_await(outer), -ECANCELED);   /* outer returned inner's status */
+  CHECK_EQ(cio_await(outer), -ECANCELED); /* outer returned inner's status */
   CHECK_EQ(os.got, -ECANCELED);
   CHECK_EQ(os.next, 0);
-  CHECK_EQ(cio_task_cancelled(outer), 1);   /* finished with -ECANCELED */
+  CHECK_EQ(cio_task_cancelled(outer), 1); /* finished with -ECANCELED */
   cio_task_release(os.inner);
   cio_task_release(outer);
   return 0;
@@ -361,7 +363,7 @@ static int recancel_fn(void *arg) {
   struct recancel *r = arg;
   r->first = cio_sleep(100);
   r->in_cleanup = 1;
-  r->second = cio_sleep(100);   /* long cleanup, cancelled again */
+  r->second = cio_sleep(100); /* long cleanup, cancelled again */
   r->third = cio_sleep(0.001);
   return r->second;
 }
@@ -372,7 +374,7 @@ static int recancel_main(void *arg) {
   CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(cio_task_cancel(t), 1);
   while (!r.in_cleanup) CHECK_EQ(cio_yield(), 0);
-  CHECK_EQ(cio_yield(), 0);   /* now in its cleanup sleep */
+  CHECK_EQ(cio_yield(), 0); /* now in its cleanup sleep */
   CHECK_EQ(cio_task_done(t), 0);
   double t0 = now_s();
   CHECK_EQ(cio_task_cancel(t), 1);
@@ -465,12 +467,10 @@ static int cancels_main(void *arg) {
   return r;
 }
 
-static void test_cio_run_main_cancelled(void) {
-  CHECK_EQ(cio_run(cancels_main, NULL), -ECANCELED);
-}
+static void test_cio_run_main_cancelled(void) { CHECK_EQ(cio_run(cancels_main, NULL), -ECANCELED); }
 
 int main(void) {
-  alarm(60);   /* a hang kills the test instead of blocking CI */
+  alarm(60); /* a hang kills the test instead of blocking CI */
   RUN(test_cancel_every_suspension_point);
   RUN(test_cancel_from_callback);
   RUN(test_cancel_before_run);

@@ -24,14 +24,10 @@ static int waiter_fn(void *arg) {
   cio_lock *l = cio_cond_lock(w->c);
   cio_timeout_scope s;
   CHECK_EQ(cio_lock_acquire(l), 0);
-  if (w->timeout >= 0)
-    cio_timeout_begin(&s, w->timeout);
-  w->r =
-      w->pred ? cio_cond_wait_for(w->c, w->pred, w->parg) : cio_cond_wait(w->c);
-  if (w->timeout >= 0)
-    w->expired = cio_timeout_end(&s);
-  if (w->log)
-    w->log[(*w->nlog)++] = w->id;
+  if (w->timeout >= 0) cio_timeout_begin(&s, w->timeout);
+  w->r = w->pred ? cio_cond_wait_for(w->c, w->pred, w->parg) : cio_cond_wait(w->c);
+  if (w->timeout >= 0) w->expired = cio_timeout_end(&s);
+  if (w->log) w->log[(*w->nlog)++] = w->id;
   w->held = cio_lock_release(l) == 0;
   w->after = cio_yield();
   w->done = 1;
@@ -69,8 +65,7 @@ LOOP_TEST(test_basic) {
 LOOP_TEST(test_shared_lock) {
   cio_lock *l = cio_lock_new();
   cio_cond *a = cio_cond_new(l), *b = cio_cond_new(l);
-  struct waiter wa = mk_waiter(a, 0, NULL, NULL),
-                wb = mk_waiter(b, 1, NULL, NULL);
+  struct waiter wa = mk_waiter(a, 0, NULL, NULL), wb = mk_waiter(b, 1, NULL, NULL);
   cio_task *ta = cio_spawn(waiter_fn, &wa), *tb = cio_spawn(waiter_fn, &wb);
   wait_blocked(ta);
   wait_blocked(tb);
@@ -125,8 +120,7 @@ LOOP_TEST(test_notify_n_fifo) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++)
-    w[i] = mk_waiter(c, i, log, &nlog);
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(c, i, log, &nlog);
   spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify(c, 2), 2);
@@ -138,26 +132,22 @@ LOOP_TEST(test_notify_n_fifo) {
     CHECK_EQ(log[0], 0);
     CHECK_EQ(log[1], 1);
   }
-  for (int i = 2; i < N; i++)
-    CHECK(!w[i].done);
+  for (int i = 2; i < N; i++) CHECK(!w[i].done);
 
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify(c, 1), 1);
   CHECK_EQ(cio_lock_release(l), 0);
   settle();
   CHECK_EQ(nlog, 3);
-  if (nlog >= 3)
-    CHECK_EQ(log[2], 2);
+  if (nlog >= 3) CHECK_EQ(log[2], 2);
 
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify(c, 100), N - 3); /* only as many as wait */
   CHECK_EQ(cio_cond_notify(c, 1), 0);
   CHECK_EQ(cio_lock_release(l), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
-  for (int i = 0; i < N && i < nlog; i++)
-    CHECK_EQ(log[i], i);
+  for (int i = 0; i < N && i < nlog; i++) CHECK_EQ(log[i], i);
   for (int i = 0; i < N; i++) {
     CHECK_EQ(w[i].r, 0);
     CHECK(w[i].held);
@@ -173,18 +163,15 @@ LOOP_TEST(test_notify_all) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++)
-    w[i] = mk_waiter(c, i, log, &nlog);
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(c, i, log, &nlog);
   spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_acquire(l), 0);
   CHECK_EQ(cio_cond_notify_all(c), N);
   CHECK_EQ(cio_cond_notify_all(c), 0);
   CHECK_EQ(cio_lock_release(l), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
-  for (int i = 0; i < N && i < nlog; i++)
-    CHECK_EQ(log[i], i);
+  for (int i = 0; i < N && i < nlog; i++) CHECK_EQ(log[i], i);
   cio_cond_free(c);
   return 0;
 }
@@ -201,8 +188,7 @@ static int hold_fn(void *arg) {
   CHECK_EQ(cio_lock_acquire(h->l), 0);
   /* Hold until told (bounded: 10 s); sleeping, not yielding, so the bound
    * does not depend on how fast a yield is. */
-  for (int i = 0; i < 10000 && !h->go; i++)
-    cio_sleep(0.001);
+  for (int i = 0; i < 10000 && !h->go; i++) cio_sleep(0.001);
   CHECK_EQ(cio_lock_release(h->l), 0);
   return 0;
 }
@@ -268,8 +254,7 @@ LOOP_TEST(test_cancel_waiter_holds_lock) {
 LOOP_TEST(test_cancel_does_not_eat_notify) {
   cio_cond *c = cio_cond_new(NULL);
   cio_lock *l = cio_cond_lock(c);
-  struct waiter a = mk_waiter(c, 0, NULL, NULL),
-                b = mk_waiter(c, 1, NULL, NULL);
+  struct waiter a = mk_waiter(c, 0, NULL, NULL), b = mk_waiter(c, 1, NULL, NULL);
   cio_task *ta = cio_spawn(waiter_fn, &a);
   wait_blocked(ta);
   cio_task *tb = cio_spawn(waiter_fn, &b);
@@ -316,8 +301,7 @@ struct counter {
 static int reached(void *arg) {
   struct counter *k = arg;
   k->pred_calls++;
-  if (!cio_lock_locked(cio_cond_lock(k->c)))
-    k->pred_unlocked++;
+  if (!cio_lock_locked(cio_cond_lock(k->c))) k->pred_unlocked++;
   return k->value >= k->target;
 }
 
@@ -544,8 +528,7 @@ LOOP_TEST(test_eperm_in_callback) {
 static void test_eperm_loop_no_task(void) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (!loop)
-    return;
+  if (!loop) return;
   cio_cond *c = cio_cond_new(NULL);
   CHECK(c != NULL);
   CHECK_EQ(cio_cond_wait(c), -EPERM);
@@ -602,8 +585,7 @@ static int bb_consumer(void *arg) {
     b->taken++;
     CHECK(cio_cond_notify(b->not_full, 1) >= 0);
     CHECK_EQ(cio_lock_release(b->l), 0);
-    if (b->taken % 7 == 0)
-      cio_yield();
+    if (b->taken % 7 == 0) cio_yield();
   }
 }
 
@@ -614,18 +596,14 @@ LOOP_TEST(test_bounded_buffer) {
   b.not_full = cio_cond_new(b.l);
   b.not_empty = cio_cond_new(b.l);
   cio_task *p[PRODUCERS], *c[CONSUMERS];
-  for (int i = 0; i < CONSUMERS; i++)
-    c[i] = cio_spawn(bb_consumer, &b);
-  for (int i = 0; i < PRODUCERS; i++)
-    p[i] = cio_spawn(bb_producer, &b);
-  for (int i = 0; i < PRODUCERS; i++)
-    CHECK_EQ(join(p[i]), 0);
+  for (int i = 0; i < CONSUMERS; i++) c[i] = cio_spawn(bb_consumer, &b);
+  for (int i = 0; i < PRODUCERS; i++) p[i] = cio_spawn(bb_producer, &b);
+  for (int i = 0; i < PRODUCERS; i++) CHECK_EQ(join(p[i]), 0);
   CHECK_EQ(cio_lock_acquire(b.l), 0);
   b.stop = 1;
   CHECK(cio_cond_notify_all(b.not_empty) >= 0);
   CHECK_EQ(cio_lock_release(b.l), 0);
-  for (int i = 0; i < CONSUMERS; i++)
-    CHECK_EQ(join(c[i]), 0);
+  for (int i = 0; i < CONSUMERS; i++) CHECK_EQ(join(c[i]), 0);
   CHECK_EQ(b.taken, PRODUCERS * PER);
   CHECK_EQ(b.sum, (long)PRODUCERS * PER * (PER + 1) / 2);
   cio_cond_free(b.not_full);

@@ -145,7 +145,7 @@ static int has_sym(void **pcs, int n, const char *name) {
 
 struct dump_ctx {
   char *text;
-  int bt_napper[3];     /* index of cio_sleep, dbg_leaf_sleep, dbg_sleeper */
+  int bt_napper[3]; /* index of cio_sleep, dbg_leaf_sleep, dbg_sleeper */
   int bt_unborn, bt_null, bt_self_fn;
 };
 
@@ -232,9 +232,7 @@ static int yield_twice(void *arg) {
   return cio_yield();
 }
 
-static void *dump_from_thread(void *arg) {
-  return (void *)(intptr_t)cio_loop_dump(arg, 1);
-}
+static void *dump_from_thread(void *arg) { return (void *)(intptr_t)cio_loop_dump(arg, 1); }
 
 static void test_dump_outside_tasks(void) {
   cio_loop *loop = cio_loop_new(NULL);
@@ -428,7 +426,8 @@ static void test_close_report(void) {
   CHECK(strstr(err, "2 task(s) were never awaited") != NULL);
   CHECK(strstr(err, "'forgotten' (id 2): Input/output error") != NULL);
   CHECK(strstr(err, "'lost_runner' (id 3): cancelled") != NULL);
-  CHECK(strstr(err, "detached task 'detached_failure' (id 4) failed: No such file or directory") != NULL);
+  CHECK(strstr(err, "detached task 'detached_failure' (id 4) failed: No such file or directory") !=
+        NULL);
   CHECK(strstr(err, "'peer_gone'") == NULL);  /* -EPIPE: the peer went away */
   CHECK(strstr(err, "'peer_reset'") == NULL); /* -ECONNRESET likewise */
   CHECK(strstr(err, "'service'") == NULL);    /* a daemon: not a leftover */
@@ -546,7 +545,7 @@ static int quit_main(void *arg) {
   (void)arg;
   cio_task *nap = spawn_named(dbg_sleeper, NULL, "quit_napper", 0);
   cio_yield();
-  raise(SIGQUIT); /* handled on this thread, while 'main' holds the loop */
+  raise(SIGQUIT);  /* handled on this thread, while 'main' holds the loop */
   cio_sleep(0.02); /* the loop turns: the dump is printed */
   cio_task_cancel(nap);
   cio_await(nap);

@@ -15,8 +15,7 @@ struct waiter {
 static int waiter_fn(void *arg) {
   struct waiter *w = arg;
   w->r = cio_event_wait(w->e);
-  if (w->r == 0 && w->log)
-    w->log[(*w->nlog)++] = w->id;
+  if (w->r == 0 && w->log) w->log[(*w->nlog)++] = w->id;
   w->after = cio_yield();
   w->done = 1;
   return 0;
@@ -71,17 +70,14 @@ LOOP_TEST(test_set_wakes_all_fifo) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++)
-    w[i] = mk_waiter(e, i, log, &nlog);
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(e, i, log, &nlog);
   spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   settle();
   CHECK_EQ(nlog, 0); /* nobody passes an unset event */
   cio_event_set(e);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
-  for (int i = 0; i < N && i < nlog; i++)
-    CHECK_EQ(log[i], i);
+  for (int i = 0; i < N && i < nlog; i++) CHECK_EQ(log[i], i);
   for (int i = 0; i < N; i++) {
     CHECK_EQ(w[i].r, 0);
     CHECK_EQ(w[i].after, 0);
@@ -114,8 +110,7 @@ LOOP_TEST(test_set_then_clear_before_run) {
   cio_event *e = cio_event_new();
   struct waiter w[3];
   cio_task *t[3];
-  for (int i = 0; i < 3; i++)
-    w[i] = mk_waiter(e, i, NULL, NULL);
+  for (int i = 0; i < 3; i++) w[i] = mk_waiter(e, i, NULL, NULL);
   spawn_blocked(t, 3, waiter_fn, w, sizeof w[0]);
   cio_event_set(e);
   cio_event_clear(e);
@@ -154,8 +149,7 @@ LOOP_TEST(test_cancel_waiter) {
   struct waiter w[3];
   cio_task *t[3];
   int log[3], nlog = 0;
-  for (int i = 0; i < 3; i++)
-    w[i] = mk_waiter(e, i, log, &nlog);
+  for (int i = 0; i < 3; i++) w[i] = mk_waiter(e, i, log, &nlog);
   spawn_blocked(t, 3, waiter_fn, w, sizeof w[0]);
   CHECK_EQ(cio_task_cancel(t[1]), 1);
   settle();
@@ -166,8 +160,7 @@ LOOP_TEST(test_cancel_waiter) {
   CHECK(!w[0].done);
   CHECK(!w[2].done);
   cio_event_set(e);
-  for (int i = 0; i < 3; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < 3; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(w[0].r, 0);
   CHECK_EQ(w[2].r, 0);
   CHECK_EQ(nlog, 2);
@@ -321,8 +314,7 @@ LOOP_TEST(test_eperm_in_callback) {
 static void test_eperm_no_loop(void) {
   cio_event *e = cio_event_new();
   CHECK(e != NULL);
-  if (!e)
-    return;
+  if (!e) return;
   CHECK_EQ(cio_event_wait(e), -EPERM);
   cio_event_free(e);
 }
@@ -330,8 +322,7 @@ static void test_eperm_no_loop(void) {
 static void test_eperm_loop_no_task(void) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (!loop)
-    return;
+  if (!loop) return;
   cio_event *e = cio_event_new();
   CHECK_EQ(cio_event_wait(e), -EPERM);
   cio_event_free(e);

@@ -49,13 +49,13 @@ LOOP_TEST(test_set_result_once) {
   CHECK_EQ(cio_future_set_error(f, -EIO), -EALREADY);
   CHECK_EQ(cio_future_cancel(f), -EALREADY);
   CHECK_EQ(cio_future_status(f), 0);
-  CHECK_EQ(NUM(cio_future_value(f)), 7);   /* first value kept */
+  CHECK_EQ(NUM(cio_future_value(f)), 7); /* first value kept */
 
   /* awaiting a completed future returns its value at once */
   void *v = NULL;
   CHECK_EQ(cio_future_await(f, &v), 0);
   CHECK_EQ(NUM(v), 7);
-  CHECK_EQ(cio_future_await(f, NULL), 0);  /* value pointer optional */
+  CHECK_EQ(cio_future_await(f, NULL), 0); /* value pointer optional */
   cio_future_release(f);
   return 0;
 }
@@ -131,7 +131,7 @@ LOOP_TEST(test_many_awaiters) {
   int ok = 1;
   for (int i = 0; i < N; i++) ok &= a[i].r == 0 && NUM(a[i].value) == 3;
   CHECK(ok);
-  CHECK_EQ(nlog, N);                          /* each woken exactly once */
+  CHECK_EQ(nlog, N); /* each woken exactly once */
   cio_future_release(f);
 
   /* an error reaches every awaiter too */
@@ -182,16 +182,16 @@ LOOP_TEST(test_done_callbacks) {
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(2)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(3)), 0);
   settle();
-  CHECK_EQ(rec.calls, 0);                     /* not before completion */
+  CHECK_EQ(rec.calls, 0); /* not before completion */
   CHECK_EQ(cio_future_set_result(f, ITEM(11)), 0);
-  CHECK_EQ(rec.calls, 0);                     /* scheduled, not run inside set */
+  CHECK_EQ(rec.calls, 0); /* scheduled, not run inside set */
   settle();
   CHECK_EQ(rec.calls, 3);
-  CHECK_EQ(rec.in_task, 0);                   /* run by the loop, not a task */
+  CHECK_EQ(rec.in_task, 0); /* run by the loop, not a task */
   CHECK_EQ(rec.saw_done, 3);
   CHECK_EQ(rec.value, 11);
   CHECK_EQ(rec.norder, 3);
-  CHECK_EQ(rec.order[0], 1);                  /* registration order */
+  CHECK_EQ(rec.order[0], 1); /* registration order */
   CHECK_EQ(rec.order[1], 2);
   CHECK_EQ(rec.order[2], 3);
 
@@ -203,7 +203,7 @@ LOOP_TEST(test_done_callbacks) {
   CHECK_EQ(rec.order[3], 4);
   CHECK_EQ(rec.in_task, 0);
   settle();
-  CHECK_EQ(rec.calls, 4);                     /* each runs exactly once */
+  CHECK_EQ(rec.calls, 4); /* each runs exactly once */
   cio_future_release(f);
   return 0;
 }
@@ -235,7 +235,7 @@ LOOP_TEST(test_remove_done_callback) {
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(2)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(1)), 0);
   CHECK_EQ(cio_future_add_done_callback(f, record_cb, ITEM(3)), 0);
-  CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(1)), 1);  /* first one */
+  CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(1)), 1); /* first one */
   CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(3)), 1);
   CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(3)), 0);
   CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(9)), 0);
@@ -245,7 +245,7 @@ LOOP_TEST(test_remove_done_callback) {
   CHECK_EQ(rec.norder, 2);
   CHECK_EQ(rec.order[0], 2);
   CHECK_EQ(rec.order[1], 1);
-  CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(1)), 0);  /* ran */
+  CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(1)), 0); /* ran */
   CHECK_EQ(cio_future_remove_done_callback(f, record_cb, ITEM(2)), 0);
   cio_future_release(f);
   return 0;
@@ -325,7 +325,7 @@ LOOP_TEST(test_cancel_future) {
   for (int i = 0; i < 3; i++) {
     CHECK_EQ(join(t[i]), 0);
     CHECK_EQ(a[i].r, -ECANCELED);
-    CHECK_EQ(a[i].after, 0);   /* the tasks themselves were not cancelled */
+    CHECK_EQ(a[i].after, 0); /* the tasks themselves were not cancelled */
   }
   CHECK_EQ(cio_future_await(f, NULL), -ECANCELED);
   cio_future_release(f);
@@ -379,7 +379,7 @@ LOOP_TEST(test_pending_cancel) {
   void *v = ITEM(1);
   CHECK_EQ(cio_future_await(f, &v), -ECANCELED);
   CHECK_EQ(cio_future_done(f), 0);
-  CHECK_EQ(cio_yield(), 0);                   /* consumed */
+  CHECK_EQ(cio_yield(), 0); /* consumed */
   CHECK_EQ(cio_future_set_result(f, ITEM(2)), 0);
   CHECK_EQ(cio_future_await(f, &v), 0);
   CHECK_EQ(NUM(v), 2);
@@ -418,9 +418,9 @@ LOOP_TEST(test_refcount) {
   CHECK(cio_future_ref(f) == f);
   cio_future_release(f);
   cio_future_release(f);
-  CHECK_EQ(cio_future_status(f), -EINPROGRESS);  /* one reference left */
+  CHECK_EQ(cio_future_status(f), -EINPROGRESS); /* one reference left */
   CHECK_EQ(cio_future_set_result(f, ITEM(1)), 0);
-  cio_future_release(f);                          /* freed: ASan/LSan judge */
+  cio_future_release(f); /* freed: ASan/LSan judge */
 
   /* many futures created and dropped, completed or not */
   for (int i = 0; i < 1000; i++) {
@@ -470,7 +470,7 @@ LOOP_TEST(test_threadsafe) {
   pthread_t th[N];
   for (int i = 0; i < N; i++) {
     f[i] = cio_future_new();
-    x[i].f = cio_future_ref(f[i]);     /* given up by the threadsafe call */
+    x[i].f = cio_future_ref(f[i]); /* given up by the threadsafe call */
     x[i].value = 100 + i;
     x[i].err = i == 3 ? -EHOSTUNREACH : 0;
     x[i].delay_ns = (long)(N - i) * 2000000L;
@@ -575,8 +575,7 @@ static void fake_fire(void *arg) {
 }
 
 /* "Starts" an operation that completes after `delay` seconds via callback. */
-static int fake_read_async(double delay, int err, char *data, fake_done_fn done,
-                           void *user) {
+static int fake_read_async(double delay, int err, char *data, fake_done_fn done, void *user) {
   struct fake_req *r = malloc(sizeof *r);
   if (!r) return -ENOMEM;
   r->done = done;
@@ -589,7 +588,7 @@ static int fake_read_async(double delay, int err, char *data, fake_done_fn done,
 }
 
 static void on_fake_done(int err, char *data, void *user) {
-  cio_future *f = user;                /* the callback's own reference */
+  cio_future *f = user; /* the callback's own reference */
   if (err)
     cio_future_set_error(f, err);
   else
@@ -660,7 +659,7 @@ LOOP_TEST(test_promisify) {
   CHECK_EQ(join(tc), 0);
   CHECK_EQ(c.r, -ECANCELED);
   CHECK(c.out == NULL);
-  CHECK_EQ(cio_sleep(0.03), 0);          /* let the late callback fire */
+  CHECK_EQ(cio_sleep(0.03), 0); /* let the late callback fire */
   CHECK_EQ(fake_fired, 7);
   return 0;
 }
@@ -691,7 +690,7 @@ LOOP_TEST(test_eperm_in_callback) {
 
 static void test_eperm_outside_loop(void) {
   errno = 0;
-  CHECK(cio_future_new() == NULL);       /* no loop on this thread */
+  CHECK(cio_future_new() == NULL); /* no loop on this thread */
   CHECK_EQ(errno, ENOENT);
 
   cio_loop *loop = cio_loop_new(NULL);
@@ -700,7 +699,7 @@ static void test_eperm_outside_loop(void) {
   cio_future *f = cio_future_new();
   CHECK(f != NULL);
   CHECK_EQ(cio_future_await(f, NULL), -EPERM);
-  CHECK_EQ(cio_future_set_result(f, ITEM(1)), 0);   /* setting needs no task */
+  CHECK_EQ(cio_future_set_result(f, ITEM(1)), 0); /* setting needs no task */
   cio_future_release(f);
   CHECK_EQ(cio_loop_close(loop), 0);
   cio_loop_free(loop);

@@ -25,10 +25,8 @@ static int counter(cio_gen *g, void *arg) {
   c->started = 1;
   int r = 0;
   for (int i = 0; i < c->stop && r == 0; i++) {
-    if (c->delay > 0)
-      r = cio_sleep(c->delay);
-    if (r < 0)
-      break;
+    if (c->delay > 0) r = cio_sleep(c->delay);
+    if (r < 0) break;
     if (i == c->fail_at) {
       r = -EIO;
       break;
@@ -39,8 +37,7 @@ static int counter(cio_gen *g, void *arg) {
   }
   if (r == -ECANCELED) {
     c->cleaned = 1;
-    c->cleanup_sleep_r =
-        cio_sleep(0.001); /* cleanup may suspend once cancelled */
+    c->cleanup_sleep_r = cio_sleep(0.001); /* cleanup may suspend once cancelled */
   }
   return r;
 }
@@ -83,8 +80,7 @@ static int many(cio_gen *g, void *arg) {
   intptr_t n = (intptr_t)arg;
   for (intptr_t i = 1; i <= n; i++) {
     int r = cio_gen_yield(g, (void *)i);
-    if (r < 0)
-      return r;
+    if (r < 0) return r;
   }
   return 0;
 }
@@ -96,8 +92,7 @@ static int many_main(void *arg) {
   CHECK_STR(cio_task_name(cio_gen_task(g)), "many");
   void *v;
   long long sum = 0;
-  while (cio_gen_next(g, &v) == 1)
-    sum += (intptr_t)v;
+  while (cio_gen_next(g, &v) == 1) sum += (intptr_t)v;
   CHECK_EQ(sum, 100000LL * 100001LL / 2);
   CHECK_EQ(cio_gen_close(g), 0);
   cio_gen_free(g);
@@ -183,8 +178,7 @@ static int close_early_main(void *arg) {
   struct counter c = mk(100, 0.001);
   cio_gen *g = cio_gen_new(counter, &c, NULL);
   void *v;
-  for (int i = 0; i < 3; i++)
-    CHECK_EQ(cio_gen_next(g, &v), 1);
+  for (int i = 0; i < 3; i++) CHECK_EQ(cio_gen_next(g, &v), 1);
   /* `break` out of the loop: the generator is parked in its yield. */
   CHECK_EQ(cio_gen_close(g), 0);
   cio_gen_free(g);
@@ -195,9 +189,7 @@ static int close_early_main(void *arg) {
   return 0;
 }
 
-static void test_close_early(void) {
-  CHECK_EQ(cio_run(close_early_main, NULL), 0);
-}
+static void test_close_early(void) { CHECK_EQ(cio_run(close_early_main, NULL), 0); }
 
 static int close_unstarted_main(void *arg) {
   (void)arg;
@@ -218,9 +210,7 @@ static int close_unstarted_main(void *arg) {
   return 0;
 }
 
-static void test_close_before_start(void) {
-  CHECK_EQ(cio_run(close_unstarted_main, NULL), 0);
-}
+static void test_close_before_start(void) { CHECK_EQ(cio_run(close_unstarted_main, NULL), 0); }
 
 /* ---- cancellation of the consumer: nothing is lost ---- */
 
@@ -281,9 +271,7 @@ static int consumer_cancel_main(void *arg) {
   return 0;
 }
 
-static void test_consumer_cancelled(void) {
-  CHECK_EQ(cio_run(consumer_cancel_main, NULL), 0);
-}
+static void test_consumer_cancelled(void) { CHECK_EQ(cio_run(consumer_cancel_main, NULL), 0); }
 
 /* Closing while the generator is busy in its own suspension (its consumer
  * gave up): the cancellation lands there. */
@@ -305,9 +293,7 @@ static int close_busy_main(void *arg) {
   return 0;
 }
 
-static void test_close_while_generator_busy(void) {
-  CHECK_EQ(cio_run(close_busy_main, NULL), 0);
-}
+static void test_close_while_generator_busy(void) { CHECK_EQ(cio_run(close_busy_main, NULL), 0); }
 
 /* The consumer is cancelled while it waits in close for a slow cleanup:
  * close still waits and frees; the cancellation hits the next suspension. */
@@ -368,9 +354,7 @@ static int gen_cancelled_main(void *arg) {
   return 0;
 }
 
-static void test_generator_cancelled(void) {
-  CHECK_EQ(cio_run(gen_cancelled_main, NULL), 0);
-}
+static void test_generator_cancelled(void) { CHECK_EQ(cio_run(gen_cancelled_main, NULL), 0); }
 
 /* A timeout scope of the generator's own covers its yields too. */
 static int impatient(cio_gen *g, void *arg) {
@@ -378,8 +362,7 @@ static int impatient(cio_gen *g, void *arg) {
   cio_timeout_scope s;
   cio_timeout_begin(&s, 0.02);
   int r = cio_gen_yield(g, NULL);
-  if (r == 0)
-    r = cio_gen_yield(g, NULL); /* the consumer is slow to ask */
+  if (r == 0) r = cio_gen_yield(g, NULL); /* the consumer is slow to ask */
   *yield_r = r;
   cio_timeout_end(&s);
   return r;
@@ -400,9 +383,7 @@ static int gen_timeout_main(void *arg) {
   return 0;
 }
 
-static void test_generator_timeout(void) {
-  CHECK_EQ(cio_run(gen_timeout_main, NULL), 0);
-}
+static void test_generator_timeout(void) { CHECK_EQ(cio_run(gen_timeout_main, NULL), 0); }
 
 /* ---- closing from a callback, and the loop closing under both ---- */
 

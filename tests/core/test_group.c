@@ -10,8 +10,8 @@
 
 struct child {
   double delay;
-  int status;        /* returned after the delay */
-  int on_cancel;     /* returned when cancelled (default: the -ECANCELED) */
+  int status;    /* returned after the delay */
+  int on_cancel; /* returned when cancelled (default: the -ECANCELED) */
   int got;
   int cleaned;
   int finished;
@@ -21,7 +21,7 @@ static int child_fn(void *arg) {
   struct child *c = arg;
   c->got = cio_sleep(c->delay);
   if (c->got != 0) {
-    cio_sleep(0.005);   /* cleanup that suspends */
+    cio_sleep(0.005); /* cleanup that suspends */
     c->cleaned = 1;
     c->finished = 1;
     return c->on_cancel ? c->on_cancel : c->got;
@@ -43,7 +43,7 @@ static int all_ok_main(void *arg) {
   if (!g) return -ENOMEM;
   struct child c[5];
   for (int i = 0; i < 5; i++) {
-    c[i] = child(0.005 * (5 - i), i == 2 ? 3 : 0);   /* positive = success */
+    c[i] = child(0.005 * (5 - i), i == 2 ? 3 : 0); /* positive = success */
     cio_spawn_opts o = {.name = "grp-child", .stack_size = 0};
     CHECK(cio_group_spawn(g, child_fn, &c[i], i == 0 ? &o : NULL) != NULL);
   }
@@ -111,7 +111,7 @@ static int fails_while_waiting_main(void *arg) {
   struct child c[3] = {child(100, 0), child(0.02, -EPIPE), child(100, 0)};
   for (int i = 0; i < 3; i++) CHECK(cio_group_spawn(g, child_fn, &c[i], NULL) != NULL);
   double t0 = now_s();
-  CHECK_EQ(cio_group_wait(g), -EPIPE);   /* not -ECANCELED */
+  CHECK_EQ(cio_group_wait(g), -EPIPE); /* not -ECANCELED */
   CHECK(now_s() - t0 < 2.0);
   CHECK_EQ(c[0].cleaned, 1);
   CHECK_EQ(c[2].cleaned, 1);
@@ -146,7 +146,7 @@ struct owner {
   int wait_r;
   int all_done;
   int body_r;
-  int before_wait;   /* 1: cancelled in its body, before group_wait */
+  int before_wait; /* 1: cancelled in its body, before group_wait */
   int after;
 };
 
@@ -238,10 +238,10 @@ static int child_cancelled_main(void *arg) {
   for (int i = 0; i < 3; i++) cio_group_spawn(g, child_fn, &c[i], NULL);
   CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(cio_task_cancel(cio_group_task(g, 0)), 1);
-  CHECK_EQ(cio_sleep(0.01), 0);   /* the owner is not cancelled */
+  CHECK_EQ(cio_sleep(0.01), 0); /* the owner is not cancelled */
   CHECK_EQ(cio_group_wait(g), 0);
   CHECK_EQ(cio_task_status(cio_group_task(g, 0)), -ECANCELED);
-  CHECK_EQ(c[1].got, 0);          /* siblings not cancelled */
+  CHECK_EQ(c[1].got, 0); /* siblings not cancelled */
   CHECK_EQ(c[2].got, 0);
   CHECK_EQ(cio_task_status(cio_group_task(g, 1)), 0);
   cio_group_free(g);
@@ -266,7 +266,7 @@ static void test_child_cancelled_is_not_failure(void) { run_main(child_cancelled
 
 /* ---- free without wait ---- */
 
-static struct child orphans[3];   /* outlive the owner's frame */
+static struct child orphans[3]; /* outlive the owner's frame */
 
 static int free_without_wait_main(void *arg) {
   cio_group *g = cio_group_new();
@@ -279,7 +279,7 @@ static int free_without_wait_main(void *arg) {
   for (int i = 0; i < 10 && !orphans[1].finished; i++) CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(orphans[1].finished, 1);
   CHECK_EQ(orphans[0].finished, 0);
-  cio_group_free(g);   /* cancels the two still running, detaches them */
+  cio_group_free(g); /* cancels the two still running, detaches them */
   CHECK_EQ(cio_sleep(0.05), 0);
   CHECK_EQ(orphans[0].got, -ECANCELED);
   CHECK_EQ(orphans[0].cleaned, 1);
@@ -305,8 +305,8 @@ static int quick(void *arg) { return 0; }
 
 struct spawner {
   cio_group *g;
-  int spawned;      /* grandchild spawned into the group */
-  int late_errno;   /* spawn attempted after the group failed */
+  int spawned;    /* grandchild spawned into the group */
+  int late_errno; /* spawn attempted after the group failed */
   int ran;
 };
 
@@ -408,7 +408,7 @@ static int nested_main(void *arg) {
 static void test_nested_groups(void) { run_main(nested_main, NULL); }
 
 int main(void) {
-  alarm(60);   /* a hang kills the test instead of blocking CI */
+  alarm(60); /* a hang kills the test instead of blocking CI */
   RUN(test_all_succeed);
   RUN(test_one_fails_cancels_siblings_and_owner);
   RUN(test_fails_while_owner_waits);

@@ -21,8 +21,7 @@ static int locker_fn(void *arg) {
   struct locker *w = arg;
   w->r = cio_lock_acquire(w->l);
   if (w->r == 0) {
-    if (w->log)
-      w->log[(*w->nlog)++] = w->id;
+    if (w->log) w->log[(*w->nlog)++] = w->id;
     w->after = cio_yield();
   }
   w->rel = cio_lock_release(w->l);
@@ -47,10 +46,8 @@ static int holder_fn(void *arg) {
   h->held = 1;
   /* Hold until told (bounded: 10 s); sleeping, not yielding, so the bound
    * does not depend on how fast a yield is. */
-  for (int i = 0; i < 10000 && !h->go; i++)
-    cio_sleep(0.001);
-  if (h->r == 0)
-    CHECK_EQ(cio_lock_release(h->l), 0);
+  for (int i = 0; i < 10000 && !h->go; i++) cio_sleep(0.001);
+  if (h->r == 0) CHECK_EQ(cio_lock_release(h->l), 0);
   return 0;
 }
 
@@ -105,15 +102,13 @@ static int mx_worker(void *arg) {
   for (int i = 0; i < 50; i++) {
     CHECK_EQ(cio_lock_acquire(m->l), 0);
     m->inside++;
-    if (m->inside > m->max_inside)
-      m->max_inside = m->inside;
+    if (m->inside > m->max_inside) m->max_inside = m->inside;
     cio_yield();
     cio_sleep(0);
     m->total++;
     m->inside--;
     CHECK_EQ(cio_lock_release(m->l), 0);
-    if (i % 3 == 0)
-      cio_yield();
+    if (i % 3 == 0) cio_yield();
   }
   return 0;
 }
@@ -121,10 +116,8 @@ static int mx_worker(void *arg) {
 LOOP_TEST(test_mutual_exclusion) {
   struct mx m = {cio_lock_new(), 0, 0, 0};
   cio_task *t[5];
-  for (int i = 0; i < 5; i++)
-    t[i] = cio_spawn(mx_worker, &m);
-  for (int i = 0; i < 5; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < 5; i++) t[i] = cio_spawn(mx_worker, &m);
+  for (int i = 0; i < 5; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(m.max_inside, 1);
   CHECK_EQ(m.total, 250);
   CHECK_EQ(cio_lock_locked(m.l), 0);
@@ -149,11 +142,9 @@ LOOP_TEST(test_fifo) {
   }
   CHECK_EQ(nlog, 0);
   CHECK_EQ(cio_lock_release(l), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
-  for (int i = 0; i < N && i < nlog; i++)
-    CHECK_EQ(log[i], i);
+  for (int i = 0; i < N && i < nlog; i++) CHECK_EQ(log[i], i);
   for (int i = 0; i < N; i++) {
     CHECK_EQ(w[i].r, 0);
     CHECK_EQ(w[i].after, 0);
@@ -245,8 +236,7 @@ LOOP_TEST(test_cancel_waiter_keeps_queue) {
       struct locker w[3];
       cio_task *t[3];
       CHECK_EQ(cio_lock_acquire(l), 0);
-      for (int i = 0; i < 3; i++)
-        w[i] = mk_locker(l, i, log, &nlog);
+      for (int i = 0; i < 3; i++) w[i] = mk_locker(l, i, log, &nlog);
       spawn_blocked(t, 3, locker_fn, w, sizeof w[0]);
       CHECK_EQ(cio_task_cancel(t[victim]), 1);
       if (!immediate) {
@@ -257,20 +247,17 @@ LOOP_TEST(test_cancel_waiter_keeps_queue) {
         CHECK_EQ(nlog, 0);
       }
       CHECK_EQ(cio_lock_release(l), 0);
-      for (int i = 0; i < 3; i++)
-        CHECK_EQ(join(t[i]), 0);
+      for (int i = 0; i < 3; i++) CHECK_EQ(join(t[i]), 0);
       CHECK_EQ(w[victim].r, -ECANCELED);
       CHECK_EQ(w[victim].rel, -EPERM); /* it holds nothing */
       CHECK_EQ(nlog, 2);
       int k = 0;
       for (int i = 0; i < 3; i++) {
-        if (i == victim)
-          continue;
+        if (i == victim) continue;
         CHECK_EQ(w[i].r, 0);
         CHECK_EQ(w[i].rel, 0);
         CHECK_EQ(w[i].after, 0);
-        if (k < nlog)
-          CHECK_EQ(log[k], i);
+        if (k < nlog) CHECK_EQ(log[k], i);
         k++;
       }
       CHECK_EQ(cio_lock_locked(l), 0);
@@ -513,8 +500,7 @@ LOOP_TEST(test_eperm_in_callback) {
 static void test_eperm_no_loop(void) {
   cio_lock *l = cio_lock_new();
   CHECK(l != NULL);
-  if (!l)
-    return;
+  if (!l) return;
   CHECK_EQ(cio_lock_acquire(l), -EPERM);
   CHECK_EQ(cio_lock_locked(l), 0);
   CHECK_EQ(cio_lock_release(l), -EPERM);
@@ -524,8 +510,7 @@ static void test_eperm_no_loop(void) {
 static void test_eperm_loop_no_task(void) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (!loop)
-    return;
+  if (!loop) return;
   cio_lock *l = cio_lock_new();
   CHECK_EQ(cio_lock_acquire(l), -EPERM);
   CHECK_EQ(cio_lock_locked(l), 0);
@@ -543,16 +528,13 @@ LOOP_TEST(test_many_waiters) {
   int nlog = 0;
   cio_lock *l = cio_lock_new();
   CHECK_EQ(cio_lock_acquire(l), 0);
-  for (int i = 0; i < N; i++)
-    w[i] = mk_locker(l, i, log, &nlog);
+  for (int i = 0; i < N; i++) w[i] = mk_locker(l, i, log, &nlog);
   spawn_blocked(t, N, locker_fn, w, sizeof w[0]);
   CHECK_EQ(cio_lock_release(l), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
   int inorder = 1;
-  for (int i = 0; i < N; i++)
-    inorder &= (log[i] == i);
+  for (int i = 0; i < N; i++) inorder &= (log[i] == i);
   CHECK(inorder);
   cio_lock_free(l);
   return 0;
@@ -591,22 +573,17 @@ static int chaos_worker(void *arg) {
   for (;;) {
     int r = cio_lock_acquire(c->l);
     if (r < 0) {
-      if (cio_lock_release(c->l) != -EPERM)
-        c->bad_release++;
+      if (cio_lock_release(c->l) != -EPERM) c->bad_release++;
       return 0;
     }
     c->inside++;
     c->entries++;
-    if (c->inside > c->max_inside)
-      c->max_inside = c->inside;
+    if (c->inside > c->max_inside) c->max_inside = c->inside;
     int y = cio_yield(); /* may be the cancellation point */
     c->inside--;
-    if (cio_lock_release(c->l) != 0)
-      c->bad_release++;
-    if (y < 0)
-      return 0;
-    if (cio_yield() < 0)
-      return 0;
+    if (cio_lock_release(c->l) != 0) c->bad_release++;
+    if (y < 0) return 0;
+    if (cio_yield() < 0) return 0;
   }
 }
 
@@ -619,15 +596,12 @@ LOOP_TEST(test_chaos_cancel) {
   struct chaos c = {cio_lock_new(), 0, 0, 0, 0};
   cio_task *t[CHAOS_WORKERS];
   unsigned x = 42;
-  for (int i = 0; i < CHAOS_WORKERS; i++)
-    t[i] = cio_spawn(chaos_worker, &c);
+  for (int i = 0; i < CHAOS_WORKERS; i++) t[i] = cio_spawn(chaos_worker, &c);
   for (int round = 0; round < CHAOS_ROUNDS; round++) {
-    for (unsigned k = rng_next(&x) % 4; k > 0; k--)
-      cio_yield();
+    for (unsigned k = rng_next(&x) % 4; k > 0; k--) cio_yield();
     int i = (int)(rng_next(&x) % CHAOS_WORKERS);
     cio_task_cancel(t[i]);
-    if (rng_next(&x) % 2)
-      cio_yield(); /* let it unwind among the others */
+    if (rng_next(&x) % 2) cio_yield(); /* let it unwind among the others */
     int r = join(t[i]);
     CHECK(r == 0 || r == -ECANCELED); /* -ECANCELED: never got to run */
     t[i] = cio_spawn(chaos_worker, &c);

@@ -51,8 +51,8 @@ static void test_run_returns_main_status(void) {
 
 struct leftover {
   int started;
-  int got;        /* what the long sleep returned */
-  int cleanup;    /* what the suspending cleanup returned */
+  int got;     /* what the long sleep returned */
+  int cleanup; /* what the suspending cleanup returned */
   int finished;
 };
 
@@ -77,7 +77,7 @@ static int run_leaves_tasks(void *arg) {
     else
       cio_task_release(t);
   }
-  return cio_yield();   /* let them start and park in their sleep */
+  return cio_yield(); /* let them start and park in their sleep */
 }
 
 static void test_run_cancels_leftovers(void) {
@@ -139,7 +139,7 @@ static void test_explicit_loop_lifecycle(void) {
   cio_task_release(t);
 
   int w = -EPIPE;
-  t = cio_spawn(return_arg, &w);  /* cio_spawn uses the thread's loop */
+  t = cio_spawn(return_arg, &w); /* cio_spawn uses the thread's loop */
   CHECK(t != NULL);
   CHECK_EQ(cio_loop_run_until_complete(loop, t), -EPIPE);
   cio_task_release(t);
@@ -345,8 +345,8 @@ struct seq {
 struct seq_item {
   struct seq *s;
   int id;
-  double due;   /* absolute now_s() time before which it must not run */
-  struct seq_item *chain;  /* scheduled with call_soon from the callback */
+  double due;             /* absolute now_s() time before which it must not run */
+  struct seq_item *chain; /* scheduled with call_soon from the callback */
 };
 
 static void seq_cb(void *arg) {
@@ -414,7 +414,7 @@ static void test_call_later_ordering(void) {
     CHECK(s.at[i] >= items[s.ids[i]].due - 0.001);
   }
   CHECK(elapsed >= 0.099);
-  CHECK(elapsed < 3.0);   /* loose */
+  CHECK(elapsed < 3.0); /* loose */
   CHECK_EQ(cio_loop_close(loop), 0);
   cio_loop_free(loop);
 }
@@ -442,7 +442,7 @@ struct tstate {
   cio_loop *loop;
   cio_timer *timer;
   int fired;
-  int restarts;    /* how many more times the callback re-arms itself */
+  int restarts; /* how many more times the callback re-arms itself */
   int free_self;
   int stop_loop;
   double at[8];
@@ -473,7 +473,10 @@ static cio_loop *timer_setup(struct tstate *s) {
   s->loop = loop;
   s->timer = cio_timer_new(loop, timer_cb, s);
   CHECK(s->timer != NULL);
-  if (!s->timer) { cio_loop_free(loop); return NULL; }
+  if (!s->timer) {
+    cio_loop_free(loop);
+    return NULL;
+  }
   return loop;
 }
 
@@ -488,13 +491,13 @@ static void test_timer_fire_and_active(void) {
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 1);
   CHECK(s.at[0] - t0 >= 0.019);
-  CHECK_EQ(cio_timer_active(s.timer), 0);  /* one-shot */
+  CHECK_EQ(cio_timer_active(s.timer), 0); /* one-shot */
 
   /* Stop before it fires: it never fires. */
   cio_timer_start(s.timer, 0.01);
   cio_timer_stop(s.timer);
   CHECK_EQ(cio_timer_active(s.timer), 0);
-  cio_timer_stop(s.timer);  /* no-op when not armed */
+  cio_timer_stop(s.timer); /* no-op when not armed */
   CHECK_EQ(cio_call_later(loop, 0.04, stop_cb, loop), 0);
   CHECK_EQ(cio_loop_run_forever(loop), 0);
   CHECK_EQ(s.fired, 1);
@@ -519,11 +522,11 @@ static void test_timer_restart_rearms(void) {
   if (!loop) return;
   double t0 = now_s();
   cio_timer_start(s.timer, 0.01);
-  cio_timer_start(s.timer, 0.06);   /* re-arm: the 0.01 s deadline is gone */
+  cio_timer_start(s.timer, 0.06); /* re-arm: the 0.01 s deadline is gone */
   CHECK_EQ(cio_call_later(loop, 0.03, check_not_fired, &s), 0);
   CHECK_EQ(cio_call_later(loop, 0.12, stop_cb, loop), 0);
   CHECK_EQ(cio_loop_run_forever(loop), 0);
-  CHECK_EQ(s.fired, 1);             /* once, not twice */
+  CHECK_EQ(s.fired, 1); /* once, not twice */
   CHECK(s.at[0] - t0 >= 0.059);
   cio_timer_free(s.timer);
   CHECK_EQ(cio_loop_close(loop), 0);
@@ -570,10 +573,13 @@ static void test_timer_free_armed(void) {
   cio_timer *a = cio_timer_new(loop, timer_cb, &s);
   cio_timer *b = cio_timer_new(loop, timer_cb, &s);
   CHECK(a && b);
-  if (!a || !b) { cio_loop_free(loop); return; }
+  if (!a || !b) {
+    cio_loop_free(loop);
+    return;
+  }
   cio_timer_start(a, 0.005);
   cio_timer_start(b, 0.005);
-  cio_timer_free(a);     /* armed: freeing stops it */
+  cio_timer_free(a); /* armed: freeing stops it */
   cio_timer_free(b);
   CHECK_EQ(cio_call_later(loop, 0.03, stop_cb, loop), 0);
   CHECK_EQ(cio_loop_run_forever(loop), 0);
@@ -585,11 +591,11 @@ static void test_timer_free_armed(void) {
 /* ---- cross-thread calls ---- */
 
 #define TS_THREADS 4
-#define TS_CALLS 25000
+#define TS_CALLS   25000
 
 struct ts_shared {
   cio_loop *loop;
-  long count;    /* touched on the loop thread only */
+  long count; /* touched on the loop thread only */
   long total;
 };
 
@@ -609,7 +615,7 @@ static void *ts_main(void *arg) {
   for (int i = 0; i < TS_CALLS; i++) {
     int r = cio_call_soon_threadsafe(t->sh->loop, ts_cb, t->sh);
     if (r != 0) t->failed++;
-    if ((i & 1023) == 0) usleep(100);   /* let the loop sleep now and then */
+    if ((i & 1023) == 0) usleep(100); /* let the loop sleep now and then */
   }
   return NULL;
 }
@@ -675,7 +681,7 @@ static void test_threadsafe_wakes_sleeping_loop(void) {
   CHECK_EQ(w.r, 0);
   CHECK_EQ(fired, 0);
   CHECK(now_s() - t0 < 5.0);
-  CHECK_EQ(cio_loop_close(loop), 0);   /* frees the pending 100 s timer */
+  CHECK_EQ(cio_loop_close(loop), 0); /* frees the pending 100 s timer */
   cio_loop_free(loop);
 }
 
@@ -716,14 +722,14 @@ static int short_sleep(void *arg) { return cio_sleep(0.01); }
 static int never_started(void *arg) {
   int *ran = arg;
   *ran = 1;
-  return cio_yield();   /* the suspension a cancel must hit if the body runs */
+  return cio_yield(); /* the suspension a cancel must hit if the body runs */
 }
 
 #define N_CLOSING 10
 
 static void test_close_reaps_leftovers(void) {
   cio_loop_opts o = {0};
-  o.debug = 1;   /* leftovers are reported on stderr: that is expected */
+  o.debug = 1; /* leftovers are reported on stderr: that is expected */
   cio_loop *loop = cio_loop_new(&o);
   CHECK(loop != NULL);
   if (!loop) return;
@@ -799,7 +805,7 @@ static int clock_task(void *arg) {
   double t0 = cio_loop_time(loop);
   CHECK_EQ(cio_sleep(0.02), 0);
   double t1 = cio_loop_time(loop);
-  CHECK(t1 - t0 >= 0.02 - 1e-6);   /* a sleep never ends early on the loop clock */
+  CHECK(t1 - t0 >= 0.02 - 1e-6); /* a sleep never ends early on the loop clock */
   CHECK(t1 - t0 < 5.0);
   return 0;
 }
@@ -909,7 +915,8 @@ static void test_close_hooks(void) {
   CHECK(hook_loop != NULL);
   if (!hook_loop) return;
   CHECK_EQ(cio_loop_add_close_hook(hook_loop, NULL, NULL), -EINVAL);
-  for (intptr_t i = 1; i <= 3; i++) CHECK_EQ(cio_loop_add_close_hook(hook_loop, hook_fn, (void *)i), 0);
+  for (intptr_t i = 1; i <= 3; i++)
+    CHECK_EQ(cio_loop_add_close_hook(hook_loop, hook_fn, (void *)i), 0);
   cio_task *t = cio_spawn(sleeps_then_cleans, NULL);
   cio_task *tick = cio_spawn(ticker, NULL); /* let t start and park */
   CHECK_EQ(cio_loop_run_until_complete(hook_loop, tick), 0);
@@ -927,7 +934,7 @@ static void test_close_hooks(void) {
 }
 
 int main(void) {
-  alarm(60);   /* a hung loop kills the test instead of blocking CI */
+  alarm(60); /* a hung loop kills the test instead of blocking CI */
   RUN(test_run_returns_main_status);
   RUN(test_run_cancels_leftovers);
   RUN(test_run_inside_task_is_ebusy);

@@ -34,8 +34,7 @@ struct getter {
 static int getter_fn(void *arg) {
   struct getter *g = arg;
   g->r = cio_queue_get(g->q, &g->item);
-  if (g->r == 0 && g->log)
-    g->log[(*g->nlog)++] = g->id;
+  if (g->r == 0 && g->log) g->log[(*g->nlog)++] = g->id;
   g->after = cio_yield();
   g->done = 1;
   return 0;
@@ -74,8 +73,7 @@ LOOP_TEST(test_new_and_accessors) {
   CHECK_EQ(cio_queue_maxsize(q), 0);
   CHECK_EQ(cio_queue_empty(q), 1);
   CHECK_EQ(cio_queue_full(q), 0);
-  for (int i = 1; i <= 1000; i++)
-    CHECK_EQ(cio_queue_put_nowait(q, ITEM(i)), 0);
+  for (int i = 1; i <= 1000; i++) CHECK_EQ(cio_queue_put_nowait(q, ITEM(i)), 0);
   CHECK_EQ(cio_queue_full(q), 0); /* unbounded is never full */
   CHECK_EQ(cio_queue_size(q), 1000);
   CHECK_EQ(cio_queue_empty(q), 0);
@@ -103,8 +101,7 @@ LOOP_TEST(test_new_and_accessors) {
 LOOP_TEST(test_fifo_order) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
   void *it;
-  for (int i = 1; i <= 100; i++)
-    CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
+  for (int i = 1; i <= 100; i++) CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
   for (int i = 1; i <= 100; i++) {
     CHECK_EQ(cio_queue_get(q, &it), 0);
     CHECK_EQ(NUM(it), i);
@@ -112,15 +109,13 @@ LOOP_TEST(test_fifo_order) {
   /* interleaved, wrapping around whatever ring is inside */
   int next_in = 1, next_out = 1;
   for (int round = 0; round < 50; round++) {
-    for (int k = 0; k < 7; k++)
-      CHECK_EQ(cio_queue_put_nowait(q, ITEM(next_in++)), 0);
+    for (int k = 0; k < 7; k++) CHECK_EQ(cio_queue_put_nowait(q, ITEM(next_in++)), 0);
     for (int k = 0; k < 5; k++) {
       CHECK_EQ(cio_queue_get_nowait(q, &it), 0);
       CHECK_EQ(NUM(it), next_out++);
     }
   }
-  while (cio_queue_get_nowait(q, &it) == 0)
-    CHECK_EQ(NUM(it), next_out++);
+  while (cio_queue_get_nowait(q, &it) == 0) CHECK_EQ(NUM(it), next_out++);
   CHECK_EQ(next_out, next_in);
   CHECK_EQ(cio_queue_get_nowait(q, &it), -EAGAIN);
   cio_queue_free(q);
@@ -130,8 +125,7 @@ LOOP_TEST(test_fifo_order) {
 LOOP_TEST(test_lifo_order) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_LIFO, 0, NULL);
   void *it;
-  for (int i = 1; i <= 100; i++)
-    CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
+  for (int i = 1; i <= 100; i++) CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
   for (int i = 100; i >= 1; i--) {
     CHECK_EQ(cio_queue_get(q, &it), 0);
     CHECK_EQ(NUM(it), i);
@@ -158,8 +152,7 @@ LOOP_TEST(test_priority_order) {
   /* a fixed pseudo-random permutation of 1..N */
   unsigned x = 12345;
   static int vals[N];
-  for (int i = 0; i < N; i++)
-    vals[i] = i + 1;
+  for (int i = 0; i < N; i++) vals[i] = i + 1;
   for (int i = N - 1; i > 0; i--) {
     x = x * 1103515245u + 12345u;
     int j = (int)((x >> 8) % (unsigned)(i + 1));
@@ -167,8 +160,7 @@ LOOP_TEST(test_priority_order) {
     vals[i] = vals[j];
     vals[j] = tmp;
   }
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(cio_queue_put_nowait(q, ITEM(vals[i])), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(cio_queue_put_nowait(q, ITEM(vals[i])), 0);
   CHECK_EQ(cio_queue_size(q), N);
   int sorted = 1;
   for (int i = 1; i <= N; i++) {
@@ -209,10 +201,8 @@ LOOP_TEST(test_priority_ties) {
   for (int i = 0; i < N; i++) {
     CHECK_EQ(cio_queue_get_nowait(q, &it), 0);
     const struct prio_item *p = it;
-    if (p->prio < last_prio)
-      ok = 0;
-    if (p->prio == last_prio && p->seq <= last_seq)
-      ok = 0;
+    if (p->prio < last_prio) ok = 0;
+    if (p->prio == last_prio && p->seq <= last_seq) ok = 0;
     last_prio = p->prio;
     last_seq = p->seq;
   }
@@ -229,18 +219,15 @@ LOOP_TEST(test_priority_ties) {
       CHECK_EQ(cio_queue_put_nowait(q, &items[in]), 0);
     }
     for (int k = 0; k < 3; k++) {
-      if (cio_queue_get_nowait(q, &it) != 0)
-        break;
+      if (cio_queue_get_nowait(q, &it) != 0) break;
       const struct prio_item *p = it;
-      if (p->seq <= seen_seq[p->prio])
-        ok = 0;
+      if (p->seq <= seen_seq[p->prio]) ok = 0;
       seen_seq[p->prio] = p->seq;
     }
   }
   while (cio_queue_get_nowait(q, &it) == 0) {
     const struct prio_item *p = it;
-    if (p->seq <= seen_seq[p->prio])
-      ok = 0;
+    if (p->seq <= seen_seq[p->prio]) ok = 0;
     seen_seq[p->prio] = p->seq;
   }
   CHECK(ok);
@@ -251,8 +238,7 @@ LOOP_TEST(test_priority_ties) {
 /* ---- nowait forms and bounded queues ---- */
 
 LOOP_TEST(test_nowait_bounded) {
-  cio_queue_kind kinds[3] = {CIO_QUEUE_FIFO, CIO_QUEUE_LIFO,
-                             CIO_QUEUE_PRIORITY};
+  cio_queue_kind kinds[3] = {CIO_QUEUE_FIFO, CIO_QUEUE_LIFO, CIO_QUEUE_PRIORITY};
   for (int k = 0; k < 3; k++) {
     cio_queue *q = cio_queue_new(kinds[k], 2, cmp_num);
     void *it = ITEM(77);
@@ -337,16 +323,13 @@ LOOP_TEST(test_get_blocks_when_empty) {
   CHECK_EQ(cio_queue_put_nowait(q, ITEM(100)), 0);
   CHECK_EQ(cio_queue_get_nowait(q, &it), -EAGAIN); /* handed to g[0] */
   CHECK_EQ(cio_queue_put(q, ITEM(101)), 0);
-  for (int i = 2; i < N; i++)
-    CHECK_EQ(cio_queue_put_nowait(q, ITEM(100 + i)), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 2; i < N; i++) CHECK_EQ(cio_queue_put_nowait(q, ITEM(100 + i)), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
   for (int i = 0; i < N; i++) {
     CHECK_EQ(g[i].r, 0);
     CHECK_EQ(NUM(g[i].item), 100 + i);
-    if (i < nlog)
-      CHECK_EQ(log[i], i);
+    if (i < nlog) CHECK_EQ(log[i], i);
   }
   CHECK_EQ(cio_queue_empty(q), 1);
   cio_queue_free(q);
@@ -357,8 +340,7 @@ LOOP_TEST(test_get_blocks_when_empty) {
 LOOP_TEST(test_waiting_getter_other_kinds) {
   cio_queue *ql = cio_queue_new(CIO_QUEUE_LIFO, 1, NULL);
   cio_queue *qp = cio_queue_new(CIO_QUEUE_PRIORITY, 1, cmp_num);
-  struct getter gl = mk_getter(ql, 0, NULL, NULL),
-                gp = mk_getter(qp, 0, NULL, NULL);
+  struct getter gl = mk_getter(ql, 0, NULL, NULL), gp = mk_getter(qp, 0, NULL, NULL);
   cio_task *tl = cio_spawn(getter_fn, &gl), *tp = cio_spawn(getter_fn, &gp);
   wait_blocked(tl);
   wait_blocked(tp);
@@ -414,8 +396,7 @@ LOOP_TEST(test_join) {
   CHECK_EQ(cio_queue_task_done(q), -EINVAL); /* nothing was put */
   CHECK_EQ(cio_queue_join(q), 0);            /* nothing unfinished */
 
-  for (int i = 1; i <= 3; i++)
-    CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
+  for (int i = 1; i <= 3; i++) CHECK_EQ(cio_queue_put(q, ITEM(i)), 0);
   struct joiner j1 = {q, 1, 0}, j2 = {q, 1, 0};
   cio_task *t1 = cio_spawn(joiner_fn, &j1), *t2 = cio_spawn(joiner_fn, &j2);
   wait_blocked(t1);
@@ -490,16 +471,14 @@ LOOP_TEST(test_cancel_waiting_getters_then_put) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
   struct getter g[4];
   cio_task *t[4];
-  for (int i = 0; i < 4; i++)
-    g[i] = mk_getter(q, i, NULL, NULL);
+  for (int i = 0; i < 4; i++) g[i] = mk_getter(q, i, NULL, NULL);
   spawn_blocked(t, 4, getter_fn, g, sizeof g[0]);
   /* cancel 0 and 2, and put at once, before the cancelled ones run */
   CHECK_EQ(cio_task_cancel(t[0]), 1);
   CHECK_EQ(cio_task_cancel(t[2]), 1);
   CHECK_EQ(cio_queue_put_nowait(q, ITEM(1)), 0);
   CHECK_EQ(cio_queue_put_nowait(q, ITEM(2)), 0);
-  for (int i = 0; i < 4; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < 4; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(g[0].r, -ECANCELED);
   CHECK_EQ(g[2].r, -ECANCELED);
   CHECK(g[0].item == NULL);
@@ -528,8 +507,7 @@ LOOP_TEST(test_cancel_waiting_getters_then_put) {
  * and the item is still available: never lost, never duplicated. */
 LOOP_TEST(test_cancel_getter_after_put) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
-  struct getter g1 = mk_getter(q, 1, NULL, NULL),
-                g2 = mk_getter(q, 2, NULL, NULL);
+  struct getter g1 = mk_getter(q, 1, NULL, NULL), g2 = mk_getter(q, 2, NULL, NULL);
   cio_task *t1 = cio_spawn(getter_fn, &g1);
   wait_blocked(t1);
   cio_task *t2 = cio_spawn(getter_fn, &g2);
@@ -549,11 +527,9 @@ LOOP_TEST(test_cancel_getter_after_put) {
     CHECK_EQ(g1.r, -ECANCELED);
   }
   CHECK_EQ(g2.r, 0);
-  if (g2.r == 0)
-    count[NUM(g2.item) / 10]++;
+  if (g2.r == 0) count[NUM(g2.item) / 10]++;
   void *it;
-  while (cio_queue_get_nowait(q, &it) == 0)
-    count[NUM(it) / 10]++;
+  while (cio_queue_get_nowait(q, &it) == 0) count[NUM(it) / 10]++;
   CHECK_EQ(count[1], 1);
   CHECK_EQ(count[2], 1);
   cio_queue_free(q);
@@ -725,8 +701,7 @@ static int timed_get_fn(void *arg) {
 
 LOOP_TEST(test_timeout_middle_getter) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
-  struct getter a = mk_getter(q, 0, NULL, NULL),
-                c = mk_getter(q, 2, NULL, NULL);
+  struct getter a = mk_getter(q, 0, NULL, NULL), c = mk_getter(q, 2, NULL, NULL);
   struct tget b = {q, 1, NULL};
   cio_task *ta = cio_spawn(getter_fn, &a);
   wait_blocked(ta);
@@ -794,8 +769,7 @@ static void outside_cb(void *arg) {
 }
 
 LOOP_TEST(test_eperm_in_callback) {
-  struct cbctx c = {
-      cio_queue_new(CIO_QUEUE_FIFO, 1, NULL), 0, 1, 1, 1, 1, NULL};
+  struct cbctx c = {cio_queue_new(CIO_QUEUE_FIFO, 1, NULL), 0, 1, 1, 1, 1, NULL};
   CHECK_EQ(cio_call_soon(cio_loop_current(), outside_cb, &c), 0);
   settle();
   CHECK(c.ran);
@@ -813,9 +787,7 @@ LOOP_TEST(test_eperm_in_callback) {
 }
 
 /* put_nowait from a timer callback wakes a waiting getter. */
-static void put_cb(void *arg) {
-  CHECK_EQ(cio_queue_put_nowait(arg, ITEM(42)), 0);
-}
+static void put_cb(void *arg) { CHECK_EQ(cio_queue_put_nowait(arg, ITEM(42)), 0); }
 
 LOOP_TEST(test_put_from_callback) {
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 0, NULL);
@@ -830,8 +802,7 @@ LOOP_TEST(test_put_from_callback) {
 static void test_eperm_loop_no_task(void) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (!loop)
-    return;
+  if (!loop) return;
   cio_queue *q = cio_queue_new(CIO_QUEUE_FIFO, 1, NULL);
   void *it = NULL;
   CHECK_EQ(cio_queue_get(q, &it), -EPERM);
@@ -866,10 +837,8 @@ struct prod {
 static int producer_fn(void *arg) {
   struct prod *p = arg;
   for (int i = 0; i < PER_PRODUCER; i++) {
-    CHECK_EQ(cio_queue_put(p->m->q, ITEM((long)p->id * PER_PRODUCER + i + 1)),
-             0);
-    if (i % 97 == 0)
-      cio_yield();
+    CHECK_EQ(cio_queue_put(p->m->q, ITEM((long)p->id * PER_PRODUCER + i + 1)), 0);
+    if (i % 97 == 0) cio_yield();
   }
   return 0;
 }
@@ -878,35 +847,29 @@ static int consumer_fn(void *arg) {
   struct prod *c = arg;
   struct mpmc *m = c->m;
   long last[PRODUCERS];
-  for (int i = 0; i < PRODUCERS; i++)
-    last[i] = -1;
+  for (int i = 0; i < PRODUCERS; i++) last[i] = -1;
   for (;;) {
     void *it;
     int r = cio_queue_get(m->q, &it);
     CHECK_EQ(r, 0);
-    if (r != 0)
-      return r;
+    if (r != 0) return r;
     CHECK_EQ(cio_queue_task_done(m->q), 0);
-    if (it == STOP_ITEM)
-      return 0;
+    if (it == STOP_ITEM) return 0;
     long v = NUM(it) - 1;
     int pid = (int)(v / PER_PRODUCER), i = (int)(v % PER_PRODUCER);
     if (pid < 0 || pid >= PRODUCERS) {
       m->dup++;
       continue;
     }
-    if (m->seen[pid][i])
-      m->dup++;
+    if (m->seen[pid][i]) m->dup++;
     m->seen[pid][i] = 1;
     /* FIFO: each consumer sees each producer's items in order */
-    if (m->check_order)
-      CHECK(i > last[pid]);
+    if (m->check_order) CHECK(i > last[pid]);
     last[pid] = i;
     m->sum += v + 1;
     m->count++;
     m->consumed_by[c->id]++;
-    if (m->count % 53 == 0)
-      cio_yield();
+    if (m->count % 53 == 0) cio_yield();
   }
 }
 
@@ -927,28 +890,23 @@ static int run_mpmc(cio_queue_kind kind, size_t maxsize) {
     pa[i].id = i;
     pt[i] = cio_spawn(producer_fn, &pa[i]);
   }
-  for (int i = 0; i < PRODUCERS; i++)
-    CHECK_EQ(join(pt[i]), 0);
+  for (int i = 0; i < PRODUCERS; i++) CHECK_EQ(join(pt[i]), 0);
   CHECK_EQ(cio_queue_join(m.q), 0);
   /* join returned: every item has been taken and marked done */
   CHECK_EQ(m.count, PRODUCERS * PER_PRODUCER);
   CHECK_EQ(cio_queue_size(m.q), 0);
-  for (int i = 0; i < CONSUMERS; i++)
-    CHECK_EQ(cio_queue_put(m.q, STOP_ITEM), 0);
-  for (int i = 0; i < CONSUMERS; i++)
-    CHECK_EQ(join(ct[i]), 0);
+  for (int i = 0; i < CONSUMERS; i++) CHECK_EQ(cio_queue_put(m.q, STOP_ITEM), 0);
+  for (int i = 0; i < CONSUMERS; i++) CHECK_EQ(join(ct[i]), 0);
   long n = (long)PRODUCERS * PER_PRODUCER;
   CHECK_EQ(m.count, n);
   CHECK_EQ(m.sum, n * (n + 1) / 2);
   CHECK_EQ(m.dup, 0);
   int missing = 0;
   for (int p = 0; p < PRODUCERS; p++)
-    for (int i = 0; i < PER_PRODUCER; i++)
-      missing += !m.seen[p][i];
+    for (int i = 0; i < PER_PRODUCER; i++) missing += !m.seen[p][i];
   CHECK_EQ(missing, 0);
   if (maxsize)
-    for (int i = 0; i < CONSUMERS; i++)
-      CHECK(m.consumed_by[i] > 0);
+    for (int i = 0; i < CONSUMERS; i++) CHECK(m.consumed_by[i] > 0);
   CHECK_EQ(cio_queue_task_done(m.q), -EINVAL);
   CHECK_EQ(cio_queue_empty(m.q), 1);
   cio_queue_free(m.q);
@@ -958,9 +916,7 @@ static int run_mpmc(cio_queue_kind kind, size_t maxsize) {
 LOOP_TEST(test_mpmc_fifo_bounded) { return run_mpmc(CIO_QUEUE_FIFO, 16); }
 LOOP_TEST(test_mpmc_fifo_unbounded) { return run_mpmc(CIO_QUEUE_FIFO, 0); }
 LOOP_TEST(test_mpmc_lifo_bounded) { return run_mpmc(CIO_QUEUE_LIFO, 8); }
-LOOP_TEST(test_mpmc_priority_bounded) {
-  return run_mpmc(CIO_QUEUE_PRIORITY, 32);
-}
+LOOP_TEST(test_mpmc_priority_bounded) { return run_mpmc(CIO_QUEUE_PRIORITY, 32); }
 
 /* Free with cancelled (not yet unwound) getters and putters: either answer
  * is fine, memory safety is what is checked (ASan). */
@@ -993,12 +949,7 @@ LOOP_TEST(test_free_with_cancelled_waiters) {
  * exactly once (by a consumer or by the final drain); every put that failed
  * is never received. ---- */
 
-enum {
-  CH_ITEMS = 20000,
-  CH_PROD = 2,
-  CH_CONS = 3,
-  CH_TASKS = CH_PROD + CH_CONS
-};
+enum { CH_ITEMS = 20000, CH_PROD = 2, CH_CONS = 3, CH_TASKS = CH_PROD + CH_CONS };
 
 struct chaos {
   cio_queue *q;
@@ -1015,12 +966,10 @@ static int ch_producer(void *arg) {
     if (r == 0) {
       c->put_ok[id] = 1;
     } else {
-      if (r != -ECANCELED)
-        c->bad++;
+      if (r != -ECANCELED) c->bad++;
       return 0;
     }
-    if (id % 5 == 0 && cio_yield() < 0)
-      return 0;
+    if (id % 5 == 0 && cio_yield() < 0) return 0;
   }
   return 0;
 }
@@ -1040,13 +989,11 @@ static int ch_consumer(void *arg) {
     void *it = NULL;
     int r = cio_queue_get(c->q, &it);
     if (r < 0) {
-      if (r != -ECANCELED || it != NULL)
-        c->bad++;
+      if (r != -ECANCELED || it != NULL) c->bad++;
       return 0;
     }
     ch_receive(c, it);
-    if (NUM(it) % 3 == 0 && cio_yield() < 0)
-      return 0;
+    if (NUM(it) % 3 == 0 && cio_yield() < 0) return 0;
   }
 }
 
@@ -1061,17 +1008,14 @@ static void run_chaos(cio_queue_kind kind, size_t maxsize) {
   c.q = cio_queue_new(kind, maxsize, cmp_num);
   cio_task *t[CH_TASKS];
   unsigned x = 99;
-  for (int i = 0; i < CH_TASKS; i++)
-    t[i] = cio_spawn(i < CH_PROD ? ch_producer : ch_consumer, &c);
+  for (int i = 0; i < CH_TASKS; i++) t[i] = cio_spawn(i < CH_PROD ? ch_producer : ch_consumer, &c);
   int rounds = 0;
   while (c.next_item < CH_ITEMS && rounds < 100000) {
     rounds++;
-    for (unsigned k = rng_next(&x) % 8; k > 0; k--)
-      cio_yield();
+    for (unsigned k = rng_next(&x) % 8; k > 0; k--) cio_yield();
     int i = (int)(rng_next(&x) % CH_TASKS);
     cio_task_cancel(t[i]);
-    if (rng_next(&x) % 2)
-      cio_yield();
+    if (rng_next(&x) % 2) cio_yield();
     int r = join(t[i]);
     CHECK(r == 0 || r == -ECANCELED);
     t[i] = cio_spawn(i < CH_PROD ? ch_producer : ch_consumer, &c);
@@ -1083,16 +1027,12 @@ static void run_chaos(cio_queue_kind kind, size_t maxsize) {
     CHECK(r == 0 || r == -ECANCELED);
   }
   void *it;
-  while (cio_queue_get_nowait(c.q, &it) == 0)
-    ch_receive(&c, it);
+  while (cio_queue_get_nowait(c.q, &it) == 0) ch_receive(&c, it);
   int lost = 0, dup = 0, ghost = 0, ok = 0;
   for (int i = 0; i < c.next_item && i < CH_ITEMS; i++) {
-    if (c.put_ok[i] && c.got[i] == 0)
-      lost++;
-    if (c.got[i] > 1)
-      dup++;
-    if (!c.put_ok[i] && c.got[i])
-      ghost++;
+    if (c.put_ok[i] && c.got[i] == 0) lost++;
+    if (c.got[i] > 1) dup++;
+    if (!c.put_ok[i] && c.got[i]) ghost++;
     ok += c.put_ok[i];
   }
   CHECK_EQ(c.bad, 0);

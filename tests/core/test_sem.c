@@ -17,8 +17,7 @@ struct waiter {
 static int waiter_fn(void *arg) {
   struct waiter *w = arg;
   w->r = cio_sem_acquire(w->s);
-  if (w->r == 0 && w->log)
-    w->log[(*w->nlog)++] = w->id;
+  if (w->r == 0 && w->log) w->log[(*w->nlog)++] = w->id;
   w->after = cio_yield();
   w->done = 1;
   return 0;
@@ -115,10 +114,8 @@ static int cnt_worker(void *arg) {
   for (int i = 0; i < 20; i++) {
     CHECK_EQ(cio_sem_acquire(c->s), 0);
     c->inside++;
-    if (c->inside > c->max_inside)
-      c->max_inside = c->inside;
-    for (int k = 0; k < 3; k++)
-      cio_yield();
+    if (c->inside > c->max_inside) c->max_inside = c->inside;
+    for (int k = 0; k < 3; k++) cio_yield();
     c->inside--;
     c->total++;
     CHECK_EQ(cio_sem_release(c->s), 0);
@@ -130,10 +127,8 @@ LOOP_TEST(test_counting) {
   for (unsigned v = 1; v <= 3; v++) {
     struct cnt c = {cio_sem_new_bounded(v), 0, 0, 0};
     cio_task *t[6];
-    for (int i = 0; i < 6; i++)
-      t[i] = cio_spawn(cnt_worker, &c);
-    for (int i = 0; i < 6; i++)
-      CHECK_EQ(join(t[i]), 0);
+    for (int i = 0; i < 6; i++) t[i] = cio_spawn(cnt_worker, &c);
+    for (int i = 0; i < 6; i++) CHECK_EQ(join(t[i]), 0);
     CHECK_EQ(c.max_inside, (int)v); /* reached, never exceeded */
     CHECK_EQ(c.total, 120);
     CHECK_EQ(cio_sem_value(c.s), v);
@@ -150,8 +145,7 @@ LOOP_TEST(test_fifo) {
   struct waiter w[N];
   cio_task *t[N];
   int log[N], nlog = 0;
-  for (int i = 0; i < N; i++)
-    w[i] = mk_waiter(s, i, log, &nlog);
+  for (int i = 0; i < N; i++) w[i] = mk_waiter(s, i, log, &nlog);
   spawn_blocked(t, N, waiter_fn, w, sizeof w[0]);
   /* one at a time */
   for (int i = 0; i < 3; i++) {
@@ -160,14 +154,11 @@ LOOP_TEST(test_fifo) {
     CHECK_EQ(nlog, i + 1);
   }
   /* the rest in one burst */
-  for (int i = 3; i < N; i++)
-    CHECK_EQ(cio_sem_release(s), 0);
+  for (int i = 3; i < N; i++) CHECK_EQ(cio_sem_release(s), 0);
   CHECK_EQ(cio_sem_value(s), 0);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(join(t[i]), 0);
+  for (int i = 0; i < N; i++) CHECK_EQ(join(t[i]), 0);
   CHECK_EQ(nlog, N);
-  for (int i = 0; i < N && i < nlog; i++)
-    CHECK_EQ(log[i], i);
+  for (int i = 0; i < N && i < nlog; i++) CHECK_EQ(log[i], i);
   CHECK_EQ(cio_sem_value(s), 0);
   cio_sem_free(s);
   return 0;
@@ -201,8 +192,7 @@ LOOP_TEST(test_cancel_waiter_takes_no_permit) {
     struct waiter w[3];
     cio_task *t[3];
     int log[3], nlog = 0;
-    for (int i = 0; i < 3; i++)
-      w[i] = mk_waiter(s, i, log, &nlog);
+    for (int i = 0; i < 3; i++) w[i] = mk_waiter(s, i, log, &nlog);
     spawn_blocked(t, 3, waiter_fn, w, sizeof w[0]);
     CHECK_EQ(cio_task_cancel(t[victim]), 1);
     settle();
@@ -212,16 +202,13 @@ LOOP_TEST(test_cancel_waiter_takes_no_permit) {
     CHECK_EQ(cio_sem_value(s), 0);
     CHECK_EQ(cio_sem_release(s), 0);
     CHECK_EQ(cio_sem_release(s), 0);
-    for (int i = 0; i < 3; i++)
-      CHECK_EQ(join(t[i]), 0);
+    for (int i = 0; i < 3; i++) CHECK_EQ(join(t[i]), 0);
     CHECK_EQ(nlog, 2);
     int k = 0;
     for (int i = 0; i < 3; i++) {
-      if (i == victim)
-        continue;
+      if (i == victim) continue;
       CHECK_EQ(w[i].r, 0);
-      if (k < nlog)
-        CHECK_EQ(log[k], i);
+      if (k < nlog) CHECK_EQ(log[k], i);
       k++;
     }
     CHECK_EQ(cio_sem_value(s), 0); /* both permits went to survivors */
@@ -324,8 +311,7 @@ LOOP_TEST(test_timeout) {
 LOOP_TEST(test_timeout_middle_waiter) {
   cio_sem *s = cio_sem_new(0);
   int log[3], nlog = 0;
-  struct waiter a = mk_waiter(s, 1, log, &nlog),
-                c = mk_waiter(s, 3, log, &nlog);
+  struct waiter a = mk_waiter(s, 1, log, &nlog), c = mk_waiter(s, 3, log, &nlog);
   struct tmo b = {s, 0.02, 1, -1};
   cio_task *ta = cio_spawn(waiter_fn, &a);
   wait_blocked(ta);
@@ -389,8 +375,7 @@ LOOP_TEST(test_eperm_in_callback) {
 static void test_eperm_no_loop(void) {
   cio_sem *s = cio_sem_new(0);
   CHECK(s != NULL);
-  if (!s)
-    return;
+  if (!s) return;
   CHECK_EQ(cio_sem_acquire(s), -EPERM);
   cio_sem_free(s);
 }
@@ -398,8 +383,7 @@ static void test_eperm_no_loop(void) {
 static void test_eperm_loop_no_task(void) {
   cio_loop *loop = cio_loop_new(NULL);
   CHECK(loop != NULL);
-  if (!loop)
-    return;
+  if (!loop) return;
   cio_sem *s = cio_sem_new_bounded(0);
   CHECK_EQ(cio_sem_acquire(s), -EPERM);
   CHECK_EQ(cio_sem_value(s), 0);
@@ -437,18 +421,14 @@ struct chaos {
 static int chaos_worker(void *arg) {
   struct chaos *c = arg;
   for (;;) {
-    if (cio_sem_acquire(c->s) < 0)
-      return 0;
+    if (cio_sem_acquire(c->s) < 0) return 0;
     c->inside++;
     c->entries++;
-    if (c->inside > c->max_inside)
-      c->max_inside = c->inside;
+    if (c->inside > c->max_inside) c->max_inside = c->inside;
     int y = cio_yield();
     c->inside--;
-    if (cio_sem_release(c->s) != 0)
-      c->bad_release++;
-    if (y < 0 || cio_yield() < 0)
-      return 0;
+    if (cio_sem_release(c->s) != 0) c->bad_release++;
+    if (y < 0 || cio_yield() < 0) return 0;
   }
 }
 
@@ -461,15 +441,12 @@ LOOP_TEST(test_chaos_cancel) {
   struct chaos c = {cio_sem_new_bounded(CHAOS_PERMITS), 0, 0, 0, 0};
   cio_task *t[CHAOS_WORKERS];
   unsigned x = 7;
-  for (int i = 0; i < CHAOS_WORKERS; i++)
-    t[i] = cio_spawn(chaos_worker, &c);
+  for (int i = 0; i < CHAOS_WORKERS; i++) t[i] = cio_spawn(chaos_worker, &c);
   for (int round = 0; round < CHAOS_ROUNDS; round++) {
-    for (unsigned k = rng_next(&x) % 4; k > 0; k--)
-      cio_yield();
+    for (unsigned k = rng_next(&x) % 4; k > 0; k--) cio_yield();
     int i = (int)(rng_next(&x) % CHAOS_WORKERS);
     cio_task_cancel(t[i]);
-    if (rng_next(&x) % 2)
-      cio_yield();
+    if (rng_next(&x) % 2) cio_yield();
     int r = join(t[i]);
     CHECK(r == 0 || r == -ECANCELED);
     t[i] = cio_spawn(chaos_worker, &c);

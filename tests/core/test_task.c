@@ -10,7 +10,7 @@
 #include "test.h"
 #include "test_loop.h"
 
-static int zero;   /* a status-0 argument that outlives every task */
+static int zero; /* a status-0 argument that outlives every task */
 
 static int return_arg(void *arg) { return *(int *)arg; }
 
@@ -153,7 +153,7 @@ static int ids_main(void *arg) {
   for (int i = 0; i < N_IDS; i++) {
     uint64_t id = cio_task_id(t[i]);
     cio_await(t[i]);
-    CHECK_EQ(cio_task_id(t[i]), id);  /* stable */
+    CHECK_EQ(cio_task_id(t[i]), id); /* stable */
     cio_task_release(t[i]);
   }
   return 0;
@@ -220,7 +220,7 @@ static void test_states(void) {
 
 /* ---- yield order ---- */
 
-#define RR_TASKS 4
+#define RR_TASKS  4
 #define RR_ROUNDS 5
 
 struct rr {
@@ -321,7 +321,7 @@ static int sleep0_main(void *arg) {
   int ticks = 0;
   cio_task *t = cio_spawn(sleep_zero_yields, &ticks);
   CHECK_EQ(cio_sleep(0), 0);
-  CHECK_EQ(ticks, 1);        /* sleep(0) let the other task run */
+  CHECK_EQ(ticks, 1); /* sleep(0) let the other task run */
   CHECK_EQ(cio_sleep(-0.5), 0);
   CHECK_EQ(ticks, 2);
   CHECK_EQ(cio_await(t), 0);
@@ -406,7 +406,7 @@ static void test_outside_task_eperm(void) {
   CHECK_EQ(cio_yield(), -EPERM);
   CHECK_EQ(cio_sleep(0.01), -EPERM);
   CHECK_EQ(cio_suspend("nothing"), -EPERM);
-  struct outside o = {t, 1, 1, 1, 1, t, 0};  /* current: non-NULL sentinel */
+  struct outside o = {t, 1, 1, 1, 1, t, 0}; /* current: non-NULL sentinel */
   CHECK_EQ(cio_call_soon(loop, outside_cb, &o), 0);
   CHECK_EQ(cio_loop_run_until_complete(loop, t), 0);
   CHECK_EQ(o.ran, 1);
@@ -446,7 +446,7 @@ static int handles_main(void *arg) {
   CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(d.phase, 1);
   CHECK_EQ(r.phase, 1);
-  cio_task_release(tr);   /* before completion: the task keeps running */
+  cio_task_release(tr); /* before completion: the task keeps running */
   CHECK_EQ(cio_sleep(0.05), 0);
   CHECK_EQ(d.phase, 2);
   CHECK_EQ(r.phase, 2);
@@ -530,7 +530,7 @@ static void test_loop_default_stack(void) {
   cio_loop *loop = cio_loop_new(&o);
   CHECK(loop != NULL);
   if (!loop) return;
-  int depth = 2000;   /* ~600 KiB: does not fit the 256 KiB default */
+  int depth = 2000; /* ~600 KiB: does not fit the 256 KiB default */
   cio_task *t = cio_spawn(recurse_task, &depth);
   CHECK(t != NULL);
   if (t) {
@@ -559,19 +559,19 @@ static int suspender(void *arg) {
 static int wake_main(void *arg) {
   struct susp s = {1, 0};
   cio_task *t = cio_spawn(suspender, &s);
-  CHECK_EQ(cio_task_wake(t, 5), 0);   /* not suspended yet */
+  CHECK_EQ(cio_task_wake(t, 5), 0); /* not suspended yet */
   CHECK_EQ(cio_yield(), 0);
   CHECK_EQ(s.phase, 1);
   CHECK_EQ(cio_task_get_state(t), CIO_TASK_WAITING);
   CHECK_STR(cio_task_waiting_on(t), "custom thing");
   CHECK_EQ(cio_yield(), 0);
-  CHECK_EQ(s.phase, 1);   /* nothing wakes it but cio_task_wake */
+  CHECK_EQ(s.phase, 1); /* nothing wakes it but cio_task_wake */
   CHECK_EQ(cio_task_wake(t, 42), 1);
-  CHECK_EQ(cio_task_wake(t, 43), 0);  /* already woken */
+  CHECK_EQ(cio_task_wake(t, 43), 0); /* already woken */
   CHECK_EQ(cio_await(t), 0);
   CHECK_EQ(s.phase, 2);
   CHECK_EQ(s.r, 42);
-  CHECK_EQ(cio_task_wake(t, 1), 0);   /* done */
+  CHECK_EQ(cio_task_wake(t, 1), 0); /* done */
   cio_task_release(t);
 
   /* Negative codes pass through too. */
@@ -644,7 +644,7 @@ static int done_cb_main(void *arg) {
   cio_task *t = cio_spawn(sleeper, &st);
   CHECK_EQ(cio_task_add_done_callback(t, on_done, &d), 0);
   CHECK_EQ(cio_await(t), -EIO);
-  CHECK_EQ(d.calls, 0);          /* scheduled with call_soon, not run inline */
+  CHECK_EQ(d.calls, 0); /* scheduled with call_soon, not run inline */
   CHECK_EQ(cio_sleep(0.001), 0);
   CHECK_EQ(d.calls, 1);
   CHECK_EQ(d.status_seen, -EIO);
@@ -692,7 +692,7 @@ static int checkpoint_main(void *arg) {
   CHECK_EQ(cio_checkpoint(), 0);
   CHECK_EQ(cio_task_cancel(cio_current()), 1);
   CHECK_EQ(cio_checkpoint(), -ECANCELED);
-  CHECK_EQ(cio_checkpoint(), 0);          /* consumed: one-shot */
+  CHECK_EQ(cio_checkpoint(), 0); /* consumed: one-shot */
   long spins = 0;
   cio_task *t = cio_spawn(busy_until_cancelled, &spins);
   CHECK_EQ(cio_sleep(0.01), 0);
@@ -729,7 +729,7 @@ static void test_stop_threadsafe(void) {
   pthread_t th;
   pthread_create(&th, NULL, stopper_thread, loop);
   double t0 = now_s();
-  CHECK_EQ(cio_loop_run_forever(loop), 0);   /* returns once the thread stops it */
+  CHECK_EQ(cio_loop_run_forever(loop), 0); /* returns once the thread stops it */
   CHECK(now_s() - t0 < 5.0);
   pthread_join(th, NULL);
   CHECK_EQ(cio_loop_close(loop), 0);
@@ -837,7 +837,7 @@ static int cancelling_main(void *arg) {
 static void test_cancelling(void) { CHECK_EQ(cio_run(cancelling_main, NULL), 0); }
 
 int main(void) {
-  alarm(60);   /* a hung loop kills the test instead of blocking CI */
+  alarm(60); /* a hung loop kills the test instead of blocking CI */
   RUN(test_spawn_await_status);
   RUN(test_two_awaiters);
   RUN(test_names);

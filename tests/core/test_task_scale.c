@@ -129,7 +129,7 @@ static void test_million_suspended(void) {
 }
 
 int main(void) {
-  alarm(under_valgrind() ? 600 : 120);  /* a hang kills the test, not CI */
+  alarm(under_valgrind() ? 600 : 120); /* a hang kills the test, not CI */
   RUN(test_many_tasks);
   RUN(test_million_suspended);
   return test_report();

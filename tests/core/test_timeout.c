@@ -140,7 +140,7 @@ static int nested_three(void *arg) {
   CHECK_EQ(cio_timeout_begin(&a, 10), 0);
   CHECK_EQ(cio_timeout_begin(&b, 0.03), 0);
   CHECK_EQ(cio_timeout_begin(&c, 5), 0);
-  CHECK_EQ(cio_sleep(100), -ETIMEDOUT);   /* b, the middle one, wins */
+  CHECK_EQ(cio_sleep(100), -ETIMEDOUT); /* b, the middle one, wins */
   CHECK_EQ(cio_timeout_end(&c), 0);
   CHECK_EQ(cio_timeout_end(&b), 1);
   CHECK_EQ(cio_sleep(0.005), 0);
@@ -155,11 +155,11 @@ static void test_nested_middle_shortest(void) { run_main(nested_three, NULL); }
 static int reschedule_main(void *arg) {
   cio_timeout_scope s;
   CHECK_EQ(cio_timeout_begin(&s, 0.03), 0);
-  cio_timeout_reschedule(&s, 0.3);    /* later */
+  cio_timeout_reschedule(&s, 0.3); /* later */
   CHECK_EQ(cio_sleep(0.1), 0);
   CHECK_EQ(cio_timeout_expired(&s), 0);
   double t0 = now_s();
-  cio_timeout_reschedule(&s, 0.02);   /* sooner, relative to now */
+  cio_timeout_reschedule(&s, 0.02); /* sooner, relative to now */
   CHECK_EQ(cio_sleep(100), -ETIMEDOUT);
   double took = now_s() - t0;
   CHECK(took >= 0.019);
@@ -269,7 +269,7 @@ static int past_main(void *arg) {
   CHECK_EQ(cio_sleep(1), -ETIMEDOUT);
   CHECK_EQ(cio_timeout_end(&s), 1);
 
-  CHECK_EQ(cio_timeout_begin(&s, 0), 0);   /* 0: already expired */
+  CHECK_EQ(cio_timeout_begin(&s, 0), 0); /* 0: already expired */
   CHECK(cio_timeout_expired(&s));
   CHECK_EQ(cio_sleep(1), -ETIMEDOUT);
   CHECK_EQ(cio_timeout_end(&s), 1);
@@ -307,7 +307,7 @@ static int per_task_main(void *arg) {
   CHECK_EQ(cio_timeout_begin(&s, 0.02), 0);
   CHECK_EQ(cio_sleep(100), -ETIMEDOUT);
   CHECK_EQ(cio_timeout_end(&s), 1);
-  CHECK_EQ(cio_await(t), 0);   /* the other task was not affected */
+  CHECK_EQ(cio_await(t), 0); /* the other task was not affected */
   CHECK_EQ(o.r, 0);
   cio_task_release(t);
   return 0;
@@ -376,12 +376,12 @@ static int huge_main(void *arg) {
   cio_timeout_scope s;
   double t0 = now_s();
   CHECK_EQ(cio_timeout_begin(&s, 0.05), 0);
-  CHECK_EQ(cio_sleep(1e10), -ETIMEDOUT);     /* ~317 years: cut by the scope */
+  CHECK_EQ(cio_sleep(1e10), -ETIMEDOUT); /* ~317 years: cut by the scope */
   CHECK_EQ(cio_sleep(INFINITY), -ETIMEDOUT);
   CHECK_EQ(cio_timeout_end(&s), 1);
-  CHECK(now_s() - t0 >= 0.04);               /* not returned at once */
+  CHECK(now_s() - t0 >= 0.04); /* not returned at once */
   CHECK_EQ(cio_timeout_begin(&s, INFINITY), 0);
-  CHECK_EQ(cio_sleep(0.01), 0);              /* an infinite scope never expires */
+  CHECK_EQ(cio_sleep(0.01), 0); /* an infinite scope never expires */
   CHECK_EQ(cio_timeout_end(&s), 0);
   CHECK_EQ(cio_timeout_begin(&s, 1e12), 0);
   CHECK_EQ(cio_sleep(0.01), 0);
@@ -426,7 +426,7 @@ static void test_with_timeout(void) {
 }
 
 int main(void) {
-  alarm(60);   /* a hang kills the test instead of blocking CI */
+  alarm(60); /* a hang kills the test instead of blocking CI */
   RUN(test_expiry_level_triggered);
   RUN(test_end_returns_zero_when_not_expired);
   RUN(test_await_in_scope);

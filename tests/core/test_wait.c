@@ -13,9 +13,9 @@
 
 struct job {
   double delay;
-  int status;      /* returned after the delay */
-  int got;         /* what the sleep returned */
-  int cleaned;     /* cleanup after cancellation finished */
+  int status;  /* returned after the delay */
+  int got;     /* what the sleep returned */
+  int cleaned; /* cleanup after cancellation finished */
   double done_at;
 };
 
@@ -23,7 +23,7 @@ static int job_fn(void *arg) {
   struct job *j = arg;
   j->got = cio_sleep(j->delay);
   if (j->got != 0) {
-    cio_sleep(0.005);   /* cleanup that suspends */
+    cio_sleep(0.005); /* cleanup that suspends */
     j->cleaned = 1;
     j->done_at = now_s();
     return j->got;
@@ -116,7 +116,7 @@ static int gather_all_main(void *arg) {
   CHECK_EQ(st[0], -EIO);
   CHECK_EQ(st[1], 0);
   CHECK_EQ(st[2], -EPIPE);
-  CHECK_EQ(j[1].got, 0);   /* nobody was cancelled */
+  CHECK_EQ(j[1].got, 0); /* nobody was cancelled */
   CHECK_EQ(j[1].cleaned, 0);
   reap(t, 3);
   return 0;
@@ -228,7 +228,7 @@ static int wait_all_main(void *arg) {
     CHECK_EQ(done[i], 1);
     CHECK(cio_task_done(t[i]));
   }
-  CHECK_EQ(cio_task_status(t[1]), -EIO);   /* a failure does not stop ALL */
+  CHECK_EQ(cio_task_status(t[1]), -EIO); /* a failure does not stop ALL */
   reap(t, 3);
 
   /* With a timeout: returns the done count, cancels nothing. */
@@ -243,8 +243,8 @@ static int wait_all_main(void *arg) {
   CHECK_EQ(done[0], 1);
   CHECK_EQ(done[1], 0);
   CHECK_EQ(done[2], 1);
-  CHECK_EQ(cio_task_done(u[1]), 0);    /* still running */
-  CHECK_EQ(cio_yield(), 0);            /* the caller is not cancelled either */
+  CHECK_EQ(cio_task_done(u[1]), 0); /* still running */
+  CHECK_EQ(cio_yield(), 0);         /* the caller is not cancelled either */
   CHECK_EQ(cio_task_done(u[1]), 0);
   CHECK_EQ(k[1].got, 1);
   reap(u, 3);
@@ -305,7 +305,7 @@ static int wait_first_exception_main(void *arg) {
   CHECK_EQ(done[1], 1);
   CHECK_EQ(done[2], 0);
   CHECK_EQ(done[3], 1);
-  CHECK_EQ(cio_task_done(t[2]), 0);   /* not cancelled */
+  CHECK_EQ(cio_task_done(t[2]), 0); /* not cancelled */
   reap(t, 4);
 
   /* No failure: behaves as ALL_COMPLETED. */
@@ -379,7 +379,7 @@ static int wait_for_timeout_main(void *arg) {
   CHECK_EQ(cio_wait_for(t, 1.0), -ETIMEDOUT);
   double took = now_s() - t0;
   CHECK(took >= 0.99);
-  CHECK(took < 2.0);    /* loose: well before the job's 3 s */
+  CHECK(took < 2.0); /* loose: well before the job's 3 s */
   /* The job was cancelled and had unwound before wait_for returned. */
   CHECK(cio_task_done(t));
   CHECK_EQ(j.got, -ECANCELED);
@@ -402,8 +402,8 @@ static int wait_for_in_time_main(void *arg) {
 
   j = job(0.01, 6);
   t = cio_spawn(job_fn, &j);
-  CHECK_EQ(cio_wait_for(t, -1), 6);   /* no limit */
-  CHECK_EQ(cio_wait_for(t, 0.5), 6);  /* finished already */
+  CHECK_EQ(cio_wait_for(t, -1), 6);  /* no limit */
+  CHECK_EQ(cio_wait_for(t, 0.5), 6); /* finished already */
   cio_task_release(t);
 
   j = job(0.01, 0);
@@ -517,7 +517,7 @@ static int as_completed_cancel_main(void *arg) {
   CHECK_EQ(cio_await(wt), -ECANCELED);
   CHECK_EQ(w.first, 1);
   CHECK_EQ(w.r, -ECANCELED);
-  CHECK_EQ(cio_task_done(t[1]), 0);   /* not cancelled */
+  CHECK_EQ(cio_task_done(t[1]), 0); /* not cancelled */
   cio_task_release(wt);
   reap(t, 2);
   return 0;
@@ -579,7 +579,7 @@ static int shield_main(void *arg) {
 static void test_shield(void) { run_main(shield_main, NULL); }
 
 int main(void) {
-  alarm(60);   /* a hang kills the test instead of blocking CI */
+  alarm(60); /* a hang kills the test instead of blocking CI */
   RUN(test_gather_ordered_statuses);
   RUN(test_gather_first_error_cancels_siblings);
   RUN(test_gather_all);

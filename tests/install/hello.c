@@ -13,8 +13,7 @@ struct nap {
 static int napper(void *arg) {
   struct nap *n = arg;
   int rc = cio_sleep(n->seconds);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   n->woke = 1;
   printf("child: slept %.2f s\n", n->seconds);
   return 0;

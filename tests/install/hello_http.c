@@ -36,7 +36,8 @@ static int main_task(void *arg) {
     const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     r = cio_stream_write(s, req, strlen(req));
     ssize_t n;
-    while (r == 0 && (n = cio_stream_read(s, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+    while (r == 0 && (n = cio_stream_read(s, buf + got, sizeof buf - 1 - got)) > 0)
+      got += (size_t)n;
     buf[got] = '\0';
     cio_stream_free(s);
   }

@@ -24,8 +24,7 @@ static char proc_state(pid_t pid) {
   char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "r");
-  if (!f)
-    return 0;
+  if (!f) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = '\0';
@@ -36,8 +35,7 @@ static char proc_state(pid_t pid) {
 /* Wait (loop running) up to ~5 s for pid to vanish from /proc: reaped. */
 static int gone_soon(pid_t pid) {
   for (int i = 0; i < 500; i++) {
-    if (proc_state(pid) == 0)
-      return 1;
+    if (proc_state(pid) == 0) return 1;
     cio_sleep(0.01);
   }
   return 0;
@@ -46,10 +44,8 @@ static int gone_soon(pid_t pid) {
 static int count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
   int n = 0;
-  if (!d)
-    return -1;
-  while (readdir(d))
-    n++;
+  if (!d) return -1;
+  while (readdir(d)) n++;
   closedir(d);
   return n;
 }
@@ -123,7 +119,7 @@ LOOP_TEST(test_signals) {
   int st = cio_process_wait(p);
   CHECK(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
   CHECK_EQ(cio_process_returncode(st), -SIGTERM);
-  CHECK(now_s() - t0 < 5); /* loose: far below sleep's 10 s */
+  CHECK(now_s() - t0 < 5);               /* loose: far below sleep's 10 s */
   CHECK_EQ(cio_process_kill(p), -ESRCH); /* reaped: no stray signal */
   CHECK_EQ(cio_process_send_signal(p, -1), -EINVAL);
   cio_process_free(p);
@@ -143,10 +139,8 @@ LOOP_TEST(test_big_both_ways) {
   size_t n = 10u << 20;
   char *in = malloc(n);
   CHECK(in != NULL);
-  if (!in)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    in[i] = (char)(i * 2654435761u >> 13);
+  if (!in) return 0;
+  for (size_t i = 0; i < n; i++) in[i] = (char)(i * 2654435761u >> 13);
   const char *argv[] = {"cat", NULL};
   cio_process_opts o = {.in = PIPE, .out = PIPE, .err = PIPE};
   cio_process *p;
@@ -281,8 +275,7 @@ LOOP_TEST(test_free_exited_and_kill_on_free) {
   cio_process *p;
   CHECK_EQ(cio_process_shell("exit 0", NULL, &p), 0);
   pid_t pid = cio_process_pid(p);
-  for (int i = 0; i < 500 && proc_state(pid) != 'Z'; i++)
-    cio_sleep(0.01);
+  for (int i = 0; i < 500 && proc_state(pid) != 'Z'; i++) cio_sleep(0.01);
   CHECK_EQ(proc_state(pid), 'Z');
   cio_process_free(p);
   CHECK_EQ(proc_state(pid), 0);
@@ -296,8 +289,7 @@ LOOP_TEST(test_free_exited_and_kill_on_free) {
     pids[i] = cio_process_pid(p);
     cio_process_free(p);
   }
-  for (int i = 0; i < 20; i++)
-    CHECK(gone_soon(pids[i]));
+  for (int i = 0; i < 20; i++) CHECK(gone_soon(pids[i]));
 
   /* kill_on_free. */
   cio_process_opts o = {.kill_on_free = 1};
@@ -426,8 +418,8 @@ LOOP_TEST(test_stdio_modes) {
   cio_process_free(p);
 
   /* /dev/null in and out: the child reads EOF at once, its output vanishes. */
-  cio_process_opts null = {.in = {CIO_STDIO_DEVNULL, 0}, .out = {CIO_STDIO_DEVNULL, 0},
-                           .err = PIPE};
+  cio_process_opts null = {
+      .in = {CIO_STDIO_DEVNULL, 0}, .out = {CIO_STDIO_DEVNULL, 0}, .err = PIPE};
   CHECK_EQ(cio_process_shell("cat; echo gone; echo kept >&2", &null, &p), 0);
   CHECK(cio_process_stdout(p) == NULL);
   char *err;
@@ -481,8 +473,7 @@ LOOP_TEST(test_sigpipe) {
   CHECK_EQ(cio_process_returncode(cio_process_wait(p)), 0);
   char buf[4096] = {0};
   int r = cio_stream_write(cio_process_stdin(p), buf, sizeof buf);
-  if (r == 0)
-    r = cio_stream_flush(cio_process_stdin(p));
+  if (r == 0) r = cio_stream_flush(cio_process_stdin(p));
   CHECK_EQ(r, -EPIPE);
   CHECK_EQ(cio_process_close_stdin(p), 0);
   cio_process_free(p);
@@ -516,17 +507,14 @@ LOOP_TEST(test_fallback_mode) {
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   CHECK(n > 0);
-  if (n <= 0)
-    return 0;
+  if (n <= 0) return 0;
   exe[n] = '\0';
   argv[0] = exe;
   extern char **environ;
   size_t ne = 0;
-  while (environ[ne])
-    ne++;
+  while (environ[ne]) ne++;
   const char **env = calloc(ne + 2, sizeof *env);
-  for (size_t i = 0; i < ne; i++)
-    env[i] = environ[i];
+  for (size_t i = 0; i < ne; i++) env[i] = environ[i];
   env[ne] = "CIO_NO_PIDFD=1";
   cio_process_opts o = {.out = PIPE, .err = {CIO_STDIO_STDOUT, 0}, .env = env};
   cio_process *p;
@@ -575,8 +563,7 @@ static void test_stdin_half_close(void) { CHECK_EQ(cio_run(half_close_main, NULL
 
 int main(void) {
   int fallback = getenv("CIO_NO_PIDFD") != NULL;
-  if (fallback)
-    printf("(SIGCHLD fallback mode)\n");
+  if (fallback) printf("(SIGCHLD fallback mode)\n");
   RUN(test_no_loop);
   RUN(test_echo_cat);
   RUN(test_exit_codes);
@@ -599,8 +586,7 @@ int main(void) {
    * the fallback would wait for its SIGCHLD for good. Not a cio problem. */
   fallback = 1;
 #endif
-  if (!fallback)
-    RUN(test_fallback_mode);
+  if (!fallback) RUN(test_fallback_mode);
   RUN(test_stdin_half_close);
   return test_report();
 }

@@ -18,8 +18,7 @@
 /* Sleep in small steps until *flag >= want or ~3 s passed (a bound, not a
  * timing assertion). */
 static void wait_count(const int *flag, int want) {
-  for (int i = 0; i < 300 && *flag < want; i++)
-    cio_sleep(0.01);
+  for (int i = 0; i < 300 && *flag < want; i++) cio_sleep(0.01);
 }
 
 /* ---- a thread that sends a signal ---- */
@@ -88,7 +87,10 @@ LOOP_TEST(test_wait_raise_from_thread) {
 
 static int usr1_count, usr2_count;
 static void on_usr1(void *arg) { usr1_count += arg ? *(int *)arg : 1; }
-static void on_usr2(void *arg) { (void)arg; usr2_count++; }
+static void on_usr2(void *arg) {
+  (void)arg;
+  usr2_count++;
+}
 
 LOOP_TEST(test_handlers_multiple_signals) {
   int weight = 1;
@@ -109,8 +111,7 @@ LOOP_TEST(test_handlers_multiple_signals) {
   CHECK_EQ(usr1_count, 4);
   CHECK_EQ(usr2_count, 1);
   /* A burst runs the handler at least once (coalescing is allowed). */
-  for (int i = 0; i < 10; i++)
-    kill(getpid(), SIGUSR2);
+  for (int i = 0; i < 10; i++) kill(getpid(), SIGUSR2);
   wait_count(&usr2_count, 2);
   CHECK(usr2_count >= 2 && usr2_count <= 11);
   /* Replacing a handler: the new one runs, not the old. */
@@ -330,8 +331,7 @@ static int thread_loop_main(void *arg) {
   cio_timeout_begin(&sc, 5);
   int r = cio_signal_watch(SIGUSR1);
   atomic_fetch_add(&watching, 1);
-  if (r == 0)
-    r = cio_signal_wait(SIGUSR1);
+  if (r == 0) r = cio_signal_wait(SIGUSR1);
   cio_timeout_end(&sc);
   *res = r;
   cio_signal_unwatch(SIGUSR1);
@@ -347,13 +347,10 @@ static void test_two_loops(void) {
   pthread_t th[2];
   int res[2] = {1, 1};
   atomic_store(&watching, 0);
-  for (int i = 0; i < 2; i++)
-    CHECK_EQ(pthread_create(&th[i], NULL, thread_loop, &res[i]), 0);
-  for (int i = 0; i < 500 && atomic_load(&watching) < 2; i++)
-    usleep(10000);
+  for (int i = 0; i < 2; i++) CHECK_EQ(pthread_create(&th[i], NULL, thread_loop, &res[i]), 0);
+  for (int i = 0; i < 500 && atomic_load(&watching) < 2; i++) usleep(10000);
   kill(getpid(), SIGUSR1); /* once, to the process */
-  for (int i = 0; i < 2; i++)
-    pthread_join(th[i], NULL);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
   CHECK_EQ(res[0], 0);
   CHECK_EQ(res[1], 0);
   CHECK(disposition_is(SIGUSR1, SIG_DFL));
@@ -448,8 +445,7 @@ static int slow_shutdown_main(void *arg) {
   CHECK_EQ(cio_signal_watch(SIGINT), 0);
   ssize_t w = write(ready[1], "r", 1);
   (void)w;
-  if (cio_signal_wait(SIGINT) < 0)
-    return 1;
+  if (cio_signal_wait(SIGINT) < 0) return 1;
   w = write(ready[1], "s", 1); /* the graceful shutdown begins */
   (void)w;
   cio_sleep(20); /* a slow one: only a second Ctrl-C ends it early */

@@ -47,25 +47,21 @@ static const char *const T = "cio_suite_t";
  * did not fire early. The machine may be loaded or under Valgrind. */
 
 /* The URL for a server, or NULL: env var, else $CIO_SERVERS_DIR/<name>/url. */
-static TEST_UNUSED int suite_server_url(const char *env, const char *name,
-                                        char *out, size_t cap) {
+static TEST_UNUSED int suite_server_url(const char *env, const char *name, char *out, size_t cap) {
   const char *u = getenv(env);
   if (u && *u) {
     snprintf(out, cap, "%s", u);
     return 0;
   }
   const char *dir = getenv("CIO_SERVERS_DIR");
-  if (!dir)
-    return -1;
+  if (!dir) return -1;
   char path[1024];
   snprintf(path, sizeof path, "%s/%s/url", dir, name);
   FILE *f = fopen(path, "r");
-  if (!f)
-    return -1;
+  if (!f) return -1;
   int ok = fgets(out, (int)cap, f) != NULL;
   fclose(f);
-  if (!ok)
-    return -1;
+  if (!ok) return -1;
   out[strcspn(out, "\r\n")] = '\0';
   return 0;
 }
@@ -73,8 +69,7 @@ static TEST_UNUSED int suite_server_url(const char *env, const char *name,
 /* ---------------------------------------------------------------- helpers */
 
 static cio_sql_pool *open_pool(int min, int max) {
-  cio_sql_pool_opts o = {
-      .min_size = min, .max_size = max, .connect_timeout = 10};
+  cio_sql_pool_opts o = {.min_size = min, .max_size = max, .connect_timeout = 10};
   cio_sql_pool *p = NULL;
   int r = cio_sql_pool_open(db.url, &o, &p);
   if (r < 0)
@@ -85,8 +80,7 @@ static cio_sql_pool *open_pool(int min, int max) {
 }
 
 static void close_pool(cio_sql_pool *p) {
-  if (!p)
-    return;
+  if (!p) return;
   CHECK_EQ(cio_sql_pool_close(p), 0);
   CHECK_EQ(cio_sql_pool_wait_closed(p), 0);
   cio_sql_pool_stats st;
@@ -98,20 +92,17 @@ static void close_pool(cio_sql_pool *p) {
 static int q0(cio_sql_conn *c, const char *sql) {
   int r = cio_sql_query(c, sql, NULL, 0, NULL);
   if (r < 0)
-    fprintf(stderr, "query '%s': %s: %s\n", sql, cio_strerror(r),
-            cio_sql_last_error()->message);
+    fprintf(stderr, "query '%s': %s: %s\n", sql, cio_strerror(r), cio_sql_last_error()->message);
   return r;
 }
 
 /* The single integer a statement returns. */
-static int64_t scalar(cio_sql_conn *c, const char *sql,
-                      const cio_sql_value *args, size_t n) {
+static int64_t scalar(cio_sql_conn *c, const char *sql, const cio_sql_value *args, size_t n) {
   cio_sql_result *res = NULL;
   int64_t v = -1;
   int r = cio_sql_query(c, sql, args, n, &res);
   if (r < 0)
-    fprintf(stderr, "query '%s': %s: %s\n", sql, cio_strerror(r),
-            cio_sql_last_error()->message);
+    fprintf(stderr, "query '%s': %s: %s\n", sql, cio_strerror(r), cio_sql_last_error()->message);
   CHECK_EQ(r, 0);
   CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v), 0);
   cio_sql_result_free(res);
@@ -142,19 +133,16 @@ static int insert_row(cio_sql_conn *c, int64_t id, const char *txt) {
 /* ---------------------------------------------------------------- values */
 
 /* Text that must come back byte for byte: CJK, a 4-byte emoji, quotes. */
-static const char UTF[] =
-    "问题原因分析：空指针。\xF0\x9F\x98\x80 'q' \"dq\" \\ $1 ?";
+static const char UTF[] = "问题原因分析：空指针。\xF0\x9F\x98\x80 'q' \"dq\" \\ $1 ?";
 
 LOOP_TEST(test_values) {
   cio_sql_pool *p = open_pool(1, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   fresh_table(c);
   char sql[256];
-  snprintf(sql, sizeof sql,
-           "INSERT INTO %s (id, txt, num, bin) VALUES ($1, $2, $3, $4)", T);
+  snprintf(sql, sizeof sql, "INSERT INTO %s (id, txt, num, bin) VALUES ($1, $2, $3, $4)", T);
   static const unsigned char bin[] = {0, 1, 2, 0xff, 0, 'x'};
   cio_sql_value a[] = {cio_sql_int(1), cio_sql_text(UTF), cio_sql_float(2.5),
                        cio_sql_blob(bin, sizeof bin)};
@@ -164,11 +152,9 @@ LOOP_TEST(test_values) {
   CHECK_EQ(cio_sql_result_nrows(res), 0);
   cio_sql_result_free(res);
   /* empty string and NULL are different things */
-  cio_sql_value b[] = {cio_sql_int(2), cio_sql_text(""), cio_sql_null(),
-                       cio_sql_blob("", 0)};
+  cio_sql_value b[] = {cio_sql_int(2), cio_sql_text(""), cio_sql_null(), cio_sql_blob("", 0)};
   CHECK_EQ(cio_sql_query(c, sql, b, 4, NULL), 0);
-  cio_sql_value n[] = {cio_sql_int(3), cio_sql_null(), cio_sql_float(-1e300),
-                       cio_sql_null()};
+  cio_sql_value n[] = {cio_sql_int(3), cio_sql_null(), cio_sql_float(-1e300), cio_sql_null()};
   CHECK_EQ(cio_sql_query(c, sql, n, 4, NULL), 0);
 
   snprintf(sql, sizeof sql, "SELECT id, txt, num, bin FROM %s ORDER BY id", T);
@@ -222,8 +208,7 @@ LOOP_TEST(test_values) {
   cio_sql_result_free(res);
 
   /* integers at the edges, and a float in full precision */
-  cio_sql_value e[] = {cio_sql_int(INT64_MIN), cio_sql_int(INT64_MAX),
-                       cio_sql_float(0.1)};
+  cio_sql_value e[] = {cio_sql_int(INT64_MIN), cio_sql_int(INT64_MAX), cio_sql_float(0.1)};
   CHECK_EQ(cio_sql_query(c, "SELECT $1, $2, $3", e, 3, &res), 0);
   CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res, 0, 0), &id), 0);
   CHECK(id == INT64_MIN);
@@ -240,8 +225,7 @@ LOOP_TEST(test_values) {
 /* $N in any order and repeated; placeholders inside literals stay text. */
 LOOP_TEST(test_placeholders) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   cio_sql_value a[] = {cio_sql_int(10), cio_sql_int(3)};
@@ -266,8 +250,7 @@ LOOP_TEST(test_placeholders) {
 
 LOOP_TEST(test_sql_errors) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   fresh_table(c);
@@ -336,26 +319,22 @@ LOOP_TEST(test_bad_urls) {
 
 /* A server that is down: refused at once, with words. */
 LOOP_TEST(test_server_down) {
-  if (!db.server)
-    return 0;
+  if (!db.server) return 0;
   /* a port nobody listens on: bind one, learn it, close it */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t al = sizeof a;
   CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
   CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &al), 0);
   close(fd);
   char url[256];
   snprintf(url, sizeof url, "%s://u:p@127.0.0.1:%d/x",
-           strcmp(db.name, "mysql") ? "postgresql" : "mysql",
-           ntohs(a.sin_port));
+           strcmp(db.name, "mysql") ? "postgresql" : "mysql", ntohs(a.sin_port));
   cio_sql_pool *p = NULL;
   double t0 = now_s();
   int r = cio_sql_pool_open(url, NULL, &p);
   CHECK_EQ(r, -ECONNREFUSED);
-  if (r != -ECONNREFUSED)
-    fprintf(stderr, "server down: %s\n", cio_sql_last_error()->message);
+  if (r != -ECONNREFUSED) fprintf(stderr, "server down: %s\n", cio_sql_last_error()->message);
   CHECK(now_s() - t0 < 9); /* refused, not the 10 s connect timeout */
   CHECK(strlen(cio_sql_last_error()->message) > 0);
   CHECK(p == NULL);
@@ -368,19 +347,16 @@ LOOP_TEST(test_server_down) {
 
 /* A server that accepts TCP but never speaks: the connect timeout ends it. */
 LOOP_TEST(test_server_mute) {
-  if (!db.server)
-    return 0;
+  if (!db.server) return 0;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t al = sizeof a;
   CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
   CHECK_EQ(listen(fd, 16), 0);
   CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &al), 0);
   char url[256];
   snprintf(url, sizeof url, "%s://u:p@127.0.0.1:%d/x",
-           strcmp(db.name, "mysql") ? "postgresql" : "mysql",
-           ntohs(a.sin_port));
+           strcmp(db.name, "mysql") ? "postgresql" : "mysql", ntohs(a.sin_port));
   cio_sql_pool_opts o = {.connect_timeout = 0.3};
   cio_sql_pool *p = NULL;
   double t0 = now_s();
@@ -416,16 +392,14 @@ static int open_and_free(void *arg) {
 LOOP_TEST(test_cancel_open_and_wait) {
   if (db.server) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     CHECK_EQ(listen(fd, 16), 0);
     CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &al), 0);
     char url[256];
     snprintf(url, sizeof url, "%s://u:p@127.0.0.1:%d/x",
-             strcmp(db.name, "mysql") ? "postgresql" : "mysql",
-             ntohs(a.sin_port));
+             strcmp(db.name, "mysql") ? "postgresql" : "mysql", ntohs(a.sin_port));
     opener o = {url, 1};
     cio_task *t = cio_spawn(open_and_free, &o);
     cio_sleep(0.1);
@@ -437,8 +411,7 @@ LOOP_TEST(test_cancel_open_and_wait) {
   }
   /* wait_closed with a connection borrowed: a timeout scope bounds it */
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   CHECK_EQ(cio_sql_pool_wait_closed(p), -EINVAL); /* not closed yet */
@@ -472,8 +445,7 @@ static int tx_insert_ok(cio_sql_conn *c, void *arg) {
 
 LOOP_TEST(test_transactions) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   fresh_table(c);
@@ -503,8 +475,7 @@ LOOP_TEST(test_transactions) {
 /* Batches: one unit, all or nothing. */
 LOOP_TEST(test_batch) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   fresh_table(c);
@@ -514,16 +485,14 @@ LOOP_TEST(test_batch) {
   cio_sql_value a1[] = {cio_sql_int(1), cio_sql_text("one")};
   cio_sql_value a2[] = {cio_sql_int(2), cio_sql_text("two")};
   cio_sql_value a3[] = {cio_sql_int(3), cio_sql_null()};
-  cio_sql_batch_item ok[] = {
-      {ins, a1, 2}, {ins, a2, 2}, {ins, a3, 2}, {cnt, NULL, 0}};
+  cio_sql_batch_item ok[] = {{ins, a1, 2}, {ins, a2, 2}, {ins, a3, 2}, {cnt, NULL, 0}};
   cio_sql_result *res[4];
   CHECK_EQ(cio_sql_query_batch(c, ok, 4, res), 0);
   int64_t n = 0;
   CHECK_EQ(cio_sql_result_affected(res[0]), 1);
   CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res[3], 0, 0), &n), 0);
   CHECK_EQ(n, 3);
-  for (int i = 0; i < 4; i++)
-    cio_sql_result_free(res[i]);
+  for (int i = 0; i < 4; i++) cio_sql_result_free(res[i]);
   /* a duplicate in the middle: nothing of the batch stays */
   cio_sql_value a4[] = {cio_sql_int(4), cio_sql_text("four")};
   cio_sql_batch_item bad[] = {{ins, a4, 2}, {ins, a1, 2}, {cnt, NULL, 0}};
@@ -548,8 +517,7 @@ LOOP_TEST(test_batch) {
   CHECK_EQ(cio_sql_query_batch(c, many, K, out), 0);
   int wrong = 0;
   for (int i = 0; i < K; i++) {
-    wrong +=
-        cio_sql_get_int64(cio_sql_cell(out[i], 0, 0), &n) != 0 || n != 3 * i;
+    wrong += cio_sql_get_int64(cio_sql_cell(out[i], 0, 0), &n) != 0 || n != 3 * i;
     cio_sql_result_free(out[i]);
   }
   CHECK_EQ(wrong, 0);
@@ -582,8 +550,7 @@ static void suite_settle(void) { cio_sleep(0.2); }
 
 LOOP_TEST(test_cancel_query) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   sleeper s = {.c = c};
@@ -609,8 +576,7 @@ LOOP_TEST(test_cancel_query) {
 
 LOOP_TEST(test_timeout_query) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   cio_timeout_scope sc;
@@ -622,8 +588,7 @@ LOOP_TEST(test_timeout_query) {
   /* level-triggered: the next call fails on entry, having done nothing */
   CHECK_EQ(cio_sql_query(c, "SELECT 1", NULL, 0, NULL), -ETIMEDOUT);
   cio_timeout_end(&sc);
-  if (!db.cancel_breaks)
-    CHECK_EQ(scalar(c, "SELECT 7", NULL, 0), 7);
+  if (!db.cancel_breaks) CHECK_EQ(scalar(c, "SELECT 7", NULL, 0), 7);
   cio_sql_release(c);
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   CHECK_EQ(scalar(c, "SELECT 8", NULL, 0), 8);
@@ -642,18 +607,13 @@ static int tx_then_sleep(void *arg) {
   txjob *j = arg;
   cio_sql_conn *c;
   int r = cio_sql_acquire(j->p, &c);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   r = cio_sql_begin(c);
-  if (r == 0)
-    r = insert_row(c, 99, "uncommitted");
+  if (r == 0) r = insert_row(c, 99, "uncommitted");
   j->inserted = r == 0;
-  if (r == 0)
-    r = cio_sql_query(c, db.sleep_sql, NULL, 0, NULL);
-  if (r == 0)
-    r = cio_sql_commit(c);
-  if (r < 0)
-    cio_sql_rollback(c); /* after a cancellation: shielded */
+  if (r == 0) r = cio_sql_query(c, db.sleep_sql, NULL, 0, NULL);
+  if (r == 0) r = cio_sql_commit(c);
+  if (r < 0) cio_sql_rollback(c); /* after a cancellation: shielded */
   cio_sql_release(c);
   return r;
 }
@@ -662,22 +622,18 @@ static int tx_then_sleep_norollback(void *arg) {
   txjob *j = arg;
   cio_sql_conn *c;
   int r = cio_sql_acquire(j->p, &c);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   r = cio_sql_begin(c);
-  if (r == 0)
-    r = insert_row(c, 98, "uncommitted");
+  if (r == 0) r = insert_row(c, 98, "uncommitted");
   j->inserted = r == 0;
-  if (r == 0)
-    r = cio_sql_query(c, db.sleep_sql, NULL, 0, NULL);
+  if (r == 0) r = cio_sql_query(c, db.sleep_sql, NULL, 0, NULL);
   cio_sql_release(c); /* the pool rolls back */
   return r;
 }
 
 LOOP_TEST(test_cancel_transaction) {
   cio_sql_pool *p = open_pool(1, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   fresh_table(c);
@@ -708,15 +664,13 @@ static int acquire_release(void *arg) {
   acq *a = arg;
   cio_sql_conn *c;
   a->r = cio_sql_acquire(a->p, &c);
-  if (a->r == 0)
-    cio_sql_release(c);
+  if (a->r == 0) cio_sql_release(c);
   return a->r;
 }
 
 LOOP_TEST(test_cancel_acquire) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   acq a[3] = {{p, 1}, {p, 1}, {p, 1}};
@@ -762,18 +716,14 @@ static int pool_worker(void *arg) {
   worker *w = arg;
   cio_sql_conn *c;
   int r = cio_sql_acquire(w->p, &c);
-  if (r < 0)
-    return w->r = r;
+  if (r < 0) return w->r = r;
   cio_sql_value a[] = {cio_sql_int(w->id)};
   cio_sql_result *res = NULL;
   r = cio_sql_query(c, "SELECT $1 + 1", a, 1, &res);
   int64_t v = 0;
-  if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) == 0 &&
-      v != w->id + 1)
-    r = -EIO;
+  if (r == 0 && cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) == 0 && v != w->id + 1) r = -EIO;
   cio_sql_result_free(res);
-  if (r == 0 && (w->id % 7) == 0)
-    r = cio_sleep(0.001); /* hold it a little */
+  if (r == 0 && (w->id % 7) == 0) r = cio_sleep(0.001); /* hold it a little */
   cio_sql_release(c);
   return w->r = r;
 }
@@ -781,8 +731,7 @@ static int pool_worker(void *arg) {
 LOOP_TEST(test_pool_1000_tasks) {
   enum { N = 1000 };
   cio_sql_pool *p = open_pool(1, db.server ? 30 : 4);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   static worker w[N];
   static cio_task *t[N];
   for (int i = 0; i < N; i++) {
@@ -790,8 +739,7 @@ LOOP_TEST(test_pool_1000_tasks) {
     t[i] = cio_spawn(pool_worker, &w[i]);
   }
   int failed = 0;
-  for (int i = 0; i < N; i++)
-    failed += join(t[i]) != 0;
+  for (int i = 0; i < N; i++) failed += join(t[i]) != 0;
   CHECK_EQ(failed, 0);
   cio_sql_pool_stats st;
   cio_sql_pool_stats_get(p, &st);
@@ -812,9 +760,7 @@ static int same_conn(void *arg) {
   cio_sql_result *res = NULL;
   int r = cio_sql_query((cio_sql_conn *)w->p, "SELECT $1 * 2", a, 1, &res);
   int64_t v = 0;
-  if (r == 0 &&
-      (cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0 || v != w->id * 2))
-    r = -EIO;
+  if (r == 0 && (cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0 || v != w->id * 2)) r = -EIO;
   cio_sql_result_free(res);
   return w->r = r;
 }
@@ -822,8 +768,7 @@ static int same_conn(void *arg) {
 LOOP_TEST(test_shared_connection) {
   enum { N = 64 };
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   worker w[N];
@@ -845,8 +790,7 @@ LOOP_TEST(test_shared_connection) {
       failed += r != 0;
   }
   CHECK_EQ(failed, 0);
-  if (!db.cancel_breaks || !cio_sql_conn_broken(c))
-    CHECK_EQ(scalar(c, "SELECT 3", NULL, 0), 3);
+  if (!db.cancel_breaks || !cio_sql_conn_broken(c)) CHECK_EQ(scalar(c, "SELECT 3", NULL, 0), 3);
   cio_sql_release(c);
   close_pool(p);
   return 0;
@@ -862,8 +806,7 @@ static int hold_then_release(void *arg) {
 
 LOOP_TEST(test_close_wait) {
   cio_sql_pool *p = open_pool(2, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c, *c1;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   CHECK_EQ(cio_sql_acquire(p, &c1), 0);
@@ -910,22 +853,18 @@ static int kill_backend(void *arg) {
   cio_sleep(0.2);
   cio_sql_conn *c;
   int r = cio_sql_acquire(k->p, &c);
-  if (r < 0)
-    return r;
+  if (r < 0) return r;
   cio_sql_value a[] = {cio_sql_int(k->victim)};
   r = cio_sql_query(c, db.kill_sql, a, 1, NULL);
-  if (r < 0)
-    fprintf(stderr, "kill: %s\n", cio_sql_last_error()->message);
+  if (r < 0) fprintf(stderr, "kill: %s\n", cio_sql_last_error()->message);
   cio_sql_release(c);
   return r;
 }
 
 LOOP_TEST(test_killed_midquery) {
-  if (!db.kill_sql)
-    return 0;
+  if (!db.kill_sql) return 0;
   cio_sql_pool *p = open_pool(2, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   killer k = {.p = p, .victim = scalar(c, db.backend_sql, NULL, 0)};
@@ -934,8 +873,7 @@ LOOP_TEST(test_killed_midquery) {
   int r = cio_sql_query(c, db.sleep_sql, NULL, 0, NULL);
   CHECK_EQ(r, -ECONNRESET);
   if (r != -ECONNRESET)
-    fprintf(stderr, "got %s: %s\n", cio_strerror(r),
-            cio_sql_last_error()->message);
+    fprintf(stderr, "got %s: %s\n", cio_strerror(r), cio_sql_last_error()->message);
   CHECK(now_s() - t0 < 25); /* not the 30 s statement */
   CHECK(strlen(cio_sql_last_error()->message) > 0);
   CHECK_EQ(cio_sql_conn_broken(c), 1);
@@ -957,11 +895,9 @@ LOOP_TEST(test_killed_midquery) {
 
 /* Killed while idle in the pool: noticed at acquire, replaced. */
 LOOP_TEST(test_killed_idle) {
-  if (!db.kill_sql)
-    return 0;
+  if (!db.kill_sql) return 0;
   cio_sql_pool *p = open_pool(2, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c, *c2;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   CHECK_EQ(cio_sql_acquire(p, &c2), 0);
@@ -976,8 +912,7 @@ LOOP_TEST(test_killed_idle) {
     cio_sql_result *res = NULL;
     int r = cio_sql_query(c, "SELECT 6", NULL, 0, &res);
     CHECK_EQ(r, 0);
-    if (r)
-      fprintf(stderr, "after idle kill: %s\n", cio_sql_last_error()->message);
+    if (r) fprintf(stderr, "after idle kill: %s\n", cio_sql_last_error()->message);
     cio_sql_result_free(res);
     cio_sql_release(c);
   }

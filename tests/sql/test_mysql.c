@@ -6,8 +6,7 @@
 /* Native ? placeholders, $N inside strings, comments and identifiers. */
 LOOP_TEST(test_mysql_placeholders) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   cio_sql_value a[] = {cio_sql_int(6), cio_sql_int(7)};
@@ -25,38 +24,27 @@ LOOP_TEST(test_mysql_placeholders) {
 /* Exact text in utf8mb4, NULL apart from '', ids, unsigned 64-bit. */
 LOOP_TEST(test_mysql_types) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
-  CHECK_EQ(cio_sql_exec(
-               c,
-               "DROP TABLE IF EXISTS cio_my_t; "
-               "CREATE TABLE cio_my_t (id INT AUTO_INCREMENT PRIMARY KEY, "
-               "t LONGTEXT, d DECIMAL(10,2), ts DATETIME, u BIGINT UNSIGNED, "
-               "vb VARBINARY(10)) CHARACTER SET utf8mb4"),
+  CHECK_EQ(cio_sql_exec(c, "DROP TABLE IF EXISTS cio_my_t; "
+                           "CREATE TABLE cio_my_t (id INT AUTO_INCREMENT PRIMARY KEY, "
+                           "t LONGTEXT, d DECIMAL(10,2), ts DATETIME, u BIGINT UNSIGNED, "
+                           "vb VARBINARY(10)) CHARACTER SET utf8mb4"),
            0);
-  cio_sql_value a[] = {cio_sql_text(UTF), cio_sql_text("12.5"),
-                       cio_sql_text("2024-01-02 03:04:05"), cio_sql_int(1),
-                       cio_sql_blob("\0\1", 2)};
+  cio_sql_value a[] = {cio_sql_text(UTF), cio_sql_text("12.5"), cio_sql_text("2024-01-02 03:04:05"),
+                       cio_sql_int(1), cio_sql_blob("\0\1", 2)};
   cio_sql_result *res = NULL;
-  CHECK_EQ(
-      cio_sql_query(
-          c,
-          "INSERT INTO cio_my_t (t, d, ts, u, vb) VALUES ($1, $2, $3, $4, $5)",
-          a, 5, &res),
-      0);
+  CHECK_EQ(cio_sql_query(c, "INSERT INTO cio_my_t (t, d, ts, u, vb) VALUES ($1, $2, $3, $4, $5)", a,
+                         5, &res),
+           0);
   CHECK_EQ(cio_sql_result_insert_id(res), 1);
   CHECK_EQ(cio_sql_result_affected(res), 1);
   cio_sql_result_free(res);
-  CHECK_EQ(
-      cio_sql_exec(
-          c, "INSERT INTO cio_my_t (t, u) VALUES ('', 18446744073709551615)"),
-      0);
+  CHECK_EQ(cio_sql_exec(c, "INSERT INTO cio_my_t (t, u) VALUES ('', 18446744073709551615)"), 0);
   /* both protocols: the text one (no parameters) and the binary one */
-  const char *sqls[] = {
-      "SELECT t, d, ts, u, vb FROM cio_my_t ORDER BY id",
-      "SELECT t, d, ts, u, vb FROM cio_my_t WHERE id > $1 ORDER BY id"};
+  const char *sqls[] = {"SELECT t, d, ts, u, vb FROM cio_my_t ORDER BY id",
+                        "SELECT t, d, ts, u, vb FROM cio_my_t WHERE id > $1 ORDER BY id"};
   cio_sql_value zero[] = {cio_sql_int(0)};
   for (int k = 0; k < 2; k++) {
     CHECK_EQ(cio_sql_query(c, sqls[k], zero, (size_t)k, &res), 0);
@@ -99,13 +87,11 @@ LOOP_TEST(test_mysql_types) {
  * result stream Connector/C no longer tracks, is dropped, not reused). */
 LOOP_TEST(test_mysql_midresult_error) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
-  const char *sqls[] = {
-      "SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x) FROM "
-      "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t",
-      "SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x + $1) FROM "
-      "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t"};
+  if (!p) return 0;
+  const char *sqls[] = {"SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x) FROM "
+                        "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t",
+                        "SELECT IF(x = 3, (SELECT 1 UNION SELECT 2), x + $1) FROM "
+                        "(SELECT 1 x UNION ALL SELECT 2 UNION ALL SELECT 3) t"};
   cio_sql_value zero[] = {cio_sql_int(0)};
   for (int k = 0; k < 2; k++) {
     cio_sql_result *res = NULL;
@@ -113,8 +99,7 @@ LOOP_TEST(test_mysql_midresult_error) {
     CHECK(res == NULL);
     CHECK(strstr(cio_sql_last_error()->message, "more than 1 row") != NULL);
     for (int i = 0; i < 3; i++) {
-      CHECK_EQ(cio_sql_pool_query(p, "SELECT 41 + $1", (cio_sql_value[]){cio_sql_int(1)}, 1,
-                                  &res),
+      CHECK_EQ(cio_sql_pool_query(p, "SELECT 41 + $1", (cio_sql_value[]){cio_sql_int(1)}, 1, &res),
                0);
       int64_t v = 0;
       CHECK_EQ(cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v), 0);
@@ -128,8 +113,7 @@ LOOP_TEST(test_mysql_midresult_error) {
 
 int main(void) {
   db.name = "mysql";
-  if (suite_server_url("CIO_TEST_MYSQL_URL", "mariadb", db.url, sizeof db.url) <
-      0) {
+  if (suite_server_url("CIO_TEST_MYSQL_URL", "mariadb", db.url, sizeof db.url) < 0) {
     printf("SKIP: no MariaDB: set CIO_TEST_MYSQL_URL or start one with "
            "scripts/servers start mariadb\n");
     return SUITE_SKIP;

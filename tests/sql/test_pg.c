@@ -6,8 +6,7 @@
 /* Statements of many tasks on one connection share round trips. */
 LOOP_TEST(test_pipelining) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   /* a failing statement in the middle of a pipeline hurts nobody else */
@@ -22,8 +21,7 @@ LOOP_TEST(test_pipelining) {
   CHECK_EQ(r, -CIO_ESQL);
   CHECK_STR(cio_sql_last_error()->sqlstate, "22012");
   int failed = 0;
-  for (int i = 0; i < N; i++)
-    failed += join(t[i]) != 0;
+  for (int i = 0; i < N; i++) failed += join(t[i]) != 0;
   CHECK_EQ(failed, 0);
   /* a pipeline inside a transaction: the error aborts the transaction */
   CHECK_EQ(cio_sql_begin(c), 0);
@@ -41,8 +39,7 @@ LOOP_TEST(test_pipelining) {
  * connection comes back clean long before the sleep would end. */
 LOOP_TEST(test_cancel_request) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   sleeper s = {.c = c};
@@ -51,9 +48,8 @@ LOOP_TEST(test_cancel_request) {
   cio_task_cancel(t);
   CHECK_EQ(join(t), -ECANCELED);
   double t0 = now_s();
-  CHECK_EQ(scalar(c, "SELECT 11", NULL, 0),
-           11);             /* waits behind the cancelled sleep */
-  CHECK(now_s() - t0 < 25); /* not the 30 s sleep: the cancel request worked */
+  CHECK_EQ(scalar(c, "SELECT 11", NULL, 0), 11); /* waits behind the cancelled sleep */
+  CHECK(now_s() - t0 < 25);                      /* not the 30 s sleep: the cancel request worked */
   cio_sql_release(c);
   cio_sql_pool_stats st;
   cio_sql_pool_stats_get(p, &st);
@@ -71,9 +67,7 @@ static int pool_query_worker(void *arg) {
   cio_sql_result *res = NULL;
   int r = cio_sql_pool_query(w->p, "SELECT $1 + 100", a, 1, &res);
   int64_t v = 0;
-  if (r == 0 &&
-      (cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0 || v != w->id + 100))
-    r = -EIO;
+  if (r == 0 && (cio_sql_get_int64(cio_sql_cell(res, 0, 0), &v) != 0 || v != w->id + 100)) r = -EIO;
   cio_sql_result_free(res);
   return w->r = r;
 }
@@ -81,8 +75,7 @@ static int pool_query_worker(void *arg) {
 LOOP_TEST(test_pool_query_shares) {
   enum { N = 300 };
   cio_sql_pool *p = open_pool(1, 3);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   static worker w[N];
   static cio_task *t[N];
   for (int i = 0; i < N; i++) {
@@ -94,8 +87,7 @@ LOOP_TEST(test_pool_query_shares) {
   int failed = 0;
   for (int i = 0; i < N; i++) {
     int r = join(t[i]);
-    if (i != 100)
-      failed += r != 0;
+    if (i != 100) failed += r != 0;
   }
   CHECK_EQ(failed, 0);
   cio_sql_pool_stats st;
@@ -110,19 +102,16 @@ LOOP_TEST(test_pool_query_shares) {
 /* Types as PostgreSQL names them. */
 LOOP_TEST(test_pg_types) {
   cio_sql_pool *p = open_pool(1, 1);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *c;
   CHECK_EQ(cio_sql_acquire(p, &c), 0);
   cio_sql_result *res = NULL;
-  CHECK_EQ(
-      cio_sql_query(
-          c,
-          "SELECT true, 1::int2, 2::int4, 3::int8, 1.5::float4, "
-          "12.50::numeric, "
-          "'2024-01-02'::date, '\\x00ff'::bytea, 'NaN'::float8, NULL::text",
-          NULL, 0, &res),
-      0);
+  CHECK_EQ(cio_sql_query(c,
+                         "SELECT true, 1::int2, 2::int4, 3::int8, 1.5::float4, "
+                         "12.50::numeric, "
+                         "'2024-01-02'::date, '\\x00ff'::bytea, 'NaN'::float8, NULL::text",
+                         NULL, 0, &res),
+           0);
   const cio_sql_row *r = cio_sql_result_row(res, 0);
   int64_t i = 0;
   double d = 0;
@@ -148,8 +137,7 @@ LOOP_TEST(test_pg_types) {
   cio_sql_result_free(res);
   /* a text parameter is typed by the server from its context */
   cio_sql_value a[] = {cio_sql_text("2024-03-04"), cio_sql_text("41")};
-  CHECK_EQ(scalar(c, "SELECT EXTRACT(day FROM $1::date)::int + $2::int", a, 2),
-           45);
+  CHECK_EQ(scalar(c, "SELECT EXTRACT(day FROM $1::date)::int + $2::int", a, 2), 45);
   cio_sql_value z[] = {cio_sql_textn("a\0b", 3)};
   CHECK_EQ(cio_sql_query(c, "SELECT $1", z, 1, NULL), -EINVAL);
   /* the statement cache is bounded: evicted statements are deallocated */
@@ -159,8 +147,7 @@ LOOP_TEST(test_pg_types) {
     cio_sql_value v[] = {cio_sql_int(1)};
     CHECK_EQ(scalar(c, sql, v, 1), k + 1);
   }
-  CHECK(scalar(c, "SELECT COUNT(*) FROM pg_prepared_statements", NULL, 0) <=
-        257);
+  CHECK(scalar(c, "SELECT COUNT(*) FROM pg_prepared_statements", NULL, 0) <= 257);
   cio_sql_release(c);
   close_pool(p);
   return 0;
@@ -173,8 +160,7 @@ int main(void) {
            "scripts/servers start pg\n");
     return SUITE_SKIP;
   }
-  db.create =
-      "(id BIGINT PRIMARY KEY, txt TEXT, num DOUBLE PRECISION, bin BYTEA)";
+  db.create = "(id BIGINT PRIMARY KEY, txt TEXT, num DOUBLE PRECISION, bin BYTEA)";
   db.sleep_sql = "SELECT pg_sleep(30)";
   db.backend_sql = "SELECT pg_backend_pid()";
   db.kill_sql = "SELECT pg_terminate_backend($1::int)";
@@ -185,8 +171,7 @@ int main(void) {
   static char bad[600];
   /* the same URL with a wrong password */
   const char *at = strchr(db.url, '@');
-  snprintf(bad, sizeof bad, "postgresql://cio:wrong%s",
-           at ? at : "@127.0.0.1/x");
+  snprintf(bad, sizeof bad, "postgresql://cio:wrong%s", at ? at : "@127.0.0.1/x");
   db.bad_login_url = bad;
   suite_run();
   RUN(test_pipelining);

@@ -65,18 +65,15 @@ static void test_urls(void) {
   }
 }
 
-static void check_rewrite(const char *in, size_t n, const char *want,
-                          const char *order) {
+static void check_rewrite(const char *in, size_t n, const char *want, const char *order) {
   char *out;
   size_t *ord, k;
   int r = cio__sql_rewrite_dollar(in, n, &out, &ord, &k);
   CHECK_EQ(r, 0);
-  if (r)
-    return;
+  if (r) return;
   CHECK_STR(out ? out : in, want);
   char got[32] = "";
-  for (size_t i = 0; i < k && i < sizeof got - 1; i++)
-    got[i] = (char)('1' + ord[i]);
+  for (size_t i = 0; i < k && i < sizeof got - 1; i++) got[i] = (char)('1' + ord[i]);
   got[k < sizeof got ? k : sizeof got - 1] = '\0';
   CHECK_STR(got, order);
   free(out);
@@ -87,15 +84,12 @@ static void test_rewrite(void) {
   check_rewrite("SELECT 1", 0, "SELECT 1", "");
   check_rewrite("SELECT $1, $2", 2, "SELECT ?, ?", "12");
   check_rewrite("SELECT $2 + $1 + $2", 2, "SELECT ? + ? + ?", "212");
-  check_rewrite("SELECT '$1', \"$2\", `$1`, $1", 1,
-                "SELECT '$1', \"$2\", `$1`, ?", "1");
-  check_rewrite("SELECT 'it''s \\' $1', $1", 1, "SELECT 'it''s \\' $1', ?",
-                "1");
+  check_rewrite("SELECT '$1', \"$2\", `$1`, $1", 1, "SELECT '$1', \"$2\", `$1`, ?", "1");
+  check_rewrite("SELECT 'it''s \\' $1', $1", 1, "SELECT 'it''s \\' $1', ?", "1");
   check_rewrite("SELECT a$1, $1abc, $1", 1, "SELECT a$1, $1abc, ?", "1");
   check_rewrite("SELECT $1 -- $2\n, $1 # $2\n, /* $2 */ $1", 1,
                 "SELECT ? -- $2\n, ? # $2\n, /* $2 */ ?", "111");
-  check_rewrite("SELECT 1--$1", 1, "SELECT 1--?",
-                "1"); /* "--" without a blank is minus minus */
+  check_rewrite("SELECT 1--$1", 1, "SELECT 1--?", "1"); /* "--" without a blank is minus minus */
   check_rewrite("SELECT ? + $1", 1, "SELECT ? + ?", "1");
   check_rewrite("SELECT '$1 unterminated", 1, "SELECT '$1 unterminated", "");
   char *out;

@@ -10,8 +10,7 @@ static char dir[256];
 /* Two connections of one file pool see each other's commits (WAL). */
 LOOP_TEST(test_file_wal) {
   cio_sql_pool *p = open_pool(2, 2);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   cio_sql_conn *a, *b;
   CHECK_EQ(cio_sql_acquire(p, &a), 0);
   CHECK_EQ(cio_sql_acquire(p, &b), 0);
@@ -35,8 +34,7 @@ LOOP_TEST(test_file_wal) {
   CHECK(strstr(cio_sql_last_error()->message, "locked") != NULL);
   CHECK_EQ(cio_sql_rollback(a), 0);
   CHECK_EQ(insert_row(a, 1, "dup"), -CIO_ESQL);
-  CHECK_EQ(cio_sql_last_error()->errnum,
-           1555); /* SQLITE_CONSTRAINT_PRIMARYKEY */
+  CHECK_EQ(cio_sql_last_error()->errnum, 1555); /* SQLITE_CONSTRAINT_PRIMARYKEY */
   /* insert ids */
   char sql[128];
   snprintf(sql, sizeof sql, "INSERT INTO %s (txt) VALUES ($1)", T);
@@ -63,8 +61,7 @@ LOOP_TEST(test_modes) {
   /* read-only: writes fail, reads work */
   snprintf(url, sizeof url, "%s?mode=ro", db.url);
   CHECK_EQ(cio_sql_pool_open(url, NULL, &p), 0);
-  CHECK_EQ(cio_sql_pool_query(p, "CREATE TABLE ro_t (x)", NULL, 0, NULL),
-           -CIO_ESQL);
+  CHECK_EQ(cio_sql_pool_query(p, "CREATE TABLE ro_t (x)", NULL, 0, NULL), -CIO_ESQL);
   cio_sql_result *res = NULL;
   CHECK_EQ(cio_sql_pool_query(p, "SELECT 1", NULL, 0, &res), 0);
   cio_sql_result_free(res);
@@ -103,9 +100,8 @@ int main(void) {
   snprintf(db.url, sizeof db.url, "sqlite://%s/suite.db", dir);
   db.create = "(id INTEGER PRIMARY KEY, txt TEXT, num REAL, bin BLOB)";
   /* endless: only an interrupt stops it */
-  db.sleep_sql =
-      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-      "SELECT COUNT(*) FROM c";
+  db.sleep_sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                 "SELECT COUNT(*) FROM c";
   db.syntax_state = "";
   db.dup_state = "";
   suite_run();
@@ -113,7 +109,6 @@ int main(void) {
   RUN(test_modes);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
   return test_report();
 }

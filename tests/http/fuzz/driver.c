@@ -169,9 +169,7 @@ static size_t mutate(uint8_t *out, size_t max, const input *a) {
       n += k;
       break;
     }
-    case 7: /* cut */
-      n = pos;
-      break;
+    case 7: /* cut */ n = pos; break;
     }
   }
   return n;

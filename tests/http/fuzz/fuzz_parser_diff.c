@@ -30,7 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAXH 64
+#define MAXH   64
 #define MAXSTR 4096
 
 enum { ACCEPT, MORE, REJECT };
