@@ -41,7 +41,8 @@ static int serve(int port, int workers) {
   if (!app) return 1;
   cio_http_app_get(app, "/", hello, NULL);
   cio_http_app_get(app, "/json", json, NULL);
-  cio_http_serve_opts so = {.host = "127.0.0.1", .port = port, .workers = workers, .backlog = 4096};
+  cio_http_serve_opts so = {
+      .host = "127.0.0.1", .port = port, .workers = (size_t)workers, .backlog = 4096};
   int r = cio_http_run(app, &so);
   cio_http_app_free(app);
   return r < 0;

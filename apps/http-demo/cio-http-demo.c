@@ -84,7 +84,10 @@ int main(int argc, char **argv) {
       dir = v;
       i++;
     } else if (strcmp(a, "--workers") == 0 && v) {
-      so.workers = atoi(v);
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || n < 1 || n > CIO_HTTP_MAX_WORKERS) usage();
+      so.workers = (size_t)n;
       i++;
     } else if (strcmp(a, "--cert") == 0 && v) {
       cert = v;

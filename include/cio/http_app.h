@@ -170,7 +170,7 @@ CIO_API int cio_http_app_lifespan(cio_http_app *app, cio_http_startup_fn startup
 typedef struct cio_http_serve_opts {
   const char *host;  /* NULL = "127.0.0.1"; "0.0.0.0" or "" = all */
   int port;          /* 0 = any free port (cio_http_server_port) */
-  int workers;       /* cio_http_run only: 0 = 1; N loops on N
+  size_t workers;    /* cio_http_run only: 0 = 1; N loops on N
                         threads, one listening socket each on the
                         same port (SO_REUSEPORT), each with its own
                         lifespan (uvicorn --workers) */
@@ -217,7 +217,10 @@ CIO_API void cio_http_server_free(cio_http_server *s);
  * gracefully and return 0. Not from a task: call it from main(); it blocks
  * the calling thread, which runs worker 1 (the others get threads of their
  * own). A worker whose startup fails stops all of them: the error is
- * returned. Logs startup and shutdown (cio/log.h) as uvicorn does. */
+ * returned; -EINVAL for more than CIO_HTTP_MAX_WORKERS workers, -EBUSY
+ * from a loop's thread. Logs startup and shutdown (cio/log.h) as uvicorn
+ * does. */
+#define CIO_HTTP_MAX_WORKERS 1024
 CIO_API int cio_http_run(cio_http_app *app, const cio_http_serve_opts *opts);
 
 #ifdef __cplusplus

@@ -63,10 +63,16 @@ static atomic_int guard_mode = GUARD_UNKNOWN;
  * guards. */
 static atomic_bool batch_ok = true;
 
+/* Loops on several threads may ask first at once: relaxed atomics (they
+ * all store the same value). */
 static size_t page_size(void) {
-  static size_t ps;
-  if (!ps) ps = (size_t)sysconf(_SC_PAGESIZE);
-  return ps;
+  static atomic_size_t ps;
+  size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+  if (CIO_UNLIKELY(!v)) {
+    v = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&ps, v, memory_order_relaxed);
+  }
+  return v;
 }
 
 size_t cio__stack_round(size_t size) {

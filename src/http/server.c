@@ -163,7 +163,7 @@ void cio_http_server_free(cio_http_server *s) {
 typedef struct run_ctx {
   cio_http_app *app;
   cio_http_serve_opts opts;
-  int workers;
+  size_t workers;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int port;  /* bound by worker 0; the others use it */
@@ -194,7 +194,7 @@ static void stop_all(run_ctx *ctx, int error) {
   pthread_mutex_lock(&ctx->mu);
   if (error && !ctx->error) ctx->error = error;
   ctx->stopping = 1;
-  for (int i = 0; i < ctx->workers; i++)
+  for (size_t i = 0; i < ctx->workers; i++)
     if (ctx->w[i].loop) cio_call_soon_threadsafe(ctx->w[i].loop, set_stop, &ctx->w[i]);
   pthread_cond_broadcast(&ctx->cv);
   pthread_mutex_unlock(&ctx->mu);
@@ -278,6 +278,7 @@ static void *worker_thread(void *arg) {
 int cio_http_run(cio_http_app *app, const cio_http_serve_opts *opts) {
   if (!app) return -EINVAL;
   if (cio_loop_current()) return -EBUSY; /* not from a loop's thread */
+  if (opts && opts->workers > CIO_HTTP_MAX_WORKERS) return -EINVAL;
   run_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.app = app;
@@ -285,17 +286,17 @@ int cio_http_run(cio_http_app *app, const cio_http_serve_opts *opts) {
   ctx.workers = ctx.opts.workers > 0 ? ctx.opts.workers : 1;
   pthread_mutex_init(&ctx.mu, NULL);
   pthread_cond_init(&ctx.cv, NULL);
-  worker *w = calloc((size_t)ctx.workers, sizeof *w);
+  worker *w = calloc(ctx.workers, sizeof *w);
   ctx.w = w;
   int r = w ? 0 : -ENOMEM;
   cio_log_info("Started server process [%d]", (int)getpid());
-  int started = 1;
-  for (int i = 0; r == 0 && i < ctx.workers; i++) {
+  size_t started = 1;
+  for (size_t i = 0; r == 0 && i < ctx.workers; i++) {
     w[i].ctx = &ctx;
-    w[i].id = i;
+    w[i].id = (int)i;
   }
   /* workers 1.. on threads of their own; worker 0 on this one */
-  for (int i = 1; r == 0 && i < ctx.workers; i++, started++) {
+  for (size_t i = 1; r == 0 && i < ctx.workers; i++, started++) {
     int e = pthread_create(&w[i].thread, NULL, worker_thread, &w[i]);
     if (e) {
       r = -e;
@@ -313,8 +314,8 @@ int cio_http_run(cio_http_app *app, const cio_http_serve_opts *opts) {
       pthread_cond_broadcast(&ctx.cv);
       pthread_mutex_unlock(&ctx.mu);
     }
-    for (int i = 1; i < started; i++) pthread_join(w[i].thread, NULL);
-    for (int i = 0; i < ctx.workers && r == 0; i++)
+    for (size_t i = 1; i < started; i++) pthread_join(w[i].thread, NULL);
+    for (size_t i = 0; i < ctx.workers && r == 0; i++)
       if (w[i].status < 0) r = w[i].status;
   }
   if (ctx.error && (r == 0 || r == -ECANCELED)) r = ctx.error;

@@ -55,15 +55,8 @@ static int client_main(void *arg) {
   return 0;
 }
 
-static int nothing(void *arg) { return 0; }
-
 static void test_two_workers(void) {
   cio_log_set_level(CIO_LOG_WARNING);
-  /* A first loop on this thread before the workers start theirs: the core
-   * caches the page size in a plain static on first use (src/core/stack.c
-   * page_size), which two loops created at once on two threads race on
-   * (benign, but ThreadSanitizer rightly reports it; reported to the core). */
-  run_main(nothing, NULL);
   cio_http_app *app = cio_http_app_new(NULL);
   cio_http_app_get(app, "/", whoami, NULL);
   cio_http_app_lifespan(app, startup, shutdown_hook, NULL);
@@ -86,7 +79,19 @@ static void test_two_workers(void) {
   cio_http_app_free(app);
 }
 
+/* More workers than a process may sensibly run: refused before anything
+ * starts. */
+static void test_too_many_workers(void) {
+  cio_http_app *app = cio_http_app_new(NULL);
+  cio_http_serve_opts so = {.port = 0, .workers = CIO_HTTP_MAX_WORKERS + 1};
+  CHECK_EQ(cio_http_run(app, &so), -EINVAL);
+  so.workers = (size_t)-1; /* a negative count converted */
+  CHECK_EQ(cio_http_run(app, &so), -EINVAL);
+  cio_http_app_free(app);
+}
+
 int main(void) {
   RUN(test_two_workers);
+  RUN(test_too_many_workers);
   return test_report();
 }

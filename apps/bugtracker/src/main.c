@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static const char USAGE[] =
 
 typedef struct options {
   const char *db, *host, *static_dir;
-  int port, workers, init, force, load_only, nbugs;
+  int port, init, force, load_only, nbugs;
+  size_t workers;
   bt_sql_mode sql;
   const char *data[MAX_DATA];
   size_t ndata;
@@ -63,6 +65,18 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   if (errno || end == s || *end || v < lo || v > hi) return -1;
   *out = (int)v;
   return 0;
+}
+
+/* A word about a bad command line on stderr; returns -1. */
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("cio-bugtracker: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs("\n", stderr);
+  return -1;
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -93,6 +107,7 @@ static int parse(int argc, char **argv, options *o) {
                                         {"load-only", no_argument, 0, O_LOAD_ONLY},
                                         {"help", no_argument, 0, O_HELP},
                                         {0, 0, 0, 0}};
+  int n;
   o->host = "127.0.0.1";
   o->port = 8910;
   o->workers = 1;
@@ -106,16 +121,14 @@ static int parse(int argc, char **argv, options *o) {
     case O_FORCE: o->force = 1; break;
     case O_LOAD_ONLY: o->load_only = 1; break;
     case O_PORT:
-      if (parse_int(optarg, 0, 65535, &o->port) < 0)
-        return fprintf(stderr, "bad --port %s\n", optarg), -1;
+      if (parse_int(optarg, 0, 65535, &o->port) < 0) return bad("bad --port %s", optarg);
       break;
     case O_WORKERS:
-      if (parse_int(optarg, 1, 256, &o->workers) < 0)
-        return fprintf(stderr, "bad --workers %s\n", optarg), -1;
+      if (parse_int(optarg, 1, 256, &n) < 0) return bad("bad --workers %s", optarg);
+      o->workers = (size_t)n;
       break;
     case O_BUGS:
-      if (parse_int(optarg, 1, 10000000, &o->nbugs) < 0)
-        return fprintf(stderr, "bad --bugs %s\n", optarg), -1;
+      if (parse_int(optarg, 1, 10000000, &o->nbugs) < 0) return bad("bad --bugs %s", optarg);
       break;
     case O_SQL:
       if (strcmp(optarg, "seed") == 0)
@@ -123,19 +136,19 @@ static int parse(int argc, char **argv, options *o) {
       else if (strcmp(optarg, "default") == 0)
         o->sql = BT_SQL_DEFAULT;
       else
-        return fprintf(stderr, "--sql is seed or default, not %s\n", optarg), -1;
+        return bad("--sql is seed or default, not %s", optarg);
       break;
     case O_DATA:
-      if (o->ndata == MAX_DATA) return fprintf(stderr, "at most %d --data files\n", MAX_DATA), -1;
+      if (o->ndata == MAX_DATA) return bad("at most %d --data files", MAX_DATA);
       o->data[o->ndata++] = optarg;
       break;
     case O_HELP: fputs(USAGE, stdout); exit(0);
     default: fputs(USAGE, stderr); return -1;
     }
   }
-  if (optind < argc) return fprintf(stderr, "unexpected argument %s\n%s", argv[optind], USAGE), -1;
+  if (optind < argc) return bad("unexpected argument %s (see --help)", argv[optind]);
   if ((o->ndata || o->force || o->load_only || o->nbugs) && !o->init)
-    return fprintf(stderr, "--data, --bugs, --force and --load-only go with --init-db\n"), -1;
+    return bad("--data, --bugs, --force and --load-only go with --init-db");
   return 0;
 }
 
