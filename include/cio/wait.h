@@ -31,7 +31,10 @@ extern "C" {
  * order. Default: the first task to fail (status < 0, in completion order)
  * cancels the others; gather waits for them to unwind and returns that first
  * error. With CIO_GATHER_ALL: waits for all, cancels nobody, returns 0 (read
- * statuses). Returns 0 when all succeeded, -ENOMEM, -EPERM outside a task. */
+ * statuses). Returns 0 when all succeeded, -ENOMEM (no memory to watch
+ * them: the tasks are cancelled and waited for, as after a failure), -EINVAL
+ * / -EDEADLK (bad tasks: nothing done), -EPERM outside a task. Whatever it
+ * returns but those three, every task is done when it returns. May suspend. */
 CIO_API int cio_gather(cio_task *const *tasks, size_t n, int *statuses, int flags);
 
 typedef enum cio_wait_mode {

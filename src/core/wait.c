@@ -120,6 +120,15 @@ int cio_gather(cio_task *const *tasks, size_t n, int *statuses, int flags) {
   bool all = flags & CIO_GATHER_ALL;
   multi m;
   int r = multi_init(&m, cur, tasks, n, all ? M_ALL : M_FIRST_ERROR);
+  if (r == -ENOMEM) {
+    /* Callers count on gather to have waited for every task whatever it
+     * returns (their arguments often live on the caller's stack): with no
+     * memory to watch them, take them down and wait for them the plain way. */
+    for (size_t i = 0; i < n; i++) tasks[i]->awaited = true;
+    cancel_and_reap(tasks, n);
+    if (statuses)
+      for (size_t i = 0; i < n; i++) statuses[i] = tasks[i]->status;
+  }
   if (r < 0) return r;
   r = multi_wait(&m, "gather");
   int first_err = m.first_err;
