@@ -209,6 +209,7 @@ struct sigloop {
   cio_task *dispatcher; /* our handle, so a never-run dispatcher is seen */
   uint64_t gen;         /* tells a state from a later one at the same address */
   bool kicked;          /* a teardown check is due */
+  bool ran;             /* the dispatcher started (it may not: no stack) */
   cio__link waiters;
   bool watched[NSIG];
   bool pending[NSIG];      /* watched, delivered while nobody waited */
@@ -347,10 +348,14 @@ static void teardown(struct sigloop *sl, int code, bool registered) {
 
 static int dispatcher(void *arg) {
   struct sigloop *sl = arg;
+  sl->ran = true;
   for (;;) {
     int r = cio_wait_fd(sl->efd, CIO_READABLE);
-    if (r < 0) { /* cancelled: the loop is closing (nobody else has our handle) */
-      teardown(sl, -ESHUTDOWN, true);
+    if (r < 0) {
+      /* Cancelled: the loop is closing (nobody else has our handle). Any
+       * other error (the reactor could not watch the eventfd: -ENOMEM...)
+       * ends the catching too, and the waiters learn why. */
+      teardown(sl, r == -ECANCELED ? -ESHUTDOWN : r, true);
       return 0;
     }
     uint64_t v;
@@ -363,6 +368,17 @@ static int dispatcher(void *arg) {
       return 0;
     }
   }
+}
+
+/* The dispatcher finished. If it never ran (no memory for its stack, or
+ * cancelled first by a closing loop), nobody else will wake the tasks
+ * already waiting for a signal: give everything back now, telling them why.
+ * arg is the state's generation (a later state is left alone). */
+static void dispatcher_done(cio_task *t, void *arg) {
+  struct sigloop *sl = tl_sig;
+  if (!sl || sl->ran || (uintptr_t)sl->gen != (uintptr_t)arg) return;
+  int st = cio_task_status(t);
+  teardown(sl, st == -ECANCELED || st == 0 ? -ESHUTDOWN : st, false);
 }
 
 /* The calling thread's loop state, created on first use. */
@@ -406,6 +422,15 @@ static int sigloop_get(struct sigloop **out) {
   }
   sl->dispatcher = t;
   sl->gen = ++tl_gen;
+  int r = cio_task_add_done_callback(t, dispatcher_done, (void *)(uintptr_t)sl->gen);
+  if (r < 0) {
+    cio_task_cancel(t); /* not started: it never runs, so never touches sl */
+    cio_detach(t);
+    slot_free(sl->slot);
+    close(sl->efd);
+    cio__free(sl);
+    return r;
+  }
   tl_sig = sl;
   *out = sl;
   return 0;

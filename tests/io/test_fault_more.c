@@ -435,7 +435,10 @@ static int walk_fresh(const char *name, op_fn op, int site, int err) {
 
 static void test_signals(void) {
   CHECK(walk_fresh("signal", op_signal, CIO__FAULT_SOCKET, EMFILE) > 0);
+  CHECK(walk_fresh("signal", op_signal, CIO__FAULT_EPOLL, ENOMEM) > 0);
+  CHECK(walk_fresh("signal", op_signal, ALLOC, ENOMEM) > 0);
   CHECK(walk_fresh("sig-select", op_signal_select, CIO__FAULT_SOCKET, EMFILE) > 0);
+  CHECK(walk_fresh("sig-select", op_signal_select, ALLOC, ENOMEM) > 0);
 }
 
 LOOP_TEST(test_tls) {
