@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -481,6 +482,49 @@ static void test_second_sigint_during_shutdown(void) {
   close(p[0]);
 }
 
+/* ---- a select case when the loop closes ---- */
+
+struct shut_case {
+  ssize_t idx;
+  int status, wait_status;
+  bool woken;
+};
+
+/* Shielded, so the closing loop's cancellation does not interrupt the
+ * select: what ends it is the loop giving its signals back. */
+static int select_through_close(void *arg) {
+  struct shut_case *sc = arg;
+  cio_shield_scope sh;
+  cio_shield_begin(&sh);
+  cio_case cs[] = {cio_case_signal(SIGUSR2)};
+  sc->idx = cio_select(cs, 1);
+  sc->status = cs[0].status;
+  sc->wait_status = cio_signal_wait(SIGUSR2); /* and waiting again is refused */
+  sc->woken = true;
+  cio_shield_end(&sh);
+  return 0;
+}
+
+static int close_with_select_waiter(void *arg) {
+  cio_task *t = cio_spawn(select_through_close, arg);
+  CHECK(t != NULL);
+  wait_blocked(t);
+  cio_detach(t);
+  return 0; /* the loop closes with t waiting */
+}
+
+static void test_case_signal_shutdown(void) {
+  struct shut_case sc = {-100, -100, -100, false};
+  CHECK_EQ(cio_run(close_with_select_waiter, &sc), 0);
+  CHECK(sc.woken);
+  CHECK_EQ(sc.idx, 0);             /* the case completed... */
+  CHECK_EQ(sc.status, -ESHUTDOWN); /* ...with the loop's shutdown */
+  CHECK(sc.wait_status < 0);
+  struct sigaction sa;
+  CHECK_EQ(sigaction(SIGUSR2, NULL, &sa), 0);
+  CHECK(sa.sa_handler == SIG_DFL); /* the disposition is back */
+}
+
 int main(void) {
   RUN(test_errors);
   RUN(test_no_loop);
@@ -498,5 +542,6 @@ int main(void) {
   RUN(test_close_with_registrations);
   RUN(test_close_before_dispatcher_ran);
   RUN(test_second_sigint_during_shutdown);
+  RUN(test_case_signal_shutdown);
   return test_report();
 }
