@@ -56,7 +56,9 @@ typedef int (*cio_proc_fn)(const void *in, size_t in_len, void **out, size_t *ou
 #define CIO_EXEC_KILL 2
 
 /* Start a pool of nworkers processes (0 = the CPUs this process may use).
- * Blocks until the workers are forked. Returns NULL with errno EINVAL
+ * Blocks until the workers are forked. Flushes every stdio stream first
+ * (fflush(NULL)): the workers inherit the buffers, and output still
+ * buffered would otherwise come out once per worker. Returns NULL with errno EINVAL
  * (nworkers above 65,536), ENOMEM, or the error of a failed
  * fork/socketpair. The caller owns the pool: cio_procpool_shutdown(), then
  * cio_procpool_free() (free alone does both). Any thread; never suspends. */

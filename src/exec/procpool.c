@@ -17,6 +17,7 @@
  */
 #include "cio/exec.h"
 #include "cio/procpool.h"
+#include "base/fault.h"
 #include "xwait.h"
 
 #include <pthread.h>
@@ -81,7 +82,7 @@ typedef struct pjob {
 static int read_full(int fd, void *buf, size_t len) {
   unsigned char *p = buf;
   while (len) {
-    ssize_t r = read(fd, p, len);
+    ssize_t r = cio__fault_errno(CIO__FAULT_READ) ? -1 : read(fd, p, len);
     if (r > 0) {
       p += r;
       len -= (size_t)r;
@@ -98,7 +99,7 @@ static int read_full(int fd, void *buf, size_t len) {
 static int send_full(int fd, const void *buf, size_t len) {
   const unsigned char *p = buf;
   while (len) {
-    ssize_t r = send(fd, p, len, MSG_NOSIGNAL);
+    ssize_t r = cio__fault_errno(CIO__FAULT_WRITE) ? -1 : send(fd, p, len, MSG_NOSIGNAL);
     if (r >= 0) {
       p += r;
       len -= (size_t)r;
@@ -256,6 +257,10 @@ static void *forker_main(void *arg) {
   forker *f = arg;
   pid_t pid = fork();
   if (pid == 0) {
+    /* The zygote and its workers are processes of their own: a fault a
+     * test armed in the pool's process is not theirs to take. */
+    cio__fault_sys_clear();
+    cio__fault_alloc_clear();
     close(f->other);
     zygote_main(f->ctl);
   }
@@ -287,7 +292,7 @@ static int spawn_worker(cio_procpool *p, worker *w, int op, pid_t old_pid) {
   m.msg_controllen = sizeof ctl.space;
   ssize_t r;
   do {
-    r = recvmsg(p->zfd, &m, MSG_CMSG_CLOEXEC);
+    r = cio__fault_errno(CIO__FAULT_READ) ? -1 : recvmsg(p->zfd, &m, MSG_CMSG_CLOEXEC);
   } while (r < 0 && errno == EINTR);
   if (r != (ssize_t)sizeof rep) {
     /* The zygote is gone: nothing can be replaced any more. */
@@ -405,10 +410,16 @@ cio_procpool *cio_procpool_new(size_t nworkers) {
   pthread_mutex_init(&p->mu, NULL);
 
   int err = 0, sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+  if (cio__fault_errno(CIO__FAULT_SOCKET) ||
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     err = errno;
     goto fail;
   }
+  /* The zygote and its workers inherit our stdio buffers, and a worker
+   * flushes every stream after each job (so a job's prints come out): what
+   * was still buffered here would come out once per worker. Python's
+   * multiprocessing flushes before forking for the same reason. */
+  fflush(NULL);
   forker f = {sv[1], sv[0], 0, 0};
   pthread_t th;
   err = pthread_create(&th, NULL, forker_main, &f);
