@@ -177,7 +177,12 @@ static int bio_write(BIO *b, const char *buf, int len) {
   if (!held(t)) {
     ssize_t w = sock_send(t, buf, n);
     if (w < 0 && w != -EAGAIN) {
+      /* Sticky, as when held output fails: OpenSSL does not always stop
+       * here (it carries on past a session ticket it could not send), and
+       * a later record sent after this lost one would reach the peer as a
+       * bad record MAC instead of a plain broken connection. */
       t->sys_err = (int)-w;
+      t->werr = (int)w;
       return -1;
     }
     if (w > 0) done = (size_t)w;

@@ -453,6 +453,7 @@ LOOP_TEST(test_tls) {
   CHECK(walk("tls", op_tls, CIO__FAULT_READ, EINTR, true) > 0);
   CHECK(walk("tls", op_tls, CIO__FAULT_READ, ECONNRESET, false) > 0);
   CHECK(walk("tls", op_tls, CIO__FAULT_WRITE, EINTR, true) > 0);
+  CHECK(walk("tls", op_tls, CIO__FAULT_WRITE, EPIPE, false) > 0);
   CHECK(walk("tls", op_tls, ALLOC, ENOMEM, false) > 0);
   cio_tls_ctx_free(client_ctx);
   cio_tls_ctx_free(server_ctx);
