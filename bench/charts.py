@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Charts of bench/run's JSON results: one PNG per benchmark, cio against
 its peers.
 
@@ -51,7 +51,10 @@ def load(paths):
                 for v in VARIANTS:
                     if metric.endswith(v):
                         metric, series = metric[: -len(v)], f"{r['impl']} ({v[1:]} query)"
-                runs.setdefault(r["bench"], {}).setdefault(metric, {})[series] = r
+                # one chart per server of the database suite (bench "db",
+                # field "db"): its metrics' names repeat for each server
+                bench = r["bench"] + ("-" + r["db"] if "db" in r else "")
+                runs.setdefault(bench, {}).setdefault(metric, {})[series] = r
         out.update(runs)
     return out
 
@@ -110,7 +113,7 @@ def chart(bench, metrics, out_dir):
         ax.set_title(label(m, unit) + (" - higher is better" if higher else ""), fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
         ax.margins(x=0.25)
-    fig.suptitle(f"bench/run {bench}", fontsize=11)
+    fig.suptitle(f"bench/run {bench.replace('-', ' (', 1) + ')' if '-' in bench else bench}", fontsize=11)
     fig.tight_layout()
     path = os.path.join(out_dir, f"{bench}.png")
     fig.savefig(path, dpi=90)
