@@ -520,24 +520,30 @@ static int version_prefix_ok(const char *s, size_t n) {
 /* RFC 9112 3.2: origin-form ("/path?query"), absolute-form
  * ("scheme://..."; an alphabetic scheme, as llhttp requires), the
  * asterisk-form ("*") and, for CONNECT, the authority-form. A fragment has
- * no place in a request-target. Returns 0, -1 (malformed), -2 ('#') or -3
- * ("*" followed by more). */
+ * no place in a request-target. Returns 0, -1 (malformed), -2 ('#'), -3
+ * ("*" followed by more) or -4 (CONNECT without an authority-form). */
+/* The authority at t[i..n) up to a '/' or '?': userinfo, host (reg-name
+ * or [IP-literal]), port (RFC 3986). Returns where it ends, or -1. */
+static ssize_t authority_end(const char *t, size_t i, size_t n) {
+  for (; i < n && t[i] != '/' && t[i] != '?'; i++) {
+    unsigned char c = (unsigned char)t[i];
+    if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') &&
+        !strchr("-._~%!$&'()*+,;=:@[]", c))
+      return -1;
+  }
+  return (ssize_t)i;
+}
+
 static int target_form(const char *t, size_t n, cio_http_method m) {
-  if (m == CIO_HTTP_CONNECT) return 0;
+  /* CONNECT: the authority-form and nothing else */
+  if (m == CIO_HTTP_CONNECT) return authority_end(t, 0, n) == (ssize_t)n ? 0 : -4;
   if (memchr(t, '#', n)) return -2;
   if (t[0] == '/' || (n == 1 && t[0] == '*')) return 0;
   if (t[0] == '*') return -3;
   size_t i = 0;
   while (i < n && ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z')) i++;
   if (i == 0 || n - i < 3 || memcmp(t + i, "://", 3) != 0) return -1;
-  /* authority: userinfo, host (reg-name or [IP-literal]), port (RFC 3986) */
-  for (i += 3; i < n && t[i] != '/' && t[i] != '?'; i++) {
-    unsigned char c = (unsigned char)t[i];
-    if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') &&
-        !strchr("-._~%!$&'()*+,;=:@[]", c))
-      return -1;
-  }
-  return 0;
+  return authority_end(t, i + 3, n) < 0 ? -1 : 0;
 }
 
 /* Parse the request line at buf[pos..len). Returns the position after its
@@ -589,6 +595,7 @@ static ssize_t request_line(cio_http_parser *p, const char *buf, size_t len, siz
     return fail(p, EBADMSG,
                 form == -1   ? "malformed request-target"
                 : form == -2 ? "fragment in request-target"
+                : form == -4 ? "CONNECT target not in authority-form"
                              : "malformed asterisk-form");
   h->method = buf + ms;
   h->method_len = me - ms;
@@ -894,8 +901,21 @@ static ssize_t parse_head(cio_http_parser *p, const char *buf, size_t len, cio_h
   }
   ssize_t r = header_lines(p, buf, len, pos, h, max_headers);
   if (r < 0) return r;
-  int e = framing(p, h, request);
-  if (e < 0) return e;
+  /* RFC 9110 9.3.6: a CONNECT request has no content; what follows its
+   * head is a tunnel's data, which is not HTTP: the message ends here
+   * whatever framing headers it has (as llhttp has it), and the connection
+   * cannot carry another request. */
+  if (request && h->method_id == CIO_HTTP_CONNECT) {
+    unsigned both = CIO_HTTP_F_CONTENT_LENGTH | CIO_HTTP_F_TRANSFER_ENCODING;
+    if ((h->flags & both) == both) /* the smuggling shape, refused everywhere */
+      return fail(p, EBADMSG, "Content-Length with Transfer-Encoding");
+    h->body = CIO_HTTP_BODY_NONE;
+    h->content_length = 0;
+    h->flags |= CIO_HTTP_F_CLOSE;
+  } else {
+    int e = framing(p, h, request);
+    if (e < 0) return e;
+  }
   if (!request && ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304))
     h->body = CIO_HTTP_BODY_NONE;
   return r;

@@ -459,6 +459,32 @@ static void test_chunked(void) {
   CHECK_EQ(cio_http_chunked_decode(&c, "more", 4, &dd, &dl), 0);
 }
 
+/* CONNECT (RFC 9110 9.3.6): no content whatever the framing headers say,
+ * the connection ends with it (what follows is a tunnel's, not HTTP), the
+ * target is an authority and nothing else, and Content-Length with
+ * Transfer-Encoding is refused as anywhere. */
+static void test_connect(void) {
+  cio_http_head h;
+  cio_http_parser p;
+  const char *s = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  ssize_t n = req(s, &h, &p);
+  CHECK(n > 0);
+  CHECK_EQ((size_t)n, strlen(s) - strlen("5\r\nhello\r\n0\r\n\r\n"));
+  CHECK_EQ(h.body, CIO_HTTP_BODY_NONE);
+  CHECK(h.flags & CIO_HTTP_F_CLOSE);
+  CHECK(req("CONNECT [::1]:8080 HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n", &h, &p) > 0);
+  CHECK_EQ(h.body, CIO_HTTP_BODY_NONE);
+  CHECK_EQ(h.content_length, 0);
+  CHECK_EQ(req("CONNECT a:1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n",
+               &h, &p),
+           -EBADMSG);
+  CHECK_EQ(req("CONNECT /path HTTP/1.1\r\nHost: a\r\n\r\n", &h, &p), -EBADMSG);
+  CHECK(strstr(cio_http_parser_error(&p), "authority-form") != NULL);
+  CHECK_EQ(req("CONNECT e=\"x:1 HTTP/1.1\r\nHost: a\r\n\r\n", &h, &p), -EBADMSG);
+}
+
 int main(void) {
   RUN(test_simple_get);
   RUN(test_values_and_whitespace);
@@ -469,5 +495,6 @@ int main(void) {
   RUN(test_responses);
   RUN(test_helpers);
   RUN(test_chunked);
+  RUN(test_connect);
   return test_report();
 }
