@@ -18,6 +18,8 @@
 #include "test.h"
 #include "test_loop.h"
 
+#include "fault_walk.h"
+
 #include <cio.h>
 #include <cio/exec.h>
 #include <cio/procpool.h>
@@ -27,28 +29,8 @@
 #include <string.h>
 
 #define MAX_NTH 300
-#define ALLOC   (-1)
 
 typedef int (*op_fn)(void);
-
-static void arm(int site, long nth, int err) {
-  if (site == ALLOC)
-    cio__fault_alloc_fail(nth, false);
-  else
-    cio__fault_sys_fail((cio__fault_site)site, nth, err, false);
-}
-
-static long disarm(int site) {
-  long failed;
-  if (site == ALLOC) {
-    failed = cio__fault_alloc_failed();
-    cio__fault_alloc_clear();
-  } else {
-    failed = cio__fault_sys_failed((cio__fault_site)site);
-    cio__fault_sys_clear();
-  }
-  return failed;
-}
 
 /* op inside a timeout scope (a hang is -ETIMEDOUT), armed inside it. */
 static int bounded(op_fn op, int site, long nth, int err, long *failed) {

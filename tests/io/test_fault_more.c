@@ -17,6 +17,9 @@
 #include "test_certs.h"
 #include "test_loop.h"
 
+#include "echo_lines.h"
+#include "fault_walk.h"
+
 #include <cio.h>
 #include <cio/dns.h>
 #include <cio/file.h>
@@ -32,8 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_NTH 300  /* more calls than any operation here makes */
-#define ALLOC   (-1) /* walk allocations instead of a system-call site */
+#define MAX_NTH 300 /* more calls than any operation here makes */
 
 typedef int (*op_fn)(void);
 
@@ -42,8 +44,6 @@ static const char *const site_name[CIO__FAULT_NSITES] = {"accept", "connect", "s
 
 /* op, bounded: a hang is -ETIMEDOUT. The fault is armed inside the scope
  * (a scope whose timer cannot be allocated expires at once, by design). */
-static void arm(int site, long nth, int err);
-static long disarm(int site);
 static int bounded(op_fn op, int site, long nth, int err, long *failed) {
   cio_timeout_scope sc;
   int r = cio_timeout_begin(&sc, 20.0);
@@ -59,25 +59,6 @@ static int bounded(op_fn op, int site, long nth, int err, long *failed) {
  * other end sees of it (EOF, a reset), or an allocation failure. */
 static int acceptable(int r, int err) {
   return r == 0 || r == -err || r == -EPIPE || r == -ECONNRESET || r == -ENOMEM;
-}
-
-static void arm(int site, long nth, int err) {
-  if (site == ALLOC)
-    cio__fault_alloc_fail(nth, false);
-  else
-    cio__fault_sys_fail((cio__fault_site)site, nth, err, false);
-}
-
-static long disarm(int site) {
-  long failed;
-  if (site == ALLOC) {
-    failed = cio__fault_alloc_failed();
-    cio__fault_alloc_clear();
-  } else {
-    failed = cio__fault_sys_failed((cio__fault_site)site);
-    cio__fault_sys_clear();
-  }
-  return failed;
 }
 
 /* Runs op with the nth call of site (or the nth allocation) failing with
@@ -222,34 +203,6 @@ static int op_signal_select(void) {
 /* ---- TLS: an echo round trip over loopback ---- */
 
 static cio_tls_ctx *server_ctx, *client_ctx;
-
-static int echo_handler(cio_stream *s, void *arg) {
-  (void)arg;
-  char line[128];
-  for (;;) {
-    ssize_t n = cio_stream_readline(s, line, sizeof line);
-    if (n <= 0) return (int)n;
-    int r = cio_stream_write(s, line, (size_t)n);
-    if (r == 0) r = cio_stream_drain(s);
-    if (r < 0) return r;
-  }
-}
-
-/* 0, or the first error; -EPROTO if an echo came back wrong. */
-static int exchange(cio_stream *s) {
-  for (int k = 0; k < 3; k++) {
-    char msg[64], got[64];
-    int n = snprintf(msg, sizeof msg, "line %d of a round trip\n", k);
-    int r = cio_stream_write(s, msg, (size_t)n);
-    if (r == 0) r = cio_stream_drain(s);
-    if (r < 0) return r;
-    ssize_t g = cio_stream_readline(s, got, sizeof got);
-    if (g < 0) return (int)g;
-    if (g == 0) return -EPIPE;
-    if (g != n || memcmp(got, msg, (size_t)n) != 0) return -EPROTO;
-  }
-  return 0;
-}
 
 static int op_tls(void) {
   cio_server_opts so = {.tls = server_ctx};
